@@ -1,0 +1,364 @@
+//! `errwatch analyze`: arguments, their validation into an [`AnalyzeConfig`], and the run.
+//!
+//! The run is the whole pipeline: read and aggregate, choose the builds, bin, detect, report.
+
+use std::io::Write;
+
+use anyhow::{Result, bail};
+use clap::{Args, ValueEnum};
+
+use super::Outcome;
+use crate::bins::Bins;
+use crate::detect::{self, Rule, mean_diff::MeanDiff, rolling::Rolling};
+use crate::input::{self, BuildStats, Table, labels::compare_versions};
+use crate::report::{Format, Parameters, Report, json::Json, text::Text};
+
+/// Arguments of `errwatch analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The error-event CSV (`Timestamp,Build_Version,Error_Code[,Count]`); `-` reads stdin.
+    pub input: String,
+    /// Seconds per time bin (5 makes [0:00:00 - 0:00:04] one bin).
+    #[arg(long, default_value_t = 100, value_name = "SECONDS")]
+    pub bins: u64,
+    /// The canary/baseline rate ratio at which a window fires (1.25 = 25% more errors); for
+    /// `--rule mean-diff`, the mean differential bucket.
+    #[arg(long, default_value_t = 1.25, allow_negative_numbers = true)]
+    pub threshold: f64,
+    /// Window lengths, in bins, over which rates are averaged (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "5,10", value_name = "N,...")]
+    pub threshold_bins: Vec<usize>,
+    /// Probability of any false alert in the whole run (rolling rule).
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub alpha: f64,
+    /// The alert rule.
+    #[arg(long, value_enum, default_value_t = RuleName::Rolling)]
+    pub rule: RuleName,
+    /// The old build's version (default: the lower of exactly two builds).
+    #[arg(long, value_name = "VERSION")]
+    pub baseline: Option<String>,
+    /// The new build's version (default: the higher of exactly two builds).
+    #[arg(long, value_name = "VERSION")]
+    pub canary: Option<String>,
+    /// The canary's share of users, in (0, 1); counts are normalized to an equal split.
+    #[arg(long, default_value_t = 0.5, value_name = "SHARE", allow_negative_numbers = true)]
+    pub traffic: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Exit 0 even when alerts fire (errors still exit 2).
+    #[arg(long)]
+    pub exit_zero: bool,
+}
+
+/// The alert rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuleName {
+    /// Rate ratio over rolling windows, gated by an exact binomial test with a family-wise
+    /// false-alarm bound.
+    Rolling,
+    /// The seed's rule: mean differential bucket over rolling windows, no test.
+    MeanDiff,
+}
+
+impl RuleName {
+    fn name(self) -> &'static str {
+        match self {
+            RuleName::Rolling => "rolling",
+            RuleName::MeanDiff => "mean-diff",
+        }
+    }
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Alert blocks in the seed's format and a summary line.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// A validated `analyze` configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyzeConfig {
+    /// Input path, or `-`.
+    pub input: String,
+    /// Seconds per bin.
+    pub bin_seconds: u64,
+    /// The threshold.
+    pub threshold: f64,
+    /// Window lengths in bins, ascending and distinct.
+    pub window_bins: Vec<usize>,
+    /// Family-wise false-alarm bound.
+    pub alpha: f64,
+    /// The rule.
+    pub rule: RuleName,
+    /// Baseline version, if named.
+    pub baseline: Option<String>,
+    /// Canary version, if named.
+    pub canary: Option<String>,
+    /// The canary's share of traffic.
+    pub traffic: f64,
+    /// Output format.
+    pub format: OutputFormat,
+    /// Exit 0 even with alerts.
+    pub exit_zero: bool,
+}
+
+impl AnalyzeArgs {
+    /// Checks every flag and builds the configuration.
+    pub fn validate(self) -> Result<AnalyzeConfig> {
+        if self.bins == 0 {
+            bail!("--bins must be at least 1 second (got 0)");
+        }
+        if !(self.threshold.is_finite() && self.threshold > 0.0) {
+            bail!("--threshold must be a positive number (got {})", self.threshold);
+        }
+        let mut window_bins = self.threshold_bins;
+        if window_bins.is_empty() {
+            bail!("--threshold-bins needs at least one window length");
+        }
+        if window_bins.contains(&0) {
+            bail!("--threshold-bins lengths must be at least 1 bin (got 0)");
+        }
+        window_bins.sort_unstable();
+        window_bins.dedup();
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            bail!("--alpha must lie strictly between 0 and 1 (got {})", self.alpha);
+        }
+        if !(self.traffic > 0.0 && self.traffic < 1.0) {
+            bail!("--traffic must lie strictly between 0 and 1 (got {})", self.traffic);
+        }
+        if let (Some(b), Some(c)) = (&self.baseline, &self.canary)
+            && b == c
+        {
+            bail!("--baseline and --canary name the same build ({b})");
+        }
+        Ok(AnalyzeConfig {
+            input: self.input,
+            bin_seconds: self.bins,
+            threshold: self.threshold,
+            window_bins,
+            alpha: self.alpha,
+            rule: self.rule,
+            baseline: self.baseline,
+            canary: self.canary,
+            traffic: self.traffic,
+            format: self.format,
+            exit_zero: self.exit_zero,
+        })
+    }
+}
+
+/// Runs `errwatch analyze`.
+pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
+    let config = args.validate()?;
+    let table = input::read_path(&config.input)?;
+    let report = analyze(&config, table)?;
+    let bytes = match config.format {
+        OutputFormat::Text => Text.render(&report),
+        OutputFormat::Json => Json.render(&report),
+    };
+    if report.repeated_headers > 0 {
+        eprintln!(
+            "errwatch: warning: {}: skipped {} repeated header line(s)",
+            report.input, report.repeated_headers
+        );
+    }
+    let outcome =
+        if report.alerts.is_empty() || config.exit_zero { Outcome::Clean } else { Outcome::Alerts };
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(&bytes).and_then(|()| stdout.flush()) {
+        // The reader went away (`| head`): the analysis is complete, so its verdict stands.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(outcome),
+        Err(e) => Err(anyhow::Error::new(e).context("writing the report to stdout")),
+        Ok(()) => Ok(outcome),
+    }
+}
+
+/// Runs the pipeline after reading: choose builds, bin, detect.
+pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<Report> {
+    let (baseline, canary) = choose_builds(config, &table)?;
+    let bins = Bins::new(
+        &table.counts,
+        &table.codes,
+        baseline,
+        canary,
+        config.bin_seconds,
+        config.traffic,
+    );
+    let rule: Box<dyn Rule> = match config.rule {
+        RuleName::Rolling => Box::new(Rolling {
+            threshold: config.threshold,
+            window_bins: config.window_bins.clone(),
+            alpha: config.alpha,
+        }),
+        RuleName::MeanDiff => Box::new(MeanDiff {
+            threshold: config.threshold,
+            window_bins: config.window_bins.clone(),
+        }),
+    };
+    let (alerts, gate) = detect::detect(rule.as_ref(), &bins, config.threshold);
+    let ignored_builds = table
+        .builds
+        .iter()
+        .enumerate()
+        .filter(|&(id, _)| id != baseline && id != canary)
+        .map(|(_, b)| b.clone())
+        .collect();
+    Ok(Report {
+        input: table.name.clone(),
+        notation: table.notation.unwrap_or(crate::input::timestamp::Notation::Offset),
+        rows: table.rows,
+        baseline: table.builds[baseline].clone(),
+        canary: table.builds[canary].clone(),
+        ignored_builds,
+        parameters: Parameters {
+            rule: config.rule.name(),
+            bin_seconds: config.bin_seconds,
+            threshold: config.threshold,
+            window_bins: config.window_bins.clone(),
+            alpha: config.alpha,
+            traffic: config.traffic,
+        },
+        span: table.counts.first_second.zip(table.counts.last_second),
+        bins: bins.len(),
+        codes: bins.codes.len(),
+        gate,
+        alerts,
+        repeated_headers: table.repeated_headers,
+        heatmap: None,
+    })
+}
+
+/// Picks the baseline and canary build ids.
+fn choose_builds(config: &AnalyzeConfig, table: &Table) -> Result<(usize, usize)> {
+    let seen = || list_builds(&table.builds);
+    let find = |flag: &str, version: &str| {
+        table.builds.iter().position(|b| b.version == version).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: {flag} {version} is not in the data; builds seen: {}",
+                table.name,
+                seen()
+            )
+        })
+    };
+    if table.rows == 0 {
+        bail!("{}: no data rows after the header", table.name);
+    }
+    let named = (
+        config.baseline.as_deref().map(|v| find("--baseline", v)).transpose()?,
+        config.canary.as_deref().map(|v| find("--canary", v)).transpose()?,
+    );
+    match named {
+        (Some(b), Some(c)) => Ok((b, c)),
+        (Some(known), None) | (None, Some(known)) if table.builds.len() == 2 => {
+            let other = 1 - known;
+            Ok(if named.0.is_some() { (known, other) } else { (other, known) })
+        }
+        (None, None) if table.builds.len() == 2 => {
+            let (a, b) = (&table.builds[0].version, &table.builds[1].version);
+            Ok(if compare_versions(a, b).is_lt() { (0, 1) } else { (1, 0) })
+        }
+        _ => bail!(
+            "{}: cannot tell the baseline from the canary: {} builds seen ({}); name both with --baseline and --canary",
+            table.name,
+            table.builds.len(),
+            seen()
+        ),
+    }
+}
+
+fn list_builds(builds: &[BuildStats]) -> String {
+    let mut builds: Vec<&BuildStats> = builds.iter().collect();
+    builds.sort_by(|a, b| compare_versions(&a.version, &b.version));
+    builds.iter().map(|b| format!("{} ({} rows)", b.version, b.rows)).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(extra: &[&str]) -> Result<AnalyzeConfig> {
+        let mut argv = vec!["errwatch", "analyze", "in.csv"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(argv)?.command {
+            crate::cli::Command::Analyze(args) => args.validate(),
+            _ => unreachable!("the analyze subcommand was given"),
+        }
+    }
+
+    fn refused(extra: &[&str]) -> String {
+        format!("{:#}", parse(extra).unwrap_err())
+    }
+
+    #[test]
+    fn defaults_are_the_seeds_parameters() {
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.bin_seconds, c.threshold, c.window_bins.clone()), (100, 1.25, vec![5, 10]));
+        assert_eq!((c.alpha, c.traffic, c.rule), (0.05, 0.5, RuleName::Rolling));
+        assert_eq!(c.format, OutputFormat::Text);
+    }
+
+    #[test]
+    fn window_lengths_are_sorted_and_deduplicated() {
+        assert_eq!(parse(&["--threshold-bins", "10,5,10"]).unwrap().window_bins, vec![5, 10]);
+    }
+
+    #[test]
+    fn each_bad_flag_is_refused_with_its_name() {
+        assert!(refused(&["--bins", "0"]).contains("--bins"));
+        assert!(refused(&["--threshold", "0"]).contains("--threshold"));
+        assert!(refused(&["--threshold", "-1"]).contains("--threshold"));
+        assert!(refused(&["--threshold", "NaN"]).contains("--threshold"));
+        assert!(refused(&["--threshold-bins", "5,0"]).contains("--threshold-bins"));
+        assert!(refused(&["--alpha", "1"]).contains("--alpha"));
+        assert!(refused(&["--alpha", "0"]).contains("--alpha"));
+        assert!(refused(&["--traffic", "1.5"]).contains("--traffic"));
+        assert!(refused(&["--baseline", "1.0", "--canary", "1.0"]).contains("same build"));
+    }
+
+    fn table(builds: &[&str]) -> Table {
+        let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
+        for b in builds {
+            csv.push_str(&format!("0:00:01,{b},3\n"));
+        }
+        input::read(csv.as_bytes(), "t.csv").unwrap()
+    }
+
+    #[test]
+    fn the_lower_of_two_versions_is_the_baseline() {
+        let config = parse(&[]).unwrap();
+        let t = table(&["5.0007.610.011", "5.0007.510.011"]);
+        assert_eq!(choose_builds(&config, &t).unwrap(), (1, 0));
+        let t = table(&["1.9", "1.10"]);
+        assert_eq!(choose_builds(&config, &t).unwrap(), (0, 1));
+    }
+
+    #[test]
+    fn builds_can_be_named_and_one_name_implies_the_other() {
+        let t = table(&["1.9", "1.10", "2.0"]);
+        let config = parse(&["--baseline", "2.0", "--canary", "1.9"]).unwrap();
+        assert_eq!(choose_builds(&config, &t).unwrap(), (2, 0));
+        let t = table(&["1.9", "1.10"]);
+        let config = parse(&["--canary", "1.9"]).unwrap();
+        assert_eq!(choose_builds(&config, &t).unwrap(), (1, 0));
+    }
+
+    #[test]
+    fn other_build_counts_are_refused_with_the_builds_seen() {
+        let config = parse(&[]).unwrap();
+        let e = format!(
+            "{:#}",
+            choose_builds(&config, &table(&["2.0", "1.0", "1.0", "3.0"])).unwrap_err()
+        );
+        assert!(e.contains("3 builds seen (1.0 (2 rows), 2.0 (1 rows), 3.0 (1 rows))"), "{e}");
+        let e = format!("{:#}", choose_builds(&config, &table(&["1.0"])).unwrap_err());
+        assert!(e.contains("1 builds seen"), "{e}");
+        let config = parse(&["--baseline", "9.9", "--canary", "1.0"]).unwrap();
+        let e = format!("{:#}", choose_builds(&config, &table(&["1.0", "2.0"])).unwrap_err());
+        assert!(e.contains("--baseline 9.9 is not in the data"), "{e}");
+    }
+}

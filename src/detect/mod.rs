@@ -1,0 +1,244 @@
+//! Detection: alert rules over the bins, and the merging of firing windows into alert episodes.
+//!
+//! A rule looks at each error code through windows of `window_bins` consecutive bins, for every
+//! window length in `--threshold-bins`, and reports the windows that fire ([`FiringWindow`]). The
+//! rules differ only in that decision:
+//!
+//! - [`rolling::Rolling`] (the default): the ratio of canary to baseline rates over the window
+//!   reaches the threshold *and* a one-sided exact binomial test finds the increase significant at
+//!   a level that bounds the chance of any false alert in the run by `alpha`;
+//! - [`mean_diff::MeanDiff`]: the seed's literal rule, the mean differential bucket over the
+//!   window reaches the threshold, with no test.
+//!
+//! Firing windows of one code that overlap or touch merge into one [`Alert`] episode
+//! ([`merge_episodes`]): it spans the first second of its first window to the last second of its
+//! last, keeps the largest value with its counts and window length, and the smallest p-value; it
+//! was detected at the last second of its earliest-ending window, the moment a live system would
+//! have known.
+
+pub mod mean_diff;
+pub mod rolling;
+
+use crate::bins::Bins;
+use crate::input::labels::Code;
+
+/// The rule that decides whether a window fires.
+pub trait Rule {
+    /// The windows that fire (in any order) and, for rules that test, how the level was set.
+    fn evaluate(&self, bins: &Bins) -> RuleOutput;
+}
+
+/// What a rule found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleOutput {
+    /// The windows that fired.
+    pub windows: Vec<FiringWindow>,
+    /// The significance gate's accounting, for rules that test.
+    pub gate: Option<Gate>,
+}
+
+/// How the significance gate divided the false-alarm budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gate {
+    /// The family-wise false-alarm probability bound for the whole run.
+    pub alpha: f64,
+    /// Windows looked at: codes x window lengths x positions.
+    pub tests: u64,
+    /// The divisor of Tarone's procedure: at most this many windows could reach the level.
+    pub testable: u64,
+    /// The per-window level, `alpha / testable`.
+    pub per_test_level: f64,
+    /// The fewest events a window needs before it can reach the level.
+    pub min_events: u64,
+}
+
+/// Runs a rule and merges what fired into alert episodes.
+pub fn detect(rule: &dyn Rule, bins: &Bins, threshold: f64) -> (Vec<Alert>, Option<Gate>) {
+    let output = rule.evaluate(bins);
+    (merge_episodes(bins, output.windows, threshold), output.gate)
+}
+
+/// One window (of one code) that met the rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FiringWindow {
+    /// Index into [`Bins::codes`].
+    pub code: usize,
+    /// First bin of the window.
+    pub first_bin: usize,
+    /// Last bin of the window (inclusive).
+    pub last_bin: usize,
+    /// The rule's value: the rate ratio (infinite when the baseline had no events) or the mean
+    /// differential bucket.
+    pub value: f64,
+    /// Canary events in the window.
+    pub canary_count: u64,
+    /// Baseline events in the window.
+    pub baseline_count: u64,
+    /// The one-sided p-value, for rules that test.
+    pub p_value: Option<f64>,
+}
+
+/// One alert episode: a span of time over which one error code's windows kept firing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Index into [`Bins::codes`].
+    pub code_index: usize,
+    /// The error code.
+    pub code: Code,
+    /// First second of the first firing window.
+    pub start_s: i64,
+    /// Last second of the last firing window.
+    pub stop_s: i64,
+    /// Last second of the earliest-ending firing window.
+    pub detected_at_s: i64,
+    /// Length in bins of the window with the largest value.
+    pub window_bins: usize,
+    /// The largest value over the episode (`f64::INFINITY` when the baseline had no events).
+    pub value: f64,
+    /// The code has no baseline events anywhere in the input: it is new in the canary build.
+    pub new_code: bool,
+    /// The threshold the value was compared with.
+    pub threshold: f64,
+    /// Canary events in the window with the largest value.
+    pub canary_count: u64,
+    /// Baseline events in the window with the largest value.
+    pub baseline_count: u64,
+    /// The smallest p-value over the episode, for rules that test.
+    pub p_value: Option<f64>,
+}
+
+/// Merges firing windows into alert episodes, ordered by start, then code order.
+pub fn merge_episodes(bins: &Bins, mut windows: Vec<FiringWindow>, threshold: f64) -> Vec<Alert> {
+    windows.sort_by_key(|w| (w.code, w.first_bin, w.last_bin));
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut current: Option<(usize, usize, Alert)> = None; // (code, last_bin, episode)
+    for window in windows {
+        let window_bins = window.last_bin - window.first_bin + 1;
+        if let Some((code, last_bin, episode)) = &mut current
+            && *code == window.code
+            && window.first_bin <= *last_bin + 1
+        {
+            *last_bin = (*last_bin).max(window.last_bin);
+            episode.stop_s = bins.bin_end(*last_bin);
+            episode.detected_at_s = episode.detected_at_s.min(bins.bin_end(window.last_bin));
+            if window.value > episode.value {
+                episode.value = window.value;
+                episode.window_bins = window_bins;
+                episode.canary_count = window.canary_count;
+                episode.baseline_count = window.baseline_count;
+            }
+            episode.p_value = match (episode.p_value, window.p_value) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            continue;
+        }
+        if let Some((_, _, episode)) = current.take() {
+            alerts.push(episode);
+        }
+        let (_, baseline_total) = bins.totals(window.code);
+        current = Some((
+            window.code,
+            window.last_bin,
+            Alert {
+                code_index: window.code,
+                code: bins.codes[window.code].clone(),
+                start_s: bins.bin_start(window.first_bin),
+                stop_s: bins.bin_end(window.last_bin),
+                detected_at_s: bins.bin_end(window.last_bin),
+                window_bins,
+                value: window.value,
+                new_code: baseline_total == 0,
+                threshold,
+                canary_count: window.canary_count,
+                baseline_count: window.baseline_count,
+                p_value: window.p_value,
+            },
+        ));
+    }
+    if let Some((_, _, episode)) = current {
+        alerts.push(episode);
+    }
+    alerts.sort_by_key(|a| (a.start_s, a.code_index));
+    alerts
+}
+
+/// Every window of every length in `window_lengths` that fits inside the bins, as
+/// `(first_bin, last_bin)`; lengths longer than the data give no windows.
+pub fn window_positions(
+    n_bins: usize,
+    window_lengths: &[usize],
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    window_lengths.iter().flat_map(move |&w| (w..=n_bins).map(move |end| (end - w, end - 1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bins(n: usize, bin_seconds: u64) -> Bins {
+        Bins {
+            first_second: 0,
+            last_second: (n as u64 * bin_seconds) as i64 - 1,
+            bin_seconds,
+            canary_share: 0.5,
+            codes: vec![Code::Int(1), Code::Int(2)],
+            canary: vec![vec![1; n], vec![1; n]],
+            baseline: vec![vec![1; n], vec![0; n]],
+        }
+    }
+
+    fn window(code: usize, first_bin: usize, last_bin: usize, value: f64, p: f64) -> FiringWindow {
+        FiringWindow {
+            code,
+            first_bin,
+            last_bin,
+            value,
+            canary_count: (value * 10.0) as u64,
+            baseline_count: 10,
+            p_value: Some(p),
+        }
+    }
+
+    #[test]
+    fn overlapping_and_touching_windows_merge() {
+        let bins = bins(20, 10);
+        let windows = vec![
+            window(0, 2, 6, 1.5, 0.01),
+            window(0, 0, 4, 1.3, 0.02),
+            window(0, 7, 11, 2.0, 0.03),  // touches [2, 6]
+            window(0, 13, 17, 1.4, 0.04), // gap of one bin: a new episode
+        ];
+        let alerts = merge_episodes(&bins, windows, 1.25);
+        assert_eq!(alerts.len(), 2);
+        let first = &alerts[0];
+        assert_eq!((first.start_s, first.stop_s), (0, 119));
+        assert_eq!(first.detected_at_s, 49, "the earliest-ending window ends at bin 4");
+        assert_eq!((first.value, first.canary_count, first.window_bins), (2.0, 20, 5));
+        assert_eq!(first.p_value, Some(0.01));
+        assert!(!first.new_code);
+        assert_eq!((alerts[1].start_s, alerts[1].stop_s), (130, 179));
+    }
+
+    #[test]
+    fn windows_of_different_codes_stay_apart_and_new_codes_are_marked() {
+        let bins = bins(20, 10);
+        let alerts = merge_episodes(
+            &bins,
+            vec![window(1, 0, 4, f64::INFINITY, 0.001), window(0, 0, 4, 2.0, 0.01)],
+            1.25,
+        );
+        assert_eq!(alerts.len(), 2);
+        assert_eq!(alerts[0].code, Code::Int(1));
+        assert!(!alerts[0].new_code);
+        assert_eq!(alerts[1].code, Code::Int(2));
+        assert!(alerts[1].new_code);
+        assert!(alerts[1].value.is_infinite());
+    }
+
+    #[test]
+    fn window_positions_cover_every_fitting_window() {
+        let positions: Vec<_> = window_positions(4, &[2, 5, 4]).collect();
+        assert_eq!(positions, vec![(0, 1), (1, 2), (2, 3), (0, 3)]);
+    }
+}

@@ -1,0 +1,421 @@
+//! The reader: error-event CSV in, per-second counters out.
+//!
+//! The input is CSV with a header. Columns are found by name, case-insensitively and in any
+//! order: `Timestamp`, `Build_Version`, `Error_Code`, and an optional `Count` (the row stands for
+//! that many events, so pre-aggregated counts are accepted); other columns are ignored. Fields are
+//! trimmed; CRLF line endings, a UTF-8 byte-order mark and blank lines are accepted. The timestamp
+//! notation is detected from the first data row and then required of every row
+//! ([`timestamp::Notation`]).
+//!
+//! Build versions and error codes are interned as small integer ids as they appear, so the
+//! [`Aggregator`] keeps dense arrays. The first bad row ends the read with an error of the form
+//! `FILE:LINE: what is wrong (the value)`. A copy of the header line in the middle of the data
+//! (files concatenated with their headers) is skipped and counted, never silently.
+
+pub mod labels;
+pub mod timestamp;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::aggregate::{Aggregator, Counts};
+use labels::Code;
+use timestamp::Notation;
+
+/// The longest offending value quoted in an error message, in characters.
+const MAX_QUOTED_CHARS: usize = 60;
+
+/// The name `-` stands for standard input.
+pub const STDIN: &str = "-";
+
+/// One build version seen in the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildStats {
+    /// The version string as written.
+    pub version: String,
+    /// Data rows naming this build.
+    pub rows: u64,
+    /// Events of this build (the sum of `Count`, or the rows when there is no `Count` column).
+    pub events: u64,
+}
+
+/// Everything read from one input.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The input's name as shown in messages: its path, or `<stdin>`.
+    pub name: String,
+    /// The timestamp notation (`None` when there were no data rows).
+    pub notation: Option<Notation>,
+    /// Data rows read.
+    pub rows: u64,
+    /// Builds by interned id.
+    pub builds: Vec<BuildStats>,
+    /// Codes by interned id.
+    pub codes: Vec<Code>,
+    /// Per-second counters, indexed by the interned ids.
+    pub counts: Counts,
+    /// Repeated header lines skipped.
+    pub repeated_headers: u64,
+}
+
+/// Reads the file at `path` (`-` for standard input) into per-second counters.
+pub fn read_path(path: &str) -> Result<Table> {
+    if path == STDIN {
+        return read(io::stdin().lock(), "<stdin>");
+    }
+    let meta = std::fs::metadata(path).with_context(|| format!("{path}: cannot open"))?;
+    if meta.is_dir() {
+        bail!("{path}: is a directory, not a CSV file");
+    }
+    let file = File::open(Path::new(path)).with_context(|| format!("{path}: cannot open"))?;
+    read(file, path)
+}
+
+/// Column positions found in the header.
+struct Columns {
+    timestamp: usize,
+    build: usize,
+    code: usize,
+    count: Option<usize>,
+    width: usize,
+}
+
+impl Columns {
+    fn find(header: &csv::ByteRecord, name: &str) -> Result<Columns> {
+        let names: Vec<String> =
+            header.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
+        let position = |wanted: &str| names.iter().position(|n| n.eq_ignore_ascii_case(wanted));
+        let required = |wanted: &str| {
+            position(wanted).ok_or_else(|| {
+                anyhow!(
+                    "{name}:1: missing required column {wanted} (columns found: {})",
+                    names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+                )
+            })
+        };
+        Ok(Columns {
+            timestamp: required("Timestamp")?,
+            build: required("Build_Version")?,
+            code: required("Error_Code")?,
+            count: position("Count"),
+            width: names.len(),
+        })
+    }
+}
+
+/// Interns byte strings as dense ids in order of appearance.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<Vec<u8>, usize>,
+}
+
+impl Interner {
+    /// The id of `key`, and whether it is new.
+    fn id(&mut self, key: &[u8]) -> (usize, bool) {
+        if let Some(&id) = self.ids.get(key) {
+            return (id, false);
+        }
+        let id = self.ids.len();
+        self.ids.insert(key.to_vec(), id);
+        (id, true)
+    }
+}
+
+/// Reads CSV from `reader`; `name` is used in messages.
+pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
+    let mut buffered = BufReader::with_capacity(1 << 16, reader);
+    skip_bom(&mut buffered).with_context(|| format!("{name}: cannot read"))?;
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(buffered);
+    let header = match csv.byte_headers() {
+        Ok(h) if h.len() == 0 || (h.len() == 1 && h[0].is_empty()) => {
+            bail!(
+                "{name}: empty input: expected a header line with Timestamp, Build_Version, Error_Code"
+            )
+        }
+        Ok(h) => h.clone(),
+        Err(e) => return Err(csv_error(name, e)),
+    };
+    let columns = Columns::find(&header, name)?;
+
+    let mut table = Table {
+        name: name.to_string(),
+        notation: None,
+        rows: 0,
+        builds: Vec::new(),
+        codes: Vec::new(),
+        counts: Aggregator::new().finish(),
+        repeated_headers: 0,
+    };
+    let mut aggregator = Aggregator::new();
+    let mut builds = Interner::default();
+    let mut codes = Interner::default();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(name, e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let at = |what: String| anyhow!("{name}:{line}: {what}");
+        if record.len() == 1 && record[0].is_empty() {
+            continue; // a line of spaces
+        }
+        if record.len() != columns.width {
+            bail!(at(format!(
+                "expected {} fields as in the header, found {} ({})",
+                columns.width,
+                record.len(),
+                quote(&join_fields(&record))
+            )));
+        }
+        if is_repeated_header(&record, &header) {
+            table.repeated_headers += 1;
+            continue;
+        }
+        let field = |index: usize, column: &str| -> Result<&str> {
+            let bytes = &record[index];
+            let text = std::str::from_utf8(bytes).map_err(|_| {
+                at(format!(
+                    "{column} is not valid UTF-8 ({})",
+                    quote(&String::from_utf8_lossy(bytes))
+                ))
+            })?;
+            if text.is_empty() {
+                bail!(at(format!("empty {column}")));
+            }
+            Ok(text)
+        };
+
+        let stamp = field(columns.timestamp, "Timestamp")?;
+        let notation = match table.notation {
+            Some(n) => n,
+            None => {
+                let n = Notation::detect(stamp).ok_or_else(|| {
+                    at(format!(
+                        "unrecognised timestamp, expected H:MM:SS, RFC 3339 or Unix seconds ({})",
+                        quote(stamp)
+                    ))
+                })?;
+                table.notation = Some(n);
+                n
+            }
+        };
+        let second = notation.parse(stamp).map_err(|e| at(format!("{e} ({})", quote(stamp))))?;
+
+        let version = field(columns.build, "Build_Version")?;
+        let (build, new_build) = builds.id(version.as_bytes());
+        if new_build {
+            table.builds.push(BuildStats { version: version.to_string(), rows: 0, events: 0 });
+        }
+        let code_text = field(columns.code, "Error_Code")?;
+        let (code, new_code) = codes.id(code_text.as_bytes());
+        if new_code {
+            table.codes.push(Code::parse(code_text));
+        }
+        let count = match columns.count {
+            None => 1,
+            Some(index) => {
+                let text = field(index, "Count")?;
+                text.parse::<u64>().map_err(|_| {
+                    let what = if text.starts_with('-') {
+                        "Count must not be negative"
+                    } else if text.bytes().all(|b| b.is_ascii_digit()) {
+                        "Count is too large"
+                    } else {
+                        "Count is not a non-negative integer"
+                    };
+                    at(format!("{what} ({})", quote(text)))
+                })?
+            }
+        };
+        aggregator
+            .add(second, build, code, count)
+            .map_err(|e| at(format!("{e} ({})", quote(stamp))))?;
+        let stats = &mut table.builds[build];
+        stats.rows += 1;
+        stats.events = stats.events.saturating_add(count);
+        table.rows += 1;
+    }
+    table.counts = aggregator.finish();
+    Ok(table)
+}
+
+/// Skips a UTF-8 byte-order mark at the start of the input.
+fn skip_bom<R: BufRead>(reader: &mut R) -> io::Result<()> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let mut seen = 0;
+    // The mark may straddle reads on a pipe; look at up to three bytes.
+    while seen < BOM.len() {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let take = (BOM.len() - seen).min(buf.len());
+        if buf[..take] != BOM[seen..seen + take] {
+            if seen > 0 {
+                // A partial mark followed by something else is not a mark; it is also not valid
+                // UTF-8 at the start of a CSV header, which the header check reports.
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "invalid byte-order mark"));
+            }
+            return Ok(());
+        }
+        reader.consume(take);
+        seen += take;
+    }
+    Ok(())
+}
+
+fn join_fields(record: &csv::ByteRecord) -> String {
+    let fields: Vec<_> = record.iter().map(String::from_utf8_lossy).collect();
+    fields.join(",")
+}
+
+fn is_repeated_header(record: &csv::ByteRecord, header: &csv::ByteRecord) -> bool {
+    record.iter().zip(header.iter()).all(|(a, b)| a.eq_ignore_ascii_case(b.trim_ascii()))
+}
+
+fn csv_error(name: &str, e: csv::Error) -> anyhow::Error {
+    let line = e.position().map(|p| p.line());
+    let what = match e.kind() {
+        csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
+        _ => format!("malformed CSV: {e}"),
+    };
+    match line {
+        Some(line) => anyhow!("{name}:{line}: {what}"),
+        None => anyhow!("{name}: {what}"),
+    }
+}
+
+/// Quotes a value for an error message, shortened if long.
+pub fn quote(value: &str) -> String {
+    if value.chars().count() <= MAX_QUOTED_CHARS {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(MAX_QUOTED_CHARS).collect();
+        format!("{head:?}... ({} bytes)", value.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_str(text: &str) -> Result<Table> {
+        read(text.as_bytes(), "t.csv")
+    }
+
+    fn error(text: &str) -> String {
+        format!("{:#}", read_str(text).unwrap_err())
+    }
+
+    #[test]
+    fn reads_events_into_per_second_counters() {
+        let t = read_str(
+            "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:01,1.0,3\n0:00:02,2.0,-1\n",
+        )
+        .unwrap();
+        assert_eq!(t.rows, 3);
+        assert_eq!(t.notation, Some(Notation::Offset));
+        assert_eq!(t.builds[0], BuildStats { version: "1.0".into(), rows: 2, events: 2 });
+        assert_eq!(t.codes, vec![Code::Int(3), Code::Int(-1)]);
+        assert_eq!(t.counts.get(0, 0, 1), 2);
+        assert_eq!(t.counts.get(1, 1, 2), 1);
+    }
+
+    #[test]
+    fn columns_are_found_by_name_in_any_order_and_case() {
+        let t = read_str(
+            "\u{feff} error_code ,Host,COUNT,timestamp,build_version\r\n3,a,5,0:00:01,1.0\r\n\r\n  7 , b , 2 , 0:00:09 , 2.0 \r\n",
+        )
+        .unwrap();
+        assert_eq!(t.rows, 2);
+        assert_eq!(t.builds[0].events, 5);
+        assert_eq!(t.builds[1].version, "2.0");
+        assert_eq!(t.counts.get(1, 1, 9), 2);
+    }
+
+    #[test]
+    fn a_missing_column_lists_the_columns_found() {
+        let e = error("Timestamp,Build,Error_Code\n0:00:01,1.0,3\n");
+        assert_eq!(
+            e,
+            "t.csv:1: missing required column Build_Version (columns found: \"Timestamp\", \"Build\", \"Error_Code\")"
+        );
+    }
+
+    #[test]
+    fn bad_rows_name_the_line_and_the_value() {
+        let head = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n";
+        assert_eq!(
+            error(&format!("{head}0:61:00,1.0,3\n")),
+            "t.csv:3: minutes must be below 60 in an H:MM:SS timestamp (\"0:61:00\")"
+        );
+        assert_eq!(error(&format!("{head}0:00:02,,3\n")), "t.csv:3: empty Build_Version");
+        assert_eq!(
+            error(&format!("{head}0:00:02,1.0\n")),
+            "t.csv:3: expected 3 fields as in the header, found 2 (\"0:00:02,1.0\")"
+        );
+        assert!(
+            error(&format!("{head}1795860005,1.0,3\n"))
+                .starts_with("t.csv:3: timestamp notation changed")
+        );
+        assert_eq!(
+            error("Timestamp,Build_Version,Error_Code\nsoon,1.0,3\n"),
+            "t.csv:2: unrecognised timestamp, expected H:MM:SS, RFC 3339 or Unix seconds (\"soon\")"
+        );
+    }
+
+    #[test]
+    fn bad_counts_are_named() {
+        let head = "Timestamp,Build_Version,Error_Code,Count\n";
+        assert_eq!(
+            error(&format!("{head}0:00:01,1.0,3,-2\n")),
+            "t.csv:2: Count must not be negative (\"-2\")"
+        );
+        assert_eq!(
+            error(&format!("{head}0:00:01,1.0,3,lots\n")),
+            "t.csv:2: Count is not a non-negative integer (\"lots\")"
+        );
+        assert_eq!(
+            error(&format!("{head}0:00:01,1.0,3,99999999999999999999\n")),
+            "t.csv:2: Count is too large (\"99999999999999999999\")"
+        );
+    }
+
+    #[test]
+    fn an_empty_input_is_an_error() {
+        assert!(error("").starts_with("t.csv: empty input"));
+    }
+
+    #[test]
+    fn repeated_headers_are_skipped_and_counted() {
+        let t = read_str("Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\nTimestamp,Build_Version,Error_Code\n0:00:02,1.0,3\n")
+            .unwrap();
+        assert_eq!((t.rows, t.repeated_headers), (2, 1));
+    }
+
+    #[test]
+    fn long_values_are_shortened_in_messages() {
+        let long = "x".repeat(500);
+        let quoted = quote(&long);
+        assert!(quoted.len() < 100, "{quoted}");
+        assert!(quoted.ends_with("(500 bytes)"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_named() {
+        let mut bytes = b"Timestamp,Build_Version,Error_Code\n0:00:01,1.\xff,3\n".to_vec();
+        bytes.push(b'\n');
+        let e = format!("{:#}", read(&bytes[..], "t.csv").unwrap_err());
+        assert!(e.starts_with("t.csv:2: Build_Version is not valid UTF-8"), "{e}");
+    }
+}

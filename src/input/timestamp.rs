@@ -1,0 +1,282 @@
+//! Timestamp notations.
+//!
+//! Three notations are accepted, detected from the first data row and then required of every row:
+//!
+//! - [`Notation::Offset`]: `H:MM:SS` offsets from the start of the capture, with any number of hour
+//!   digits (`0:00:00`, `1:00:00`, `25:00:00`);
+//! - [`Notation::Rfc3339`]: RFC 3339 instants with an offset (`2026-11-22T10:00:05Z`,
+//!   `2026-11-22T11:00:05+01:00`);
+//! - [`Notation::Epoch`]: integer Unix epoch seconds (`1795860005`).
+//!
+//! Every notation maps to an `i64` second on the input's own clock: the offset in seconds, or Unix
+//! seconds. The smallest unit is one second; a fraction of a second is truncated (toward the past).
+//! [`Notation::format`] writes a second back in the same notation, so reports speak the input's
+//! language: RFC 3339 output keeps the UTC offset of the first row.
+
+use std::fmt;
+
+/// How the timestamps of one input are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notation {
+    /// `H:MM:SS` offsets from the start of the capture.
+    Offset,
+    /// RFC 3339 with an offset; `offset_seconds` is the UTC offset of the first row, used when
+    /// formatting.
+    Rfc3339 {
+        /// Seconds east of UTC used when writing timestamps back.
+        offset_seconds: i32,
+    },
+    /// Integer Unix epoch seconds.
+    Epoch,
+}
+
+/// Why a timestamp field could not be read in the expected notation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimestampError {
+    /// What is wrong, in words.
+    pub reason: String,
+}
+
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for TimestampError {}
+
+fn error(reason: impl Into<String>) -> TimestampError {
+    TimestampError { reason: reason.into() }
+}
+
+impl Notation {
+    /// Detects the notation of a (trimmed) timestamp field, or `None` if it is in none of them.
+    pub fn detect(field: &str) -> Option<Notation> {
+        if parse_offset(field).is_ok() {
+            Some(Notation::Offset)
+        } else if parse_epoch(field).is_ok() {
+            Some(Notation::Epoch)
+        } else if let Ok((_, offset_seconds)) = parse_rfc3339(field) {
+            Some(Notation::Rfc3339 { offset_seconds })
+        } else {
+            None
+        }
+    }
+
+    /// The notation's name as shown to users.
+    pub fn name(self) -> &'static str {
+        match self {
+            Notation::Offset => "H:MM:SS",
+            Notation::Rfc3339 { .. } => "RFC 3339",
+            Notation::Epoch => "Unix epoch seconds",
+        }
+    }
+
+    /// Parses a (trimmed) field in this notation into a second on the input's clock.
+    pub fn parse(self, field: &str) -> Result<i64, TimestampError> {
+        match self {
+            Notation::Offset => parse_offset(field),
+            Notation::Rfc3339 { .. } => parse_rfc3339(field).map(|(second, _)| second),
+            Notation::Epoch => parse_epoch(field),
+        }
+        .map_err(|e| {
+            if Notation::detect(field).is_some_and(|other| other.name() != self.name()) {
+                error(format!(
+                    "timestamp notation changed: expected {}, found another notation",
+                    self.name()
+                ))
+            } else {
+                e
+            }
+        })
+    }
+
+    /// Writes a second on the input's clock back in this notation.
+    pub fn format(self, second: i64) -> String {
+        match self {
+            Notation::Offset => {
+                let sign = if second < 0 { "-" } else { "" };
+                let s = second.unsigned_abs();
+                format!("{sign}{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+            }
+            Notation::Epoch => second.to_string(),
+            Notation::Rfc3339 { offset_seconds } => {
+                let formatted = jiff::Timestamp::from_second(second).ok().and_then(|ts| {
+                    let offset = jiff::tz::Offset::from_seconds(offset_seconds).ok()?;
+                    Some(ts.to_zoned(jiff::tz::TimeZone::fixed(offset)))
+                });
+                match formatted {
+                    Some(zoned) if offset_seconds == 0 => {
+                        zoned.timestamp().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+                    }
+                    Some(zoned) => zoned.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+                    None => second.to_string(),
+                }
+            }
+        }
+    }
+}
+
+/// `H:MM:SS` with any number of hour digits, minutes and seconds below 60, and an optional
+/// fraction of a second (`0:00:01.250`), which is truncated.
+fn parse_offset(field: &str) -> Result<i64, TimestampError> {
+    let bad = || error("not an H:MM:SS timestamp");
+    let mut parts = field.splitn(3, ':');
+    let (hours, minutes, seconds) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(m), Some(s)) => (h, m, s),
+        _ => return Err(bad()),
+    };
+    let seconds = match seconds.split_once('.') {
+        Some((whole, fraction))
+            if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            whole
+        }
+        Some(_) => return Err(bad()),
+        None => seconds,
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(hours) || minutes.len() != 2 || seconds.len() != 2 {
+        return Err(bad());
+    }
+    if !digits(minutes) || !digits(seconds) {
+        return Err(bad());
+    }
+    let hours: i64 = hours.parse().map_err(|_| error("hours out of range in H:MM:SS timestamp"))?;
+    let minutes: i64 = minutes.parse().map_err(|_| bad())?;
+    let seconds: i64 = seconds.parse().map_err(|_| bad())?;
+    if minutes >= 60 {
+        return Err(error("minutes must be below 60 in an H:MM:SS timestamp"));
+    }
+    if seconds >= 60 {
+        return Err(error("seconds must be below 60 in an H:MM:SS timestamp"));
+    }
+    hours
+        .checked_mul(3600)
+        .and_then(|h| h.checked_add(minutes * 60 + seconds))
+        .ok_or_else(|| error("hours out of range in H:MM:SS timestamp"))
+}
+
+/// Integer Unix seconds, optionally signed, optionally with a fraction that is truncated toward
+/// the past.
+fn parse_epoch(field: &str) -> Result<i64, TimestampError> {
+    let bad = || error("not an integer Unix epoch timestamp");
+    let (whole, fraction) = match field.split_once('.') {
+        Some((w, f)) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => (w, Some(f)),
+        Some(_) => return Err(bad()),
+        None => (field, None),
+    };
+    let unsigned = whole.strip_prefix('-').unwrap_or(whole);
+    if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let second: i64 = whole.parse().map_err(|_| error("Unix epoch timestamp out of range"))?;
+    let has_fraction = fraction.is_some_and(|f| f.bytes().any(|b| b != b'0'));
+    if whole.starts_with('-') && has_fraction { Ok(second - 1) } else { Ok(second) }
+}
+
+/// RFC 3339 with a mandatory offset; returns the Unix second (fraction truncated toward the past)
+/// and the offset in seconds.
+fn parse_rfc3339(field: &str) -> Result<(i64, i32), TimestampError> {
+    // jiff parses a superset of RFC 3339 (e.g. a space for the `T`); require the `T` shape and an
+    // explicit offset so a date-only or local time is refused rather than guessed.
+    let bytes = field.as_bytes();
+    if bytes.len() < 20 || !matches!(bytes.get(10), Some(b'T' | b't')) {
+        return Err(error("not an RFC 3339 timestamp (expected e.g. 2026-11-22T10:00:05Z)"));
+    }
+    let zoned: jiff::fmt::temporal::Pieces = jiff::fmt::temporal::Pieces::parse(field)
+        .map_err(|e| error(format!("not a valid RFC 3339 timestamp: {e}")))?;
+    let offset = match zoned.offset() {
+        Some(jiff::fmt::temporal::PiecesOffset::Zulu) => jiff::tz::Offset::UTC,
+        Some(jiff::fmt::temporal::PiecesOffset::Numeric(n)) => n.offset(),
+        _ => return Err(error("RFC 3339 timestamp needs an offset such as Z or +01:00")),
+    };
+    let time = zoned.time().unwrap_or(jiff::civil::Time::midnight());
+    let datetime = zoned.date().to_datetime(time);
+    let timestamp = offset
+        .to_timestamp(datetime)
+        .map_err(|e| error(format!("RFC 3339 timestamp out of range: {e}")))?;
+    Ok((timestamp.as_second(), offset.seconds()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_each_notation() {
+        assert_eq!(Notation::detect("0:00:00"), Some(Notation::Offset));
+        assert_eq!(Notation::detect("123:59:59"), Some(Notation::Offset));
+        assert_eq!(Notation::detect("1795860005"), Some(Notation::Epoch));
+        assert_eq!(
+            Notation::detect("2026-11-22T10:00:05Z"),
+            Some(Notation::Rfc3339 { offset_seconds: 0 })
+        );
+        assert_eq!(
+            Notation::detect("2026-11-22T11:00:05+01:00"),
+            Some(Notation::Rfc3339 { offset_seconds: 3600 })
+        );
+        assert_eq!(Notation::detect("yesterday"), None);
+        assert_eq!(Notation::detect("2026-11-22"), None);
+    }
+
+    #[test]
+    fn offsets_parse_to_seconds() {
+        assert_eq!(Notation::Offset.parse("0:00:00"), Ok(0));
+        assert_eq!(Notation::Offset.parse("1:00:00"), Ok(3600));
+        assert_eq!(Notation::Offset.parse("0:59:40"), Ok(3580));
+        assert_eq!(Notation::Offset.parse("25:00:00"), Ok(90_000));
+        assert_eq!(Notation::Offset.parse("0:00:07.999"), Ok(7));
+        assert!(Notation::Offset.parse("1:61:00").is_err());
+        assert!(Notation::Offset.parse("1:00:60").is_err());
+        assert!(Notation::Offset.parse("1:0:00").is_err());
+        assert!(Notation::Offset.parse(":00:00").is_err());
+        assert!(Notation::Offset.parse("a:00:00").is_err());
+    }
+
+    #[test]
+    fn rfc3339_parses_to_unix_seconds_whatever_the_offset() {
+        let utc = Notation::Rfc3339 { offset_seconds: 0 };
+        // 2026-11-22T10:00:05Z: 20779 days after 1970-01-01, plus 10 h and 5 s.
+        let expected = 20_779 * 86_400 + 10 * 3600 + 5;
+        assert_eq!(utc.parse("2026-11-22T10:00:05Z"), Ok(expected));
+        assert_eq!(utc.parse("2026-11-22T11:00:05+01:00"), Ok(expected));
+        assert_eq!(utc.parse("2026-11-22T10:00:05.900Z"), Ok(expected));
+        assert!(utc.parse("2026-13-01T00:00:00Z").is_err());
+        assert!(utc.parse("2026-11-22T10:00:05").is_err());
+    }
+
+    #[test]
+    fn epoch_seconds_truncate_toward_the_past() {
+        assert_eq!(Notation::Epoch.parse("1795860005"), Ok(1_795_860_005));
+        assert_eq!(Notation::Epoch.parse("1795860005.75"), Ok(1_795_860_005));
+        assert_eq!(Notation::Epoch.parse("-5.5"), Ok(-6));
+        assert!(Notation::Epoch.parse("12a").is_err());
+    }
+
+    #[test]
+    fn a_change_of_notation_is_named() {
+        let err = Notation::Offset.parse("1795860005").unwrap_err();
+        assert!(err.reason.contains("notation changed"), "{err}");
+    }
+
+    #[test]
+    fn formatting_round_trips() {
+        assert_eq!(Notation::Offset.format(3580), "0:59:40");
+        assert_eq!(Notation::Offset.format(90_000), "25:00:00");
+        assert_eq!(Notation::Epoch.format(1_795_860_005), "1795860005");
+        let second = 20_779 * 86_400 + 10 * 3600 + 5;
+        assert_eq!(Notation::Rfc3339 { offset_seconds: 0 }.format(second), "2026-11-22T10:00:05Z");
+        assert_eq!(
+            Notation::Rfc3339 { offset_seconds: 3600 }.format(second),
+            "2026-11-22T11:00:05+01:00"
+        );
+        for notation in
+            [Notation::Offset, Notation::Epoch, Notation::Rfc3339 { offset_seconds: -18000 }]
+        {
+            for second in [0, 59, 3600, 86_399, 1_795_860_005] {
+                assert_eq!(notation.parse(&notation.format(second)), Ok(second));
+            }
+        }
+    }
+}

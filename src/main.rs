@@ -1,0 +1,30 @@
+//! The `errwatch` binary: parse arguments, run, map the outcome to an exit code.
+//!
+//! Exit codes: 0 no alert, 1 at least one alert, 2 usage, input or I/O error. A closed stdout pipe
+//! (`errwatch analyze ... | head`) ends the run quietly.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use errwatch::cli::{Cli, Outcome};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match errwatch::run(cli) {
+        Ok(Outcome::Clean) => ExitCode::from(0),
+        Ok(Outcome::Alerts) => ExitCode::from(1),
+        Err(err) if is_broken_pipe(&err) => ExitCode::from(0),
+        Err(err) => {
+            eprintln!("errwatch: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

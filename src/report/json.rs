@@ -1,0 +1,150 @@
+//! The JSON report: one document for machines (CI gates, dashboards).
+//!
+//! The schema is versioned by `schema_version`; fields are only ever added, never renamed or
+//! removed. README.md documents every field. Codes that are integers are JSON integers; an
+//! infinite value (no baseline events in the window) is `null`.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{Format, Report};
+use crate::detect::Alert;
+use crate::input::BuildStats;
+use crate::input::labels::Code;
+
+/// The schema version of the JSON report.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json;
+
+#[derive(Serialize)]
+struct Build<'a> {
+    version: &'a str,
+    rows: u64,
+    events: u64,
+}
+
+impl<'a> From<&'a BuildStats> for Build<'a> {
+    fn from(b: &'a BuildStats) -> Self {
+        Build { version: &b.version, rows: b.rows, events: b.events }
+    }
+}
+
+fn code_value(code: &Code) -> Value {
+    match code {
+        Code::Int(n) => json!(n),
+        Code::Label(s) => json!(s),
+    }
+}
+
+fn alert_value(report: &Report, alert: &Alert) -> Value {
+    let time = |s: i64| report.notation.format(s);
+    json!({
+        "code": code_value(&alert.code),
+        "start": time(alert.start_s),
+        "stop": time(alert.stop_s),
+        "detected_at": time(alert.detected_at_s),
+        "start_s": alert.start_s,
+        "stop_s": alert.stop_s,
+        "detected_at_s": alert.detected_at_s,
+        "window_bins": alert.window_bins,
+        "value": if alert.value.is_finite() { json!(alert.value) } else { Value::Null },
+        "new_code": alert.new_code,
+        "threshold": alert.threshold,
+        "canary_count": alert.canary_count,
+        "baseline_count": alert.baseline_count,
+        "p_value": alert.p_value,
+    })
+}
+
+/// The report as a JSON value.
+pub fn to_value(report: &Report) -> Value {
+    let p = &report.parameters;
+    let gate = report.gate.map(|g| {
+        json!({
+            "windows_tested": g.tests,
+            "tarone_k": g.testable,
+            "per_window_alpha": g.per_test_level,
+            "min_events": g.min_events,
+        })
+    });
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "input": report.input,
+        "rows": report.rows,
+        "time": {
+            "notation": report.notation.name(),
+            "first": report.span.map(|s| report.notation.format(s.0)),
+            "last": report.span.map(|s| report.notation.format(s.1)),
+            "first_s": report.span.map(|s| s.0),
+            "last_s": report.span.map(|s| s.1),
+        },
+        "builds": {
+            "baseline": Build::from(&report.baseline),
+            "canary": Build::from(&report.canary),
+            "ignored": report.ignored_builds.iter().map(Build::from).collect::<Vec<_>>(),
+        },
+        "parameters": {
+            "rule": p.rule,
+            "bin_seconds": p.bin_seconds,
+            "threshold": p.threshold,
+            "threshold_bins": p.window_bins,
+            "alpha": p.alpha,
+            "traffic": p.traffic,
+        },
+        "alerts": report.alerts.iter().map(|a| alert_value(report, a)).collect::<Vec<_>>(),
+        "summary": {
+            "alerts": report.alerts.len(),
+            "codes": report.codes,
+            "bins": report.bins,
+            "significance": gate,
+            "skipped": { "repeated_headers": report.repeated_headers },
+        },
+        "heatmap": report.heatmap,
+    })
+}
+
+impl Format for Json {
+    fn render(&self, report: &Report) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(&to_value(report))
+            .expect("a serde_json::Value always serializes");
+        out.push(b'\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::text::tests::sample_report;
+
+    #[test]
+    fn alerts_carry_every_documented_field() {
+        let v: Value = serde_json::from_slice(&Json.render(&sample_report())).unwrap();
+        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["rows"], 14000);
+        assert_eq!(v["builds"]["canary"]["version"], "5.0007.610.011");
+        assert_eq!(v["parameters"]["threshold_bins"], json!([5, 10]));
+        let first = &v["alerts"][0];
+        assert_eq!(first["code"], json!(3), "integer codes are JSON integers");
+        assert_eq!(first["start"], "0:59:00");
+        assert_eq!((first["start_s"].clone(), first["stop_s"].clone()), (json!(3540), json!(3580)));
+        assert_eq!(first["detected_at_s"], 3580);
+        assert_eq!(first["window_bins"], 5);
+        assert_eq!(first["value"], 1.9000000000000004);
+        assert_eq!(first["new_code"], false);
+        assert_eq!(
+            (first["canary_count"].clone(), first["baseline_count"].clone()),
+            (json!(57), json!(30))
+        );
+        assert_eq!(first["p_value"], 3.2e-6);
+        let second = &v["alerts"][1];
+        assert_eq!(second["code"], "E_NEW");
+        assert!(second["value"].is_null());
+        assert_eq!(second["new_code"], true);
+        assert_eq!(v["summary"]["alerts"], 2);
+        assert_eq!(v["time"]["last"], "1:00:00");
+    }
+}

@@ -1,0 +1,73 @@
+//! Reports: the alerts and the run's facts, written as bytes in one of the output formats.
+//!
+//! Each format lives in its own file behind [`Format`], whose one method turns a [`Report`] into
+//! bytes. Formats are pure, so they are unit-tested on hand-built reports. Timestamps are written
+//! in the input's own notation.
+
+pub mod json;
+pub mod text;
+
+use crate::detect::{Alert, Gate};
+use crate::input::BuildStats;
+use crate::input::timestamp::Notation;
+
+/// Everything a report says about one run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The input's name: its path, or `<stdin>`.
+    pub input: String,
+    /// The input's timestamp notation.
+    pub notation: Notation,
+    /// Data rows read.
+    pub rows: u64,
+    /// The baseline (old) build.
+    pub baseline: BuildStats,
+    /// The canary (new) build.
+    pub canary: BuildStats,
+    /// Builds in the input that were not compared.
+    pub ignored_builds: Vec<BuildStats>,
+    /// The parameters of the detection.
+    pub parameters: Parameters,
+    /// First and last second observed.
+    pub span: Option<(i64, i64)>,
+    /// Number of time bins.
+    pub bins: usize,
+    /// Number of error codes compared.
+    pub codes: usize,
+    /// The significance gate's accounting, for rules that test.
+    pub gate: Option<Gate>,
+    /// The alert episodes, ordered by start.
+    pub alerts: Vec<Alert>,
+    /// Repeated header lines skipped.
+    pub repeated_headers: u64,
+    /// Where the heatmap was written, if it was.
+    pub heatmap: Option<String>,
+}
+
+/// The detection parameters, as given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameters {
+    /// The rule's name on the command line.
+    pub rule: &'static str,
+    /// Seconds per bin.
+    pub bin_seconds: u64,
+    /// The threshold.
+    pub threshold: f64,
+    /// Window lengths, in bins.
+    pub window_bins: Vec<usize>,
+    /// Family-wise false-alarm bound, for rules that test.
+    pub alpha: f64,
+    /// The canary's share of traffic.
+    pub traffic: f64,
+}
+
+/// An output format.
+pub trait Format {
+    /// Renders a report.
+    fn render(&self, report: &Report) -> Vec<u8>;
+}
+
+/// The seed's label for an error code: `Error_Code_3`.
+pub fn code_label(alert: &Alert) -> String {
+    format!("Error_Code_{}", alert.code)
+}

@@ -1,0 +1,282 @@
+//! Tests of `errwatch analyze` on small fixture streams.
+
+use crate::util::Errwatch;
+
+const BASELINE: &str = "2.4.0";
+const CANARY: &str = "2.10.0";
+
+/// A stream of `bins` 10-second bins; `codes` gives, per code, a function from bin to
+/// (baseline events, canary events). Events of a bin are stamped at its first second, H:MM:SS.
+fn stream(bins: usize, codes: &[(&str, &dyn Fn(usize) -> (usize, usize))]) -> String {
+    stream_with(bins, codes, |s| format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60))
+}
+
+fn stream_with(
+    bins: usize,
+    codes: &[(&str, &dyn Fn(usize) -> (usize, usize))],
+    stamp: impl Fn(usize) -> String,
+) -> String {
+    let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
+    for bin in 0..bins {
+        for (code, counts) in codes {
+            let (baseline, canary) = counts(bin);
+            for _ in 0..baseline {
+                csv.push_str(&format!("{},{BASELINE},{code}\n", stamp(bin * 10)));
+            }
+            for _ in 0..canary {
+                csv.push_str(&format!("{},{CANARY},{code}\n", stamp(bin * 10)));
+            }
+        }
+    }
+    csv
+}
+
+/// Code 7 jumps from 2 to 20 canary events per bin in bins 10 to 14; code 9 stays at 2 and 2.
+fn regression() -> String {
+    stream(
+        20,
+        &[("7", &|bin| (2, if (10..15).contains(&bin) { 20 } else { 2 })), ("9", &|_| (2, 2))],
+    )
+}
+
+const FLAGS: [&str; 4] = ["--bins", "10", "--threshold-bins", "3"];
+
+#[test]
+fn a_regression_prints_the_seed_alert_block_and_exits_1() {
+    let out = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", regression()).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    // 2 codes x 18 three-bin windows, each with at least 12 events, so Tarone's K is all 36
+    // (0.5^12 <= 0.05 / 36) and the level is 0.05 / 36 = 1.39e-3. The first firing window is
+    // bins 8-10 (C = 24, B = 6, P(X >= 24 | 30, 1/2) = 7.15e-4); the last is bins 14-16. The
+    // largest value is bins 10-12 and its neighbours at 60 / 6 = 10.
+    let expected = "\
+Alert: Mean Threshold Exceeded
+Start Timestamp: 0:01:20
+Stop Timestamp: 0:02:49
+Error Code: Error_Code_7
+Value: 10.00
+Threshold: 1.25
+    detected at 0:01:49, window of 3 bins x 10 s
+    canary 60 events, baseline 6 events, p-value 1.4e-12
+
+s.csv: 250 rows, canary 2.10.0 vs baseline 2.4.0, 2 codes in 20 bins of 10 s, rule rolling: 1 alert
+";
+    assert_eq!(out.stdout, expected);
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn a_steady_stream_exits_0() {
+    let csv = stream(20, &[("7", &|_| (2, 2)), ("9", &|bin| (3, bin % 4))]);
+    let out = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", csv).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.ends_with("rule rolling: no alerts\n"), "{}", out.stdout);
+}
+
+#[test]
+fn exit_zero_reports_without_failing() {
+    let out = Errwatch::new(&["analyze", "s.csv", "--exit-zero"])
+        .args(&FLAGS)
+        .file("s.csv", regression())
+        .run();
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("Error_Code_7"));
+}
+
+#[test]
+fn json_reports_every_alert_field() {
+    let out = Errwatch::new(&["analyze", "s.csv", "--format", "json"])
+        .args(&FLAGS)
+        .file("s.csv", regression())
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["input"], "s.csv");
+    assert_eq!(v["rows"], 2 * 20 + (2 * 15 + 20 * 5) + 2 * 40);
+    assert_eq!(v["builds"]["baseline"]["version"], BASELINE);
+    assert_eq!(v["builds"]["canary"]["events"], 2 * 20 + 18 * 5 + 2 * 20);
+    assert_eq!(v["summary"]["significance"]["windows_tested"], 36);
+    assert_eq!(v["summary"]["significance"]["tarone_k"], 36);
+    let alert = &v["alerts"][0];
+    assert_eq!(alert["code"], 7);
+    assert_eq!(
+        (alert["start"].as_str(), alert["stop"].as_str()),
+        (Some("0:01:20"), Some("0:02:49"))
+    );
+    assert_eq!((alert["start_s"].as_i64(), alert["stop_s"].as_i64()), (Some(80), Some(169)));
+    assert_eq!(alert["detected_at_s"], 109);
+    assert_eq!(alert["window_bins"], 3);
+    assert_eq!(alert["value"], 10.0);
+    assert_eq!(
+        (alert["canary_count"].as_u64(), alert["baseline_count"].as_u64()),
+        (Some(60), Some(6))
+    );
+    let p = alert["p_value"].as_f64().unwrap();
+    // P(X >= 60 | 66, 1/2) = sum_{k=60}^{66} C(66, k) / 2^66.
+    assert!((p / 1.362_901_6e-12 - 1.0).abs() < 1e-6, "{p}");
+    assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_code_new_in_the_canary_has_no_finite_value() {
+    let csv =
+        stream(20, &[("7", &|_| (2, 2)), ("E_NEW", &|bin| (0, if bin >= 15 { 6 } else { 0 }))]);
+    let out = Errwatch::new(&["analyze", "s.csv", "--format", "json"])
+        .args(&FLAGS)
+        .file("s.csv", csv)
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let alert = &v["alerts"][0];
+    assert_eq!(alert["code"], "E_NEW");
+    assert!(alert["value"].is_null());
+    assert_eq!(alert["new_code"], true);
+    assert_eq!(alert["baseline_count"], 0);
+}
+
+#[test]
+fn rows_in_any_order_and_any_notation_give_the_same_alerts() {
+    let reference =
+        Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", regression()).run();
+    // Reverse the data rows.
+    let text = regression();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[1..].reverse();
+    let reversed = lines.join("\r\n");
+    let out = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", reversed).run();
+    assert_eq!(out.stdout, reference.stdout);
+
+    let codes: [(&str, &dyn Fn(usize) -> (usize, usize)); 2] =
+        [("7", &|bin| (2, if (10..15).contains(&bin) { 20 } else { 2 })), ("9", &|_| (2, 2))];
+    let epoch = stream_with(20, &codes, |s| (1_795_860_000 + s).to_string());
+    let out = Errwatch::new(&["analyze", "s.csv", "--format", "json"])
+        .args(&FLAGS)
+        .file("s.csv", epoch)
+        .run();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["alerts"][0]["start"], "1795860080");
+    assert_eq!(v["alerts"][0]["start_s"], 1_795_860_080i64);
+
+    let rfc =
+        stream_with(20, &codes, |s| format!("2026-11-22T11:{:02}:{:02}+01:00", s / 60, s % 60));
+    let out = Errwatch::new(&["analyze", "s.csv", "--format", "json"])
+        .args(&FLAGS)
+        .file("s.csv", rfc)
+        .run();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["alerts"][0]["start"], "2026-11-22T11:01:20+01:00");
+    assert_eq!(v["alerts"][0]["stop"], "2026-11-22T11:02:49+01:00");
+}
+
+#[test]
+fn pre_aggregated_counts_equal_raw_events() {
+    let raw = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", regression()).run();
+    let mut counted = String::from("count,timestamp,error_code,build_version\n");
+    for bin in 0..20 {
+        let stamp = format!("0:{:02}:{:02}", bin * 10 / 60, bin * 10 % 60);
+        let canary7 = if (10..15).contains(&bin) { 20 } else { 2 };
+        counted.push_str(&format!("{canary7},{stamp},7,{CANARY}\n2,{stamp},7,{BASELINE}\n"));
+        counted.push_str(&format!("2,{stamp},9,{CANARY}\n2,{stamp},9,{BASELINE}\n"));
+    }
+    let out = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", counted).run();
+    assert_eq!(out.code, 1);
+    // The alert blocks match; the summary line counts rows, which differ.
+    let blocks = |s: &str| s.rsplit_once("\n\n").map(|(b, _)| b.to_string()).unwrap();
+    assert_eq!(blocks(&out.stdout), blocks(&raw.stdout));
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    let out = Errwatch::new(&["analyze", "-"]).args(&FLAGS).stdin(regression()).run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("<stdin>: 250 rows"), "{}", out.stdout);
+}
+
+#[test]
+fn the_seeds_rule_fires_on_noise_that_the_gate_ignores() {
+    // Code 5 alternates between 6/3 and 3/6 per bin: pure noise around equal rates. Three-bin
+    // means of the differential reach +1 every other window, so mean-diff with threshold 1 fires.
+    let csv = stream(20, &[("5", &|bin| if bin % 2 == 0 { (3, 6) } else { (6, 3) })]);
+    let flags = ["--bins", "10", "--threshold-bins", "3", "--threshold", "1"];
+    let seed = Errwatch::new(&["analyze", "s.csv", "--rule", "mean-diff"])
+        .args(&flags)
+        .file("s.csv", csv.clone())
+        .run();
+    assert_eq!(seed.code, 1, "{seed:?}");
+    assert!(seed.stdout.contains("Value: 1.00"), "{}", seed.stdout);
+    let gated = Errwatch::new(&["analyze", "s.csv"]).args(&flags).file("s.csv", csv).run();
+    assert_eq!(gated.code, 0, "{gated:?}");
+}
+
+#[test]
+fn a_bad_row_names_the_file_and_line_and_exits_2() {
+    let csv = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:02,2.0,3\n1:61:00,2.0,3\n";
+    let out = Errwatch::new(&["analyze", "bad.csv"]).file("bad.csv", csv).run();
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "errwatch: bad.csv:4: minutes must be below 60 in an H:MM:SS timestamp (\"1:61:00\")\n"
+    );
+}
+
+#[test]
+fn three_builds_without_names_exit_2_listing_the_builds() {
+    let csv = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:02,2.0,3\n0:00:03,3.0,3\n0:00:04,3.0,3\n";
+    let out = Errwatch::new(&["analyze", "b.csv"]).file("b.csv", csv).run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("3 builds seen (1.0 (1 rows), 2.0 (1 rows), 3.0 (2 rows))"),
+        "{}",
+        out.stderr
+    );
+    let named = Errwatch::new(&[
+        "analyze",
+        "b.csv",
+        "--baseline",
+        "1.0",
+        "--canary",
+        "3.0",
+        "--format",
+        "json",
+    ])
+    .file("b.csv", csv)
+    .run();
+    assert_eq!(named.code, 0, "{named:?}");
+    let v: serde_json::Value = serde_json::from_str(&named.stdout).unwrap();
+    assert_eq!(v["builds"]["ignored"][0]["version"], "2.0");
+}
+
+#[test]
+fn missing_files_directories_and_bad_flags_exit_2() {
+    let out = Errwatch::new(&["analyze", "nope.csv"]).run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.starts_with("errwatch: nope.csv: cannot open"), "{}", out.stderr);
+    let out = Errwatch::new(&["analyze", "."]).run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("is a directory"), "{}", out.stderr);
+    let out = Errwatch::new(&["analyze", "s.csv", "--bins", "0"]).file("s.csv", regression()).run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--bins"), "{}", out.stderr);
+    let out = Errwatch::new(&["analyze", "s.csv", "--no-such-flag"]).run();
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn a_closed_stdout_keeps_the_verdict() {
+    // `errwatch analyze ... | true`: the reader is gone before the report is written.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.csv"), regression()).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_errwatch"))
+        .args(["analyze", "s.csv", "--bins", "10", "--threshold-bins", "3"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

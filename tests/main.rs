@@ -1,0 +1,6 @@
+//! Integration tests: one binary, a module per area, a small harness in `util`.
+
+mod util;
+
+mod analyze;
+mod generate;

@@ -1,0 +1,102 @@
+//! A small harness: run the `errwatch` binary in a temporary directory with fixture files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A command line being built, with its own temporary working directory.
+pub struct Errwatch {
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    env: Vec<(String, String)>,
+}
+
+/// What a finished run printed and returned.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Errwatch {
+    /// `errwatch ARGS...` in a fresh temporary directory.
+    pub fn new(args: &[&str]) -> Errwatch {
+        Errwatch {
+            dir: tempfile::tempdir().expect("temporary directory"),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            stdin: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// Writes a fixture file into the working directory.
+    pub fn file(self, name: &str, contents: impl AsRef<[u8]>) -> Errwatch {
+        std::fs::write(self.dir.path().join(name), contents).expect("write fixture");
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args(mut self, args: &[&str]) -> Errwatch {
+        self.args.extend(args.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// Feeds standard input.
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Errwatch {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Sets an environment variable for the run.
+    #[allow(dead_code)]
+    pub fn env(mut self, key: &str, value: &str) -> Errwatch {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The working directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the working directory.
+    #[allow(dead_code)]
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs to completion.
+    pub fn run(&self) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_errwatch"));
+        command
+            .args(&self.args)
+            .current_dir(self.dir.path())
+            .env_remove("NO_COLOR")
+            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start errwatch");
+        if let Some(bytes) = &self.stdin {
+            let mut pipe = child.stdin.take().expect("stdin pipe");
+            // A run that fails early may close its stdin; that is its answer, not the test's.
+            let _ = pipe.write_all(bytes);
+        }
+        let out = child.wait_with_output().expect("wait for errwatch");
+        Output {
+            code: out.status.code().expect("errwatch exited by a signal"),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
+/// The directory of the repository (for the bundled data).
+#[allow(dead_code)]
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
