@@ -146,6 +146,32 @@ mod tests {
         assert_eq!(bins.totals(1), (5, 1));
     }
 
+    proptest::proptest! {
+        /// Binning preserves every event of the two compared builds, whatever the bin size.
+        #[test]
+        fn binning_preserves_event_totals(
+            rows in proptest::collection::vec((0i64..500, 0usize..2, 0usize..5, 1u64..5), 1..300),
+            bin_seconds in 1u64..120,
+        ) {
+            let mut agg = Aggregator::new();
+            for &(second, build, code, n) in &rows {
+                agg.add(second, build, code, n).unwrap();
+            }
+            let counts = agg.finish();
+            let codes: Vec<Code> = (0..5).map(Code::Int).collect();
+            let bins = Bins::new(&counts, &codes, 0, 1, bin_seconds, 0.5);
+            let span = counts.span_seconds() as u64;
+            proptest::prop_assert_eq!(bins.len() as u64, span.div_ceil(bin_seconds));
+            for (row, code) in bins.codes.iter().enumerate() {
+                let Code::Int(id) = code else { unreachable!() };
+                let id = *id as usize;
+                proptest::prop_assert_eq!(bins.totals(row), (counts.total(1, id), counts.total(0, id)));
+            }
+            let binned: u64 = (0..bins.codes.len()).map(|r| bins.totals(r).0 + bins.totals(r).1).sum();
+            proptest::prop_assert_eq!(binned, rows.iter().map(|r| r.3).sum::<u64>());
+        }
+    }
+
     #[test]
     fn differential_buckets_are_traffic_normalized() {
         let (counts, codes) = sample();
