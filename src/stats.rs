@@ -43,7 +43,7 @@ pub fn binomial_upper_tail(k: u64, n: u64, p: f64) -> f64 {
 /// The fewest events a window needs before its smallest attainable p-value, `share^n`, reaches
 /// `level`; `None` when no number of events can (a level of 0 or below).
 pub fn min_events_for_level(level: f64, share: f64) -> Option<u64> {
-    if !(level > 0.0) {
+    if level.is_nan() || level <= 0.0 {
         return None;
     }
     if level >= 1.0 {

@@ -5,17 +5,16 @@ use crate::util::Errwatch;
 const BASELINE: &str = "2.4.0";
 const CANARY: &str = "2.10.0";
 
+/// Per code, a function from bin to (baseline events, canary events).
+type CodeCounts<'a> = (&'a str, &'a dyn Fn(usize) -> (usize, usize));
+
 /// A stream of `bins` 10-second bins; `codes` gives, per code, a function from bin to
 /// (baseline events, canary events). Events of a bin are stamped at its first second, H:MM:SS.
-fn stream(bins: usize, codes: &[(&str, &dyn Fn(usize) -> (usize, usize))]) -> String {
+fn stream(bins: usize, codes: &[CodeCounts]) -> String {
     stream_with(bins, codes, |s| format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60))
 }
 
-fn stream_with(
-    bins: usize,
-    codes: &[(&str, &dyn Fn(usize) -> (usize, usize))],
-    stamp: impl Fn(usize) -> String,
-) -> String {
+fn stream_with(bins: usize, codes: &[CodeCounts], stamp: impl Fn(usize) -> String) -> String {
     let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
     for bin in 0..bins {
         for (code, counts) in codes {
@@ -147,7 +146,7 @@ fn rows_in_any_order_and_any_notation_give_the_same_alerts() {
     let out = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", reversed).run();
     assert_eq!(out.stdout, reference.stdout);
 
-    let codes: [(&str, &dyn Fn(usize) -> (usize, usize)); 2] =
+    let codes: [CodeCounts; 2] =
         [("7", &|bin| (2, if (10..15).contains(&bin) { 20 } else { 2 })), ("9", &|_| (2, 2))];
     let epoch = stream_with(20, &codes, |s| (1_795_860_000 + s).to_string());
     let out = Errwatch::new(&["analyze", "s.csv", "--format", "json"])
@@ -279,4 +278,50 @@ fn a_closed_stdout_keeps_the_verdict() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+/// Runs the seed's parameters on a bundled data set and checks the alerts against its truth file:
+/// every injected regression or new code alerts on its code over a span that overlaps the
+/// injection, and nothing else alerts.
+fn bundled_set_alerts_match_truth(name: &str, bins: &str) {
+    let repo = crate::util::repo();
+    let csv = repo.join("data").join(format!("{name}.csv"));
+    let truth: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("data").join(format!("{name}.truth.json"))).unwrap(),
+    )
+    .unwrap();
+    let out = Errwatch::new(&["analyze", csv.to_str().unwrap(), "--format", "json"])
+        .args(&["--bins", bins, "--threshold", "1.25", "--threshold-bins", "5,10"])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let alerts = report["alerts"].as_array().unwrap();
+    let worse: Vec<&serde_json::Value> = truth["injections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] != "improvement")
+        .collect();
+    assert!(!worse.is_empty());
+    let overlaps = |alert: &serde_json::Value, injection: &serde_json::Value| {
+        alert["code"] == injection["code"]
+            && alert["start_s"].as_i64() <= injection["end_s"].as_i64()
+            && injection["start_s"].as_i64() <= alert["stop_s"].as_i64()
+    };
+    for injection in &worse {
+        assert!(alerts.iter().any(|a| overlaps(a, injection)), "{name}: missed {injection}");
+    }
+    for alert in alerts {
+        assert!(worse.iter().any(|i| overlaps(alert, i)), "{name}: false alert {alert}");
+    }
+}
+
+#[test]
+fn bundled_set_a_alerts_on_its_injected_regressions_only() {
+    bundled_set_alerts_match_truth("ErrorStreamSetA", "100");
+}
+
+#[test]
+fn bundled_set_b_alerts_on_its_injected_regressions_only() {
+    bundled_set_alerts_match_truth("ErrorStreamSetB", "30");
 }

@@ -57,6 +57,7 @@ impl Errwatch {
     }
 
     /// The working directory.
+    #[allow(dead_code)]
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

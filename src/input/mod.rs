@@ -135,7 +135,7 @@ pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
         .trim(csv::Trim::All)
         .from_reader(buffered);
     let header = match csv.byte_headers() {
-        Ok(h) if h.len() == 0 || (h.len() == 1 && h[0].is_empty()) => {
+        Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => {
             bail!(
                 "{name}: empty input: expected a header line with Timestamp, Build_Version, Error_Code"
             )

@@ -1,0 +1,372 @@
+//! `errwatch generate`: arguments and their validation.
+//!
+//! [`validate`] turns the parsed flags into a [`generate::Config`], with an error naming the flag
+//! and the value for anything wrong; [`run`] then writes the stream and, if asked, the truth file.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, ValueEnum};
+
+use crate::generate::{self, Config, DEFAULT_EPOCH_START, Generator, Injection, Kind};
+use crate::input::timestamp::Notation;
+
+/// How `errwatch generate` writes timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimestampFormat {
+    /// `H:MM:SS` offsets from the start of the capture (`0:59:40`).
+    Hms,
+    /// RFC 3339 instants (`2026-11-22T00:59:40Z`), in the UTC offset of `--start`.
+    Rfc3339,
+    /// Integer Unix epoch seconds (`1795309180`).
+    Epoch,
+}
+
+/// Arguments of `errwatch generate`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Every rate is identical for all builds except where injected, and injections \
+                  apply to the canary (the last build). START-END spans are offsets from the \
+                  start, in seconds or H:MM:SS, END inclusive: --inject 3:0:52:00-0:59:59:x4 \
+                  quadruples code 3 from 0:52:00 to 0:59:59. The same seed and flags give the \
+                  same bytes on every platform."
+)]
+pub struct GenerateArgs {
+    /// Seed of the ChaCha8 pseudo-random generator
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Exact number of event rows (0 writes the header only)
+    #[arg(long, default_value_t = 14_000)]
+    pub rows: u64,
+
+    /// Length of the stream, in seconds or H:MM:SS; timestamps run from the start to start +
+    /// duration inclusive
+    #[arg(long, default_value = "3600", value_name = "SECONDS|H:MM:SS")]
+    pub duration: String,
+
+    /// Build versions, comma-separated: the first is the baseline, the last the canary (one or
+    /// more; list them in ascending version order, as errwatch analyze takes the lower as baseline)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "5.0007.510.011,5.0007.610.011",
+        value_name = "BUILD,..."
+    )]
+    pub builds: Vec<String>,
+
+    /// Integer error codes every build emits, inclusive; ranks (frequencies) are drawn from the
+    /// seed, the code at rank k having a base rate proportional to k^-1.5
+    #[arg(long, default_value = "-17..15", value_name = "LO..HI", allow_hyphen_values = true)]
+    pub codes: String,
+
+    /// The canary's share of the traffic, strictly between 0 and 1; the other builds split the
+    /// rest equally
+    #[arg(long, default_value_t = 0.5, value_name = "SHARE")]
+    pub traffic: f64,
+
+    /// A regression in the canary: the code's rate times FACTOR (above 1) over START-END
+    /// (repeatable)
+    #[arg(long, value_name = "CODE:START-END:xFACTOR", allow_hyphen_values = true)]
+    pub inject: Vec<String>,
+
+    /// A code only the canary has, over START-END, at FACTOR (default 1) times the median base
+    /// rate of --codes; the code must lie outside --codes and may be a label (repeatable)
+    #[arg(long, value_name = "CODE:START-END[:xFACTOR]", allow_hyphen_values = true)]
+    pub new_code: Vec<String>,
+
+    /// An improvement in the canary: the code's rate divided by FACTOR (above 1) over START-END
+    /// (repeatable)
+    #[arg(long, value_name = "CODE:START-END:xFACTOR", allow_hyphen_values = true)]
+    pub improve: Vec<String>,
+
+    /// Timestamp notation
+    #[arg(long, value_enum, default_value_t = TimestampFormat::Hms)]
+    pub timestamps: TimestampFormat,
+
+    /// Clock value of the first second, in the --timestamps notation [default: 0:00:00 for hms,
+    /// 2026-11-22T00:00:00Z for rfc3339, 1795305600 for epoch]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub start: Option<String>,
+
+    /// Write the stream here instead of standard output ('-' is standard output)
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Write the ground truth here as JSON: the injections and every code's base rate
+    #[arg(long, value_name = "PATH")]
+    pub truth: Option<PathBuf>,
+}
+
+/// Turns the flags into a generator configuration, naming the flag and value of any error.
+pub fn validate(args: &GenerateArgs) -> Result<Config> {
+    if !args.traffic.is_finite() || args.traffic <= 0.0 || args.traffic >= 1.0 {
+        bail!("--traffic {}: the canary's share must be strictly between 0 and 1", args.traffic);
+    }
+    if args.rows > u64::from(u32::MAX) {
+        bail!("--rows {}: at most {} rows are supported", args.rows, u32::MAX);
+    }
+    let duration_s = generate::parse_offset(args.duration.trim())
+        .map_err(|e| anyhow!("--duration '{}': {e}", args.duration))?;
+    let codes = parse_codes(&args.codes).map_err(|e| anyhow!("--codes '{}': {e}", args.codes))?;
+    if args.builds.is_empty() {
+        bail!("--builds: at least one build is needed");
+    }
+    for (i, build) in args.builds.iter().enumerate() {
+        generate::check_label(build)
+            .map_err(|e| anyhow!("--builds '{}': a build name {e}", args.builds.join(",")))?;
+        if args.builds[..i].contains(build) {
+            bail!("--builds '{}': build '{build}' is listed twice", args.builds.join(","));
+        }
+    }
+    let (notation, start) = parse_start(args.timestamps, args.start.as_deref())?;
+    let mut config = Config {
+        seed: args.seed,
+        rows: args.rows,
+        duration_s,
+        start,
+        notation,
+        builds: args.builds.clone(),
+        codes,
+        traffic: args.traffic,
+        injections: Vec::new(),
+    };
+    let mut parsed = Vec::new();
+    for (kind, specs) in [
+        (Kind::Regression, &args.inject),
+        (Kind::NewCode, &args.new_code),
+        (Kind::Improvement, &args.improve),
+    ] {
+        for spec in specs {
+            let injection = Injection::parse(kind, spec)
+                .map_err(|e| anyhow!("{} '{spec}': {e}", kind.flag()))?;
+            parsed.push((spec, injection));
+        }
+    }
+    // All injections are known before any is checked, so --inject may refer to a --new-code.
+    config.injections = parsed.iter().map(|(_, i)| i.clone()).collect();
+    for (spec, injection) in &parsed {
+        config
+            .check_injection(injection)
+            .map_err(|e| anyhow!("{} '{spec}': {e}", injection.kind.flag()))?;
+    }
+    // What is left to check is whether the time span can be written in the notation.
+    config.validate().with_context(|| {
+        format!(
+            "--start '{}' --duration '{}'",
+            args.start.as_deref().unwrap_or_default(),
+            args.duration
+        )
+    })?;
+    Ok(config)
+}
+
+/// Parses `LO..HI` (inclusive; either end may be negative).
+fn parse_codes(text: &str) -> Result<std::ops::RangeInclusive<i64>, String> {
+    let (lo, hi) = text.split_once("..").ok_or("expected LO..HI, e.g. -17..15")?;
+    let number = |s: &str| s.trim().parse::<i64>().map_err(|_| format!("'{s}' is not an integer"));
+    let (lo, hi) = (number(lo)?, number(hi.strip_prefix('=').unwrap_or(hi))?);
+    if lo > hi {
+        return Err(format!("LO {lo} is above HI {hi}"));
+    }
+    if (hi as i128) - (lo as i128) >= generate::MAX_CODES as i128 {
+        return Err(format!("more than {} codes", generate::MAX_CODES));
+    }
+    Ok(lo..=hi)
+}
+
+/// The notation and the clock value of offset 0.
+fn parse_start(format: TimestampFormat, start: Option<&str>) -> Result<(Notation, i64)> {
+    let bad = |reason: String| anyhow!("--start '{}': {reason}", start.unwrap_or_default());
+    Ok(match (format, start.map(str::trim)) {
+        (TimestampFormat::Hms, None) => (Notation::Offset, 0),
+        (TimestampFormat::Hms, Some(text)) => {
+            (Notation::Offset, Notation::Offset.parse(text).map_err(|e| bad(e.reason))?)
+        }
+        (TimestampFormat::Epoch, None) => (Notation::Epoch, DEFAULT_EPOCH_START),
+        (TimestampFormat::Epoch, Some(text)) => {
+            (Notation::Epoch, Notation::Epoch.parse(text).map_err(|e| bad(e.reason))?)
+        }
+        (TimestampFormat::Rfc3339, None) => {
+            (Notation::Rfc3339 { offset_seconds: 0 }, DEFAULT_EPOCH_START)
+        }
+        (TimestampFormat::Rfc3339, Some(text)) => match Notation::detect(text) {
+            Some(notation @ Notation::Rfc3339 { .. }) => {
+                (notation, notation.parse(text).map_err(|e| bad(e.reason))?)
+            }
+            _ => {
+                return Err(
+                    bad("expected an RFC 3339 instant such as 2026-11-22T00:00:00Z".into()),
+                );
+            }
+        },
+    })
+}
+
+/// Runs `errwatch generate`.
+pub fn run(args: GenerateArgs) -> Result<()> {
+    let config = validate(&args)?;
+    let generator = Generator::new(config)?;
+    let truth = generator.truth();
+    match args.output.as_deref().filter(|p| *p != Path::new("-")) {
+        Some(path) => {
+            let file = File::create(path)
+                .with_context(|| format!("-o {}: cannot create the file", path.display()))?;
+            let mut out = BufWriter::with_capacity(1 << 16, file);
+            generator
+                .write(&mut out)
+                .with_context(|| format!("-o {}: cannot write the stream", path.display()))?;
+        }
+        None => {
+            let mut out = io::stdout().lock();
+            match generator.write(&mut out) {
+                // The reader stopped early (e.g. `| head`): not an error of ours.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                other => other.context("cannot write the stream to standard output")?,
+            }
+        }
+    }
+    if let Some(path) = &args.truth {
+        let mut json = serde_json::to_string_pretty(&truth)?;
+        json.push('\n');
+        let mut file = File::create(path)
+            .with_context(|| format!("--truth {}: cannot create the file", path.display()))?;
+        file.write_all(json.as_bytes())
+            .with_context(|| format!("--truth {}: cannot write the file", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::labels::Code;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: GenerateArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<Config> {
+        let args =
+            Wrapper::try_parse_from(std::iter::once("generate").chain(flags.iter().copied()))
+                .map_err(|e| anyhow!("clap: {e}"))?
+                .args;
+        validate(&args)
+    }
+
+    fn error(flags: &[&str]) -> String {
+        format!("{:#}", parse(flags).expect_err("should be refused"))
+    }
+
+    #[test]
+    fn defaults_match_the_seed_data() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let config = parse(&[
+            "--seed",
+            "7",
+            "--rows",
+            "10",
+            "--duration",
+            "0:10:00",
+            "--builds",
+            "a,b,c",
+            "--codes",
+            "-3..14",
+            "--traffic",
+            "0.2",
+            "--inject",
+            "3:0:01:00-120:x4",
+            "--new-code",
+            "-40:100-200",
+            "--improve",
+            "-3:0-0:00:30:2",
+            "--timestamps",
+            "epoch",
+            "--start",
+            "1000",
+        ])
+        .unwrap();
+        assert_eq!(config.seed, 7);
+        assert_eq!(config.rows, 10);
+        assert_eq!(config.duration_s, 600);
+        assert_eq!(config.builds, ["a", "b", "c"]);
+        assert_eq!(config.codes, -3..=14);
+        assert_eq!(config.traffic, 0.2);
+        assert_eq!((config.notation, config.start), (Notation::Epoch, 1000));
+        let kinds: Vec<(Kind, Code, u64, u64, f64)> = config
+            .injections
+            .iter()
+            .map(|i| (i.kind, i.code.clone(), i.start_s, i.end_s, i.factor))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (Kind::Regression, Code::Int(3), 60, 120, 4.0),
+                (Kind::NewCode, Code::Int(-40), 100, 200, 1.0),
+                (Kind::Improvement, Code::Int(-3), 0, 30, 2.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn start_defaults_follow_the_notation() {
+        let config = parse(&["--timestamps", "rfc3339"]).unwrap();
+        assert_eq!(config.start, DEFAULT_EPOCH_START);
+        assert_eq!(config.notation.format(config.start), "2026-11-22T00:00:00Z");
+        let config = parse(&["--timestamps", "rfc3339", "--start", "2026-11-22T10:00:00+01:00"]);
+        let config = config.unwrap();
+        assert_eq!(config.notation, Notation::Rfc3339 { offset_seconds: 3600 });
+        assert_eq!(config.start, DEFAULT_EPOCH_START + 9 * 3600);
+        assert_eq!(parse(&["--timestamps", "epoch"]).unwrap().start, DEFAULT_EPOCH_START);
+        assert_eq!(parse(&["--start", "1:00:00"]).unwrap().start, 3600);
+    }
+
+    #[test]
+    fn a_new_code_may_be_injected_further() {
+        let config = parse(&["--new-code", "40:0-100:x2", "--inject", "40:50-60:x3"]).unwrap();
+        assert_eq!(config.injections.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_the_flag_and_the_value() {
+        for (flags, expected) in [
+            (&["--traffic", "1"][..], "--traffic 1"),
+            (&["--traffic", "0"], "--traffic 0"),
+            (&["--codes", "5..-5"], "--codes '5..-5'"),
+            (&["--codes", "a..b"], "--codes 'a..b'"),
+            (&["--codes", "-17"], "--codes '-17'"),
+            (&["--duration", "1h"], "--duration '1h'"),
+            (&["--builds", "a,a"], "--builds 'a,a'"),
+            (&["--builds", "a b"], "--builds 'a b'"),
+            (&["--inject", "3:0-10"], "--inject '3:0-10'"),
+            (&["--inject", "3:0-10:x0"], "--inject '3:0-10:x0'"),
+            (&["--inject", "3:0-10:x-2"], "--inject '3:0-10:x-2'"),
+            (&["--inject", "3:0-3601:x2"], "--inject '3:0-3601:x2'"),
+            (&["--inject", "99:0-10:x2"], "--inject '99:0-10:x2'"),
+            (&["--improve", "3:0-10:x0.5"], "--improve '3:0-10:x0.5'"),
+            (&["--new-code", "3:0-10"], "--new-code '3:0-10'"),
+            (&["--new-code", "40:0-1:00:01"], "--new-code '40:0-1:00:01'"),
+            (&["--start", "yesterday"], "--start 'yesterday'"),
+            (&["--timestamps", "rfc3339", "--start", "5"], "--start '5'"),
+            (&["--rows", "5000000000"], "--rows 5000000000"),
+        ] {
+            let message = error(flags);
+            assert!(message.contains(expected), "{flags:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn zero_rows_are_allowed() {
+        assert_eq!(parse(&["--rows", "0"]).unwrap().rows, 0);
+    }
+}

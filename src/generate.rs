@@ -1,0 +1,989 @@
+//! Synthetic error-event streams with ground truth.
+//!
+//! [`Generator`] writes a CSV stream `Timestamp,Build_Version,Error_Code` (header first, `\n` line
+//! endings, rows in time order) together with a [`Truth`] that records what was put in it, so the
+//! detector can be tested against known regressions.
+//!
+//! # Model
+//!
+//! - **Time** runs over the whole seconds `0..=duration_s` (offsets from the start; the end is
+//!   inclusive, so one hour has 3601 distinct seconds), written in any [`Notation`].
+//! - **Codes** are the integers of a range `LO..=HI`. Each gets a rank `k` (1 = most frequent) from a
+//!   seeded Fisher-Yates permutation, and a base weight `round(W / (k * sqrt(k)))` with
+//!   `W` = [`BASE_WEIGHT`]: a Zipf-like mix with exponent 1.5, a few frequent codes and a long tail
+//!   of rare ones, as in real error mixes.
+//! - **Builds** share the traffic: the last build is the canary and gets the `traffic` share of the
+//!   users, the others (the first is the baseline) split the rest equally; with a single build it
+//!   gets everything. Without injections every build has the same per-user rate for every code, so
+//!   the builds' counts differ only by their traffic shares and by chance.
+//! - **Injections** change the canary only, over an inclusive span of seconds: a
+//!   [`Kind::Regression`] multiplies the code's rate by `factor`, a [`Kind::Improvement`] divides it
+//!   by `factor`, and a [`Kind::NewCode`] adds a code that no other build has, at `factor` times the
+//!   median base weight of the range's codes. Overlapping injections compose (factors multiply, new
+//!   code rates add before the factors apply).
+//!
+//! The weight of a cell (second, build, code) is `round(base x share x factors)`, an integer. The
+//! stream holds exactly `rows` events, each drawn independently with probability proportional to
+//! its cell's weight: the counts are one multinomial draw. Hence the expected number of events of a
+//! cell is `rows x weight / total weight`; [`Truth`] reports those expectations per hour.
+//!
+//! # Algorithm
+//!
+//! Time is cut into segments over which the set of active injections is constant. Each segment has
+//! a cumulative integer table over the cells of one second, so the weight of one second of the
+//! segment is the table's last entry, and the segments are laid end to end on one cumulative
+//! axis. The first pass draws each of the `rows` events as one uniform integer below the total
+//! weight (Lemire's multiply-and-reject method on the PRNG's raw 64-bit output, without modulo
+//! bias), finds its segment by binary search, its second by one division, its cell by binary search
+//! in the segment's table, and increments a dense `[second][cell]` counter array: memory grows
+//! with seconds x cells, not with rows. The second pass walks the seconds in order, lists each
+//! second's events, shuffles them with Fisher-Yates (same bounded draws) and writes them through a
+//! large buffer, with the timestamp formatted once per second and the `,build,code` suffix of every
+//! cell prepared once.
+//!
+//! # Determinism
+//!
+//! The PRNG is [`ChaCha8Rng`] seeded with `seed_from_u64`, and only its raw `next_u64` output is
+//! used: that stream is fixed by the rand_chacha contract, on every platform. Weights are computed
+//! with IEEE-754 `+ - * / sqrt` and rounding only, which are exact or correctly rounded everywhere
+//! (no `ln`, `exp` or `powf` from a platform libm), and all sampling is integer arithmetic. The same
+//! [`Config`] therefore gives the same bytes on every platform. The PRNG draws, in order: the rank
+//! permutation, one bounded draw per event, then the shuffles of the seconds in time order.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::ops::RangeInclusive;
+
+use anyhow::{Result, bail, ensure};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::input::labels::Code;
+use crate::input::timestamp::Notation;
+
+/// The base weight `W` of the rank-1 code; the code at rank `k` gets `round(W / (k * sqrt(k)))`.
+pub const BASE_WEIGHT: f64 = (1u64 << 30) as f64;
+
+/// The largest dense counter table (seconds x builds x codes) [`Generator::new`] accepts:
+/// 2^28 counters of 4 bytes, 1 GiB.
+pub const MAX_TABLE_CELLS: u64 = 1 << 28;
+
+/// The largest code range, in codes.
+pub const MAX_CODES: u64 = 1 << 16;
+
+/// Unix second of `2026-11-22T00:00:00Z`, the default start of RFC 3339 and epoch streams.
+pub const DEFAULT_EPOCH_START: i64 = 1_795_305_600;
+
+/// The default builds: baseline first, canary last.
+pub const DEFAULT_BUILDS: [&str; 2] = ["5.0007.510.011", "5.0007.610.011"];
+
+/// Size of the output chunks handed to the writer.
+const CHUNK: usize = 1 << 20;
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Seed of the ChaCha8 PRNG.
+    pub seed: u64,
+    /// Exact number of event rows (0 writes the header only); at most `u32::MAX`.
+    pub rows: u64,
+    /// Length of the stream in seconds: offsets run over `0..=duration_s`.
+    pub duration_s: u64,
+    /// The clock value of offset 0, in seconds of `notation` (an offset for
+    /// [`Notation::Offset`], a Unix second otherwise).
+    pub start: i64,
+    /// How timestamps are written.
+    pub notation: Notation,
+    /// Build versions, baseline first and canary last; one or more, distinct.
+    pub builds: Vec<String>,
+    /// The integer codes that every build emits.
+    pub codes: RangeInclusive<i64>,
+    /// The canary's share of the traffic, in `(0, 1)`; ignored with a single build.
+    pub traffic: f64,
+    /// What is injected into the canary.
+    pub injections: Vec<Injection>,
+}
+
+impl Default for Config {
+    /// The shape of the seed data: 14000 rows over one hour, two builds, codes -17..=15.
+    fn default() -> Config {
+        Config {
+            seed: 1,
+            rows: 14_000,
+            duration_s: 3600,
+            start: 0,
+            notation: Notation::Offset,
+            builds: DEFAULT_BUILDS.iter().map(|b| b.to_string()).collect(),
+            codes: -17..=15,
+            traffic: 0.5,
+            injections: Vec::new(),
+        }
+    }
+}
+
+/// The kind of an [`Injection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The canary's rate of the code is multiplied by the factor.
+    Regression,
+    /// A code only the canary has, at the factor times the median base weight.
+    NewCode,
+    /// The canary's rate of the code is divided by the factor.
+    Improvement,
+}
+
+impl Kind {
+    /// The command-line flag that injects this kind.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Kind::Regression => "--inject",
+            Kind::NewCode => "--new-code",
+            Kind::Improvement => "--improve",
+        }
+    }
+
+    /// The spec syntax of [`Injection::parse`] for this kind.
+    pub fn syntax(self) -> &'static str {
+        match self {
+            Kind::NewCode => "CODE:START-END[:xFACTOR]",
+            Kind::Regression | Kind::Improvement => "CODE:START-END:xFACTOR",
+        }
+    }
+}
+
+/// One change of the canary over an inclusive span of seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Injection {
+    /// What changes.
+    pub kind: Kind,
+    /// The code it applies to.
+    pub code: Code,
+    /// First second of the span, as an offset from the start.
+    pub start_s: u64,
+    /// Last second of the span (inclusive), as an offset from the start.
+    pub end_s: u64,
+    /// Multiplier of a regression, divisor of an improvement (both above 1), or the rate of a new
+    /// code relative to the median base weight (above 0, 1 by default).
+    pub factor: f64,
+}
+
+impl Injection {
+    /// Parses a spec `CODE:START-END:xFACTOR` (for a new code `CODE:START-END[:xFACTOR]`).
+    ///
+    /// The code runs up to the first `:` (it may be negative, `-17`; a new code may also be a
+    /// label without `,`, `"` or spaces). The factor follows the last `:`, with or without the `x`
+    /// (a new code's optional factor needs the `x`, since `START-END` may end in `:SS`). The middle
+    /// splits at `-` into START and END, each whole seconds (`3120`) or `H:MM:SS` (`0:52:00`),
+    /// offsets from the start; END is inclusive.
+    pub fn parse(kind: Kind, spec: &str) -> Result<Injection, String> {
+        let syntax = kind.syntax();
+        let (code, rest) =
+            spec.split_once(':').ok_or_else(|| format!("expected {syntax}, found no ':'"))?;
+        if code.is_empty() {
+            return Err(format!("expected {syntax}, the code is empty"));
+        }
+        let code = Code::parse(code);
+        if let Code::Label(label) = &code {
+            if kind != Kind::NewCode {
+                return Err(format!("the code '{label}' is not an integer"));
+            }
+            check_label(label)?;
+        }
+        let (span, factor) = match kind {
+            Kind::NewCode => match rest.rsplit_once(':') {
+                Some((span, f)) if f.starts_with(['x', 'X']) => (span, Some(&f[1..])),
+                _ => (rest, None),
+            },
+            Kind::Regression | Kind::Improvement => {
+                let (span, f) = rest
+                    .rsplit_once(':')
+                    .ok_or_else(|| format!("expected {syntax}, the factor is missing"))?;
+                (span, Some(f.strip_prefix(['x', 'X']).unwrap_or(f)))
+            }
+        };
+        let (start, end) = span
+            .split_once('-')
+            .ok_or_else(|| format!("expected {syntax}, the span '{span}' has no '-'"))?;
+        let start_s = parse_offset(start).map_err(|e| format!("START '{start}': {e}"))?;
+        let end_s = parse_offset(end).map_err(|e| format!("END '{end}': {e}"))?;
+        if start_s > end_s {
+            return Err(format!("START '{start}' is after END '{end}'"));
+        }
+        let factor = match factor {
+            None => 1.0,
+            Some(text) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| format!("the factor '{text}' is not a number"))?,
+        };
+        match kind {
+            Kind::NewCode if factor <= 0.0 => {
+                return Err(format!("the factor {factor} must be above 0"));
+            }
+            Kind::Regression if factor <= 1.0 => {
+                return Err(format!(
+                    "the factor {factor} must be above 1 (use --improve to lower a rate)"
+                ));
+            }
+            Kind::Improvement if factor <= 1.0 => {
+                return Err(format!(
+                    "the factor {factor} must be above 1 (the canary's rate is divided by it)"
+                ));
+            }
+            _ => {}
+        }
+        Ok(Injection { kind, code, start_s, end_s, factor })
+    }
+}
+
+/// Parses an offset from the start: whole seconds or `H:MM:SS`.
+pub fn parse_offset(text: &str) -> Result<u64, String> {
+    if text.contains(':') {
+        let second = Notation::Offset.parse(text).map_err(|e| e.reason)?;
+        u64::try_from(second).map_err(|_| "negative offset".to_string())
+    } else if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().map_err(|_| "too many seconds".to_string())
+    } else {
+        Err("expected whole seconds or H:MM:SS".to_string())
+    }
+}
+
+/// Checks that a build name or code label can be written into a CSV field as is.
+pub fn check_label(label: &str) -> Result<(), String> {
+    if label.is_empty() {
+        Err("it is empty".to_string())
+    } else if label.chars().any(|c| c == ',' || c == '"' || c.is_whitespace() || c.is_control()) {
+        Err(format!("'{label}' contains a comma, a quote or white space"))
+    } else {
+        Ok(())
+    }
+}
+
+impl Config {
+    /// The timestamp notation's name in the truth file: `hms`, `rfc3339` or `epoch`.
+    pub fn timestamps_name(&self) -> &'static str {
+        match self.notation {
+            Notation::Offset => "hms",
+            Notation::Rfc3339 { .. } => "rfc3339",
+            Notation::Epoch => "epoch",
+        }
+    }
+
+    /// Checks one injection against the codes and the duration (not its syntax).
+    pub fn check_injection(&self, injection: &Injection) -> Result<(), String> {
+        if injection.end_s > self.duration_s {
+            return Err(format!(
+                "the span {}-{} ends after the duration ({} s)",
+                injection.start_s, injection.end_s, self.duration_s
+            ));
+        }
+        if injection.start_s > injection.end_s {
+            return Err(format!("the span {}-{} is reversed", injection.start_s, injection.end_s));
+        }
+        let in_range = matches!(injection.code, Code::Int(c) if self.codes.contains(&c));
+        match injection.kind {
+            Kind::NewCode if in_range => Err(format!(
+                "code {} is already in the codes {}..{}; use --inject for it",
+                injection.code,
+                self.codes.start(),
+                self.codes.end()
+            )),
+            Kind::NewCode => match &injection.code {
+                Code::Label(label) => check_label(label),
+                Code::Int(_) => Ok(()),
+            },
+            Kind::Regression | Kind::Improvement => {
+                let is_new = self
+                    .injections
+                    .iter()
+                    .any(|i| i.kind == Kind::NewCode && i.code == injection.code);
+                if in_range || is_new {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "code {} is not in the codes {}..{} nor a --new-code",
+                        injection.code,
+                        self.codes.start(),
+                        self.codes.end()
+                    ))
+                }
+            }
+        }
+        .and_then(|()| {
+            let floor = if injection.kind == Kind::NewCode { 0.0 } else { 1.0 };
+            if injection.factor.is_finite() && injection.factor > floor {
+                Ok(())
+            } else {
+                Err(format!("the factor {} is not above {floor}", injection.factor))
+            }
+        })
+    }
+
+    /// Checks the whole configuration.
+    pub fn validate(&self) -> Result<()> {
+        ensure!(!self.builds.is_empty(), "at least one build is needed");
+        for (i, build) in self.builds.iter().enumerate() {
+            check_label(build).map_err(|e| anyhow::anyhow!("build name: {e}"))?;
+            ensure!(!self.builds[..i].contains(build), "build '{build}' is listed twice");
+        }
+        ensure!(
+            self.codes.start() <= self.codes.end(),
+            "the code range {}..{} is empty",
+            self.codes.start(),
+            self.codes.end()
+        );
+        let codes = code_count(&self.codes);
+        ensure!(codes <= MAX_CODES, "the code range holds {codes} codes, more than {MAX_CODES}");
+        ensure!(
+            self.builds.len() == 1 || (self.traffic > 0.0 && self.traffic < 1.0),
+            "the canary's traffic share {} is not strictly between 0 and 1",
+            self.traffic
+        );
+        ensure!(
+            self.rows <= u64::from(u32::MAX),
+            "{} rows is more than the {} supported",
+            self.rows,
+            u32::MAX
+        );
+        let end = i64::try_from(self.duration_s).ok().and_then(|d| self.start.checked_add(d));
+        let representable = end.is_some_and(|end| {
+            [self.start, end].iter().all(|&s| {
+                (self.notation != Notation::Offset || s >= 0)
+                    && self.notation.parse(&self.notation.format(s)) == Ok(s)
+            })
+        });
+        ensure!(
+            representable,
+            "the stream from {} for {} s cannot be written as {} timestamps",
+            self.start,
+            self.duration_s,
+            self.notation.name()
+        );
+        for injection in &self.injections {
+            self.check_injection(injection).map_err(|e| {
+                anyhow::anyhow!("{} {}: {e}", injection.kind.flag(), injection.code)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn code_count(codes: &RangeInclusive<i64>) -> u64 {
+    (i128::from(*codes.end()) - i128::from(*codes.start()) + 1).clamp(0, i128::from(u64::MAX))
+        as u64
+}
+
+/// The ground truth of a generated stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Truth {
+    /// The PRNG seed.
+    pub seed: u64,
+    /// The number of event rows.
+    pub rows: u64,
+    /// The duration in seconds; offsets run over `0..=duration_s`.
+    pub duration_s: u64,
+    /// The first timestamp, as written in the stream.
+    pub start: String,
+    /// The timestamp notation: `hms`, `rfc3339` or `epoch`.
+    pub timestamps: String,
+    /// All builds, baseline first and canary last.
+    pub builds: Vec<String>,
+    /// The baseline build (the first).
+    pub baseline: String,
+    /// The canary build (the last), the one that carries the injections.
+    pub canary: String,
+    /// The canary's share of the traffic (1 with a single build).
+    pub traffic: f64,
+    /// Every code of the range, in code order, with its rank and base rate.
+    pub codes: Vec<CodeTruth>,
+    /// Every injection, in the order given.
+    pub injections: Vec<InjectionTruth>,
+}
+
+/// The base rate of one code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeTruth {
+    /// The code.
+    #[serde(with = "code_serde")]
+    pub code: Code,
+    /// Its frequency rank, 1 for the most frequent.
+    pub rank: u64,
+    /// Expected events per hour of the code summed over all builds, outside any injection span
+    /// (normalised by the total weight of the whole stream, injections included), rounded to
+    /// 0.001.
+    pub base_rate_per_hour: f64,
+}
+
+/// One injection as generated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InjectionTruth {
+    /// `regression`, `new_code` or `improvement`.
+    pub kind: Kind,
+    /// The code.
+    #[serde(with = "code_serde")]
+    pub code: Code,
+    /// First second of the span, offset from the start.
+    pub start_s: u64,
+    /// Last second of the span (inclusive), offset from the start.
+    pub end_s: u64,
+    /// Multiplier (regression), divisor (improvement) or rate relative to the median base weight
+    /// (new code).
+    pub factor: f64,
+    /// Expected events per hour of the code in the baseline build at `start_s`, rounded to 0.001.
+    pub baseline_rate_per_hour: f64,
+    /// Expected events per hour of the code in the canary build at `start_s` (with every injection
+    /// active there), rounded to 0.001.
+    pub canary_rate_per_hour: f64,
+}
+
+/// Serializes integer codes as JSON integers and labels as strings.
+mod code_serde {
+    use super::Code;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Int(i64),
+        Label(String),
+    }
+
+    pub fn serialize<S: Serializer>(code: &Code, s: S) -> Result<S::Ok, S::Error> {
+        match code {
+            Code::Int(n) => Repr::Int(*n),
+            Code::Label(l) => Repr::Label(l.clone()),
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Code, D::Error> {
+        Ok(match Repr::deserialize(d)? {
+            Repr::Int(n) => Code::Int(n),
+            Repr::Label(l) => Code::parse(&l),
+        })
+    }
+}
+
+/// A span of seconds over which the set of active injections is constant.
+#[derive(Debug, Clone)]
+struct Segment {
+    /// First second (offset).
+    first: u64,
+    /// Number of seconds.
+    seconds: u64,
+    /// Cumulative weights over the cells of one second: `cum[i]` is the sum of cells `0..=i`.
+    cum: Vec<u64>,
+    /// Weight of one second: the last entry of `cum`.
+    per_second: u64,
+    /// End of the segment on the stream's cumulative axis.
+    cum_end: u64,
+}
+
+impl Segment {
+    fn weight(&self, cell: usize) -> u64 {
+        self.cum[cell] - if cell == 0 { 0 } else { self.cum[cell - 1] }
+    }
+}
+
+/// A configured generator: the weight tables and the PRNG, ready to write one stream.
+pub struct Generator {
+    config: Config,
+    rng: ChaCha8Rng,
+    /// All codes: the range in order, then the new codes in code order.
+    codes: Vec<Code>,
+    /// Rank of each range code (1 = most frequent).
+    ranks: Vec<u64>,
+    segments: Vec<Segment>,
+    /// Weight of each cell in one second without any injection.
+    plain: Vec<u64>,
+    total: u64,
+}
+
+impl fmt::Debug for Generator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Generator")
+            .field("config", &self.config)
+            .field("segments", &self.segments.len())
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Weight of code rank `k` (1-based): `round(W / (k * sqrt(k)))`, at least 1.
+pub fn base_weight(rank: u64) -> u64 {
+    let k = rank as f64;
+    ((BASE_WEIGHT / (k * k.sqrt())).round() as u64).max(1)
+}
+
+/// A uniform integer in `0..n` (`n > 0`) from the raw output, by Lemire's method: no modulo bias.
+fn below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
+    let mut m = u128::from(rng.next_u64()) * u128::from(n);
+    if (m as u64) < n {
+        let threshold = n.wrapping_neg() % n;
+        while (m as u64) < threshold {
+            m = u128::from(rng.next_u64()) * u128::from(n);
+        }
+    }
+    (m >> 64) as u64
+}
+
+impl Generator {
+    /// Validates the configuration, draws the code ranks and builds the weight tables.
+    pub fn new(config: Config) -> Result<Generator> {
+        config.validate()?;
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let range_len = code_count(&config.codes) as usize;
+        let mut codes: Vec<Code> = config.codes.clone().map(Code::Int).collect();
+        let mut new_codes: Vec<Code> = config
+            .injections
+            .iter()
+            .filter(|i| i.kind == Kind::NewCode)
+            .map(|i| i.code.clone())
+            .collect();
+        new_codes.sort();
+        new_codes.dedup();
+        codes.extend(new_codes);
+
+        // Ranks: a seeded Fisher-Yates permutation of the range codes.
+        let mut order: Vec<usize> = (0..range_len).collect();
+        for i in (1..range_len).rev() {
+            let j = below(&mut rng, i as u64 + 1) as usize;
+            order.swap(i, j);
+        }
+        let mut ranks = vec![0u64; range_len];
+        for (position, &code) in order.iter().enumerate() {
+            ranks[code] = position as u64 + 1;
+        }
+        let base: Vec<f64> = ranks.iter().map(|&k| base_weight(k) as f64).collect();
+        let mut sorted: Vec<u64> = ranks.iter().map(|&k| base_weight(k)).collect();
+        sorted.sort_unstable();
+        let median = sorted[(sorted.len() - 1) / 2] as f64;
+
+        let builds = config.builds.len();
+        let canary = builds - 1;
+        let shares: Vec<f64> = if builds == 1 {
+            vec![1.0]
+        } else {
+            (0..builds)
+                .map(|b| {
+                    if b == canary {
+                        config.traffic
+                    } else {
+                        (1.0 - config.traffic) / (canary as f64)
+                    }
+                })
+                .collect()
+        };
+        let cells = codes.len() * builds;
+        let seconds = config.duration_s + 1;
+        ensure!(
+            seconds.checked_mul(cells as u64).is_some_and(|n| n <= MAX_TABLE_CELLS),
+            "{seconds} seconds x {} builds x {} codes is more than the {MAX_TABLE_CELLS} counters \
+             supported; shorten the duration or use fewer codes",
+            builds,
+            codes.len()
+        );
+
+        // The weights of one second given the active injections.
+        let weights = |active: &[&Injection]| -> Result<Vec<u64>> {
+            let mut out = Vec::with_capacity(cells);
+            for (c, code) in codes.iter().enumerate() {
+                for (b, &share) in shares.iter().enumerate() {
+                    let mut w = if c < range_len { base[c] } else { 0.0 };
+                    if b == canary {
+                        for i in
+                            active.iter().filter(|i| i.kind == Kind::NewCode && i.code == *code)
+                        {
+                            w += median * i.factor;
+                        }
+                        for i in active.iter().filter(|i| i.code == *code) {
+                            match i.kind {
+                                Kind::Regression => w *= i.factor,
+                                Kind::Improvement => w /= i.factor,
+                                Kind::NewCode => {}
+                            }
+                        }
+                    }
+                    let w = (w * share).round();
+                    ensure!(w < 9.0e15, "a weight overflows: injection factors are too large");
+                    out.push(w as u64);
+                }
+            }
+            Ok(out)
+        };
+        let plain = weights(&[])?;
+
+        let mut bounds = vec![0, seconds];
+        for i in &config.injections {
+            bounds.push(i.start_s);
+            bounds.push(i.end_s + 1);
+        }
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut segments = Vec::with_capacity(bounds.len() - 1);
+        let mut total: u64 = 0;
+        let overflow =
+            || anyhow::anyhow!("the total weight overflows: too many seconds or too large factors");
+        for pair in bounds.windows(2) {
+            let (first, end) = (pair[0], pair[1]);
+            let active: Vec<&Injection> = config
+                .injections
+                .iter()
+                .filter(|i| i.start_s <= first && end - 1 <= i.end_s)
+                .collect();
+            let mut cum = weights(&active)?;
+            let mut sum: u64 = 0;
+            for w in &mut cum {
+                sum = sum.checked_add(*w).ok_or_else(overflow)?;
+                *w = sum;
+            }
+            let span = sum.checked_mul(end - first).ok_or_else(overflow)?;
+            total = total.checked_add(span).ok_or_else(overflow)?;
+            segments.push(Segment {
+                first,
+                seconds: end - first,
+                cum,
+                per_second: sum,
+                cum_end: total,
+            });
+        }
+        if config.rows > 0 && total == 0 {
+            bail!("every weight rounds to zero: no event can be drawn");
+        }
+        Ok(Generator { config, rng, codes, ranks, segments, plain, total })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Expected events per hour of a weight per second.
+    fn per_hour(&self, weight: u64) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        let rate = self.config.rows as f64 * 3600.0 * weight as f64 / self.total as f64;
+        (rate * 1000.0).round() / 1000.0
+    }
+
+    /// The ground truth of the stream this generator writes.
+    pub fn truth(&self) -> Truth {
+        let config = &self.config;
+        let builds = config.builds.len();
+        let codes = self
+            .ranks
+            .iter()
+            .enumerate()
+            .map(|(c, &rank)| CodeTruth {
+                code: self.codes[c].clone(),
+                rank,
+                base_rate_per_hour: self
+                    .per_hour(self.plain[c * builds..(c + 1) * builds].iter().sum()),
+            })
+            .collect();
+        let injections = config
+            .injections
+            .iter()
+            .map(|i| {
+                let c = self.codes.iter().position(|code| *code == i.code).unwrap_or(0);
+                let segment = &self.segments[self.segment_of_second(i.start_s)];
+                InjectionTruth {
+                    kind: i.kind,
+                    code: i.code.clone(),
+                    start_s: i.start_s,
+                    end_s: i.end_s,
+                    factor: i.factor,
+                    baseline_rate_per_hour: self.per_hour(segment.weight(c * builds)),
+                    canary_rate_per_hour: self.per_hour(segment.weight(c * builds + builds - 1)),
+                }
+            })
+            .collect();
+        Truth {
+            seed: config.seed,
+            rows: config.rows,
+            duration_s: config.duration_s,
+            start: config.notation.format(config.start),
+            timestamps: config.timestamps_name().to_string(),
+            builds: config.builds.clone(),
+            baseline: config.builds[0].clone(),
+            canary: config.builds[builds - 1].clone(),
+            traffic: if builds == 1 { 1.0 } else { config.traffic },
+            codes,
+            injections,
+        }
+    }
+
+    fn segment_of_second(&self, second: u64) -> usize {
+        self.segments.partition_point(|s| s.first + s.seconds <= second)
+    }
+
+    /// The integer weight of one cell at a second (an offset): the code in the build with that
+    /// index (0 is the baseline); 0 for an unknown code or a second past the end.
+    pub fn weight(&self, second: u64, code: &Code, build: usize) -> u64 {
+        let Some(c) = self.codes.iter().position(|x| x == code) else { return 0 };
+        let Some(segment) = self.segments.get(self.segment_of_second(second)) else { return 0 };
+        segment.weight(c * self.config.builds.len() + build)
+    }
+
+    /// The total weight of the stream: the sum of all cell weights over all seconds.
+    pub fn total_weight(&self) -> u64 {
+        self.total
+    }
+
+    /// Writes the stream (header and `rows` events) and flushes the writer.
+    ///
+    /// Output goes out in chunks of about 1 MiB, so the writer needs no buffer of its own.
+    pub fn write<W: Write + ?Sized>(mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b"Timestamp,Build_Version,Error_Code\n")?;
+        let builds = self.config.builds.len();
+        let cells = self.codes.len() * builds;
+        let seconds = self.config.duration_s + 1;
+        let mut counts = vec![0u32; (seconds as usize) * cells];
+        // First pass: one multinomial draw of the rows over (second, cell).
+        let segments = &self.segments;
+        for _ in 0..self.config.rows {
+            let u = below(&mut self.rng, self.total);
+            let segment = &segments[segments.partition_point(|s| s.cum_end <= u)];
+            let r = u - (segment.cum_end - segment.per_second * segment.seconds);
+            let second = segment.first + r / segment.per_second;
+            let w = r % segment.per_second;
+            let cell = segment.cum.partition_point(|&c| c <= w);
+            counts[second as usize * cells + cell] += 1;
+        }
+        // Second pass: each second's events in a shuffled order.
+        let suffixes: Vec<Vec<u8>> = (0..cells)
+            .map(|cell| {
+                format!(",{},{}\n", self.config.builds[cell % builds], self.codes[cell / builds])
+                    .into_bytes()
+            })
+            .collect();
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
+        let mut events: Vec<u32> = Vec::new();
+        for (second, row) in counts.chunks_exact(cells).enumerate() {
+            events.clear();
+            for (cell, &n) in row.iter().enumerate() {
+                events.extend(std::iter::repeat_n(cell as u32, n as usize));
+            }
+            if events.is_empty() {
+                continue;
+            }
+            for i in (1..events.len()).rev() {
+                let j = below(&mut self.rng, i as u64 + 1) as usize;
+                events.swap(i, j);
+            }
+            let stamp = self.config.notation.format(self.config.start + second as i64);
+            let stamp = stamp.as_bytes();
+            for &cell in &events {
+                buf.extend_from_slice(stamp);
+                buf.extend_from_slice(&suffixes[cell as usize]);
+                if buf.len() >= CHUNK {
+                    out.write_all(&buf)?;
+                    buf.clear();
+                }
+            }
+        }
+        out.write_all(&buf)?;
+        out.flush()
+    }
+}
+
+/// Generates the stream of `config` into `out` and returns its ground truth.
+pub fn generate<W: Write + ?Sized>(config: Config, out: &mut W) -> Result<Truth> {
+    let generator = Generator::new(config)?;
+    let truth = generator.truth();
+    generator.write(out)?;
+    Ok(truth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inject(spec: &str) -> Result<Injection, String> {
+        Injection::parse(Kind::Regression, spec)
+    }
+
+    #[test]
+    fn parses_inject_specs() {
+        let i = inject("3:0:52:00-0:59:59:x4").unwrap();
+        assert_eq!(i.kind, Kind::Regression);
+        assert_eq!(i.code, Code::Int(3));
+        assert_eq!((i.start_s, i.end_s), (3120, 3599));
+        assert_eq!(i.factor, 4.0);
+        let i = inject("-17:600-1200:2.5").unwrap();
+        assert_eq!(i.code, Code::Int(-17));
+        assert_eq!((i.start_s, i.end_s, i.factor), (600, 1200, 2.5));
+        let i = inject("-3:0:10:00-900:X3").unwrap();
+        assert_eq!((i.code, i.start_s, i.end_s, i.factor), (Code::Int(-3), 600, 900, 3.0));
+        let i = Injection::parse(Kind::Improvement, "5:0-1:00:00:x4").unwrap();
+        assert_eq!((i.kind, i.start_s, i.end_s, i.factor), (Kind::Improvement, 0, 3600, 4.0));
+    }
+
+    #[test]
+    fn parses_new_code_specs_with_and_without_a_factor() {
+        let i = Injection::parse(Kind::NewCode, "21:0:35:00-0:50:00").unwrap();
+        assert_eq!((i.code, i.start_s, i.end_s, i.factor), (Code::Int(21), 2100, 3000, 1.0));
+        let i = Injection::parse(Kind::NewCode, "-40:100-200:x0.5").unwrap();
+        assert_eq!((i.code, i.start_s, i.end_s, i.factor), (Code::Int(-40), 100, 200, 0.5));
+        let i = Injection::parse(Kind::NewCode, "E_TIMEOUT:100-200").unwrap();
+        assert_eq!(i.code, Code::Label("E_TIMEOUT".into()));
+        assert!(Injection::parse(Kind::NewCode, "E,X:100-200").is_err());
+        assert!(Injection::parse(Kind::NewCode, "9:100-200:x0").is_err());
+    }
+
+    #[test]
+    fn rejects_malformed_specs() {
+        for bad in [
+            "3",
+            ":0-10:x2",
+            "3:0-10",
+            "3:10-0:x2",
+            "3:0:10-20:x2",
+            "3:0-10:x",
+            "3:0-10:xabc",
+            "3:0-10:x0",
+            "3:0-10:x-2",
+            "3:0-10:x1",
+            "3:0-10:xinf",
+            "3:a-10:x2",
+            "3:0:61:00-0:62:00:x2",
+            "E_X:0-10:x2",
+        ] {
+            assert!(inject(bad).is_err(), "{bad} should not parse");
+        }
+        assert!(Injection::parse(Kind::Improvement, "3:0-10:x0.5").is_err());
+    }
+
+    #[test]
+    fn base_weights_are_heavy_tailed() {
+        assert_eq!(base_weight(1), 1 << 30);
+        assert_eq!(base_weight(4), 1 << 27);
+        assert_eq!(base_weight(9), ((1u64 << 30) as f64 / 27.0).round() as u64);
+        for k in 1..100 {
+            assert!(base_weight(k) > base_weight(k + 1));
+        }
+        // Rank 1 weighs as much as ranks 10..=33 together, roughly.
+        let tail: u64 = (10..=33).map(base_weight).sum();
+        assert!(tail < base_weight(1), "{tail}");
+    }
+
+    #[test]
+    fn ranks_are_a_permutation_and_weights_are_equal_for_both_builds() {
+        let g = Generator::new(Config::default()).unwrap();
+        let mut ranks = g.ranks.clone();
+        ranks.sort_unstable();
+        assert_eq!(ranks, (1..=33).collect::<Vec<u64>>());
+        assert_eq!(g.segments.len(), 1);
+        for code in -17..=15 {
+            let code = Code::Int(code);
+            let baseline = g.weight(0, &code, 0);
+            assert!(baseline > 0);
+            assert_eq!(baseline, g.weight(3600, &code, 1));
+        }
+        let per_second: u64 = g.plain.iter().sum();
+        assert_eq!(g.total_weight(), per_second * 3601);
+    }
+
+    #[test]
+    fn weight_tables_follow_the_injections() {
+        let config = Config {
+            traffic: 0.25,
+            injections: vec![
+                inject("3:100-199:x4").unwrap(),
+                Injection::parse(Kind::Improvement, "3:150-299:x2").unwrap(),
+                Injection::parse(Kind::NewCode, "40:200-300:x2").unwrap(),
+            ],
+            ..Config::default()
+        };
+        let g = Generator::new(config).unwrap();
+        // Bounds 0, 100, 150, 200, 300, 301, 3601.
+        let firsts: Vec<u64> = g.segments.iter().map(|s| s.first).collect();
+        assert_eq!(firsts, [0, 100, 150, 200, 300, 301]);
+        let three = Code::Int(3);
+        let base = g.weight(0, &three, 0) + g.weight(0, &three, 1);
+        assert_eq!(g.weight(0, &three, 1), (base as f64 * 0.25).round() as u64);
+        assert_eq!(g.weight(0, &three, 0), (base as f64 * 0.75).round() as u64);
+        let canary = |s| g.weight(s, &three, 1);
+        let plain = canary(0) as f64;
+        assert!((canary(100) as f64 / plain - 4.0).abs() < 1e-6);
+        assert!((canary(199) as f64 / plain - 2.0).abs() < 1e-6);
+        assert!((canary(250) as f64 / plain - 0.5).abs() < 1e-6);
+        assert_eq!(canary(300), canary(0));
+        for s in [0, 100, 150, 300] {
+            assert_eq!(g.weight(s, &three, 0), g.weight(0, &three, 0));
+        }
+        let forty = Code::Int(40);
+        assert_eq!(g.weight(199, &forty, 1), 0);
+        assert!(g.weight(200, &forty, 1) > 0);
+        assert_eq!(g.weight(250, &forty, 0), 0);
+        assert_eq!(g.weight(301, &forty, 1), 0);
+        let total: u64 = g.segments.iter().map(|s| s.per_second * s.seconds).sum();
+        assert_eq!(total, g.total_weight());
+        let truth = g.truth();
+        assert_eq!(truth.codes.len(), 33);
+        assert_eq!(truth.injections.len(), 3);
+        assert!(
+            truth.injections[0].canary_rate_per_hour > truth.injections[0].baseline_rate_per_hour
+        );
+    }
+
+    #[test]
+    fn bounded_draws_are_in_range_and_unbiased_enough() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut hits = [0u32; 3];
+        for _ in 0..30_000 {
+            hits[below(&mut rng, 3) as usize] += 1;
+        }
+        assert!(hits.iter().all(|&h| (9_500..10_500).contains(&h)), "{hits:?}");
+        assert_eq!(below(&mut rng, 1), 0);
+    }
+
+    #[test]
+    fn writes_exact_rows_deterministically() {
+        let config = Config { rows: 500, duration_s: 59, ..Config::default() };
+        let mut a = Vec::new();
+        let truth = generate(config.clone(), &mut a).unwrap();
+        let mut b = Vec::new();
+        generate(config, &mut b).unwrap();
+        assert_eq!(a, b);
+        let text = String::from_utf8(a).unwrap();
+        assert_eq!(text.lines().count(), 501);
+        assert_eq!(truth.rows, 500);
+        let mut last = 0;
+        for line in text.lines().skip(1) {
+            let second = Notation::Offset.parse(line.split(',').next().unwrap()).unwrap();
+            assert!(second >= last && second <= 59);
+            last = second;
+        }
+    }
+
+    #[test]
+    fn zero_rows_writes_the_header_only() {
+        let mut out = Vec::new();
+        generate(Config { rows: 0, ..Config::default() }, &mut out).unwrap();
+        assert_eq!(out, b"Timestamp,Build_Version,Error_Code\n");
+    }
+
+    #[test]
+    fn invalid_configs_are_refused() {
+        let bad = [
+            Config { builds: vec![], ..Config::default() },
+            Config { builds: vec!["a".into(), "a".into()], ..Config::default() },
+            Config { codes: RangeInclusive::new(5, 4), ..Config::default() },
+            Config { traffic: 1.0, ..Config::default() },
+            Config { injections: vec![inject("3:3000-3601:x2").unwrap()], ..Config::default() },
+            Config { injections: vec![inject("99:0-10:x2").unwrap()], ..Config::default() },
+            Config {
+                injections: vec![Injection::parse(Kind::NewCode, "3:0-10").unwrap()],
+                ..Config::default()
+            },
+        ];
+        for config in bad {
+            assert!(Generator::new(config.clone()).is_err(), "{config:?}");
+        }
+    }
+}
