@@ -38,7 +38,7 @@ fn regression() -> String {
     )
 }
 
-const FLAGS: [&str; 4] = ["--bins", "10", "--threshold-bins", "3"];
+const FLAGS: [&str; 5] = ["--bins", "10", "--threshold-bins", "3", "--no-heatmap"];
 
 #[test]
 fn a_regression_prints_the_seed_alert_block_and_exits_1() {
@@ -47,11 +47,13 @@ fn a_regression_prints_the_seed_alert_block_and_exits_1() {
     // 2 codes x 18 three-bin windows, each with at least 12 events, so Tarone's K is all 36
     // (0.5^12 <= 0.05 / 36) and the level is 0.05 / 36 = 1.39e-3. The first firing window is
     // bins 8-10 (C = 24, B = 6, P(X >= 24 | 30, 1/2) = 7.15e-4); the last is bins 14-16. The
-    // largest value is bins 10-12 and its neighbours at 60 / 6 = 10.
+    // largest value is bins 10-12 and its neighbours at 60 / 6 = 10. Within the windows (bins
+    // 8-16), the span of the increase is bins 10-14: with q = 60.5 / 67 each of them scores
+    // 20 ln(2q) + 2 ln(2(1 - q)) > 0 and every other bin 2 ln(2q) + 2 ln(2(1 - q)) < 0.
     let expected = "\
 Alert: Mean Threshold Exceeded
-Start Timestamp: 0:01:20
-Stop Timestamp: 0:02:49
+Start Timestamp: 0:01:40
+Stop Timestamp: 0:02:29
 Error Code: Error_Code_7
 Value: 10.00
 Threshold: 1.25
@@ -101,9 +103,17 @@ fn json_reports_every_alert_field() {
     assert_eq!(alert["code"], 7);
     assert_eq!(
         (alert["start"].as_str(), alert["stop"].as_str()),
+        (Some("0:01:40"), Some("0:02:29"))
+    );
+    assert_eq!((alert["start_s"].as_i64(), alert["stop_s"].as_i64()), (Some(100), Some(149)));
+    assert_eq!(
+        (alert["windows_start"].as_str(), alert["windows_stop"].as_str()),
         (Some("0:01:20"), Some("0:02:49"))
     );
-    assert_eq!((alert["start_s"].as_i64(), alert["stop_s"].as_i64()), (Some(80), Some(169)));
+    assert_eq!(
+        (alert["windows_start_s"].as_i64(), alert["windows_stop_s"].as_i64()),
+        (Some(80), Some(169))
+    );
     assert_eq!(alert["detected_at_s"], 109);
     assert_eq!(alert["window_bins"], 3);
     assert_eq!(alert["value"], 10.0);
@@ -154,8 +164,8 @@ fn rows_in_any_order_and_any_notation_give_the_same_alerts() {
         .file("s.csv", epoch)
         .run();
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["alerts"][0]["start"], "1795860080");
-    assert_eq!(v["alerts"][0]["start_s"], 1_795_860_080i64);
+    assert_eq!(v["alerts"][0]["start"], "1795860100");
+    assert_eq!(v["alerts"][0]["start_s"], 1_795_860_100i64);
 
     let rfc =
         stream_with(20, &codes, |s| format!("2026-11-22T11:{:02}:{:02}+01:00", s / 60, s % 60));
@@ -164,8 +174,8 @@ fn rows_in_any_order_and_any_notation_give_the_same_alerts() {
         .file("s.csv", rfc)
         .run();
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v["alerts"][0]["start"], "2026-11-22T11:01:20+01:00");
-    assert_eq!(v["alerts"][0]["stop"], "2026-11-22T11:02:49+01:00");
+    assert_eq!(v["alerts"][0]["start"], "2026-11-22T11:01:40+01:00");
+    assert_eq!(v["alerts"][0]["stop"], "2026-11-22T11:02:29+01:00");
 }
 
 #[test]
@@ -268,7 +278,8 @@ fn a_closed_stdout_keeps_the_verdict() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("s.csv"), regression()).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_errwatch"))
-        .args(["analyze", "s.csv", "--bins", "10", "--threshold-bins", "3"])
+        .args(["analyze", "s.csv"])
+        .args(FLAGS)
         .current_dir(dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -3,6 +3,7 @@
 //! The run is the whole pipeline: read and aggregate, choose the builds, bin, detect, report.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
@@ -11,6 +12,7 @@ use super::Outcome;
 use crate::bins::Bins;
 use crate::detect::{self, Rule, mean_diff::MeanDiff, rolling::Rolling};
 use crate::input::{self, BuildStats, Table, labels::compare_versions};
+use crate::render::{self, HeatmapSpec, Palette};
 use crate::report::{Format, Parameters, Report, json::Json, text::Text};
 
 /// Arguments of `errwatch analyze`.
@@ -49,6 +51,27 @@ pub struct AnalyzeArgs {
     /// Exit 0 even when alerts fire (errors still exit 2).
     #[arg(long)]
     pub exit_zero: bool,
+    /// Where to write the differential heatmap; a `.svg` ending writes SVG, anything else PNG
+    /// [default: `<input stem>.heatmap.png` in the current directory, `errwatch.heatmap.png` for
+    /// stdin].
+    #[arg(long, value_name = "PATH")]
+    pub heatmap: Option<PathBuf>,
+    /// Do not draw the heatmap.
+    #[arg(long, conflicts_with = "heatmap")]
+    pub no_heatmap: bool,
+    /// Heatmap colours: red where the canary has more errors, and green (the seed's convention) or
+    /// blue (colour-blind safe) where it has fewer.
+    #[arg(long, value_enum, default_value_t = PaletteName::RedGreen)]
+    pub palette: PaletteName,
+}
+
+/// Heatmap palettes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaletteName {
+    /// Red for more errors in the canary, green for fewer.
+    RedGreen,
+    /// Red for more, blue for fewer: safe for red-green colour blindness.
+    RedBlue,
 }
 
 /// The alert rules.
@@ -104,6 +127,10 @@ pub struct AnalyzeConfig {
     pub format: OutputFormat,
     /// Exit 0 even with alerts.
     pub exit_zero: bool,
+    /// Where to write the heatmap, if at all.
+    pub heatmap: Option<PathBuf>,
+    /// The heatmap's palette.
+    pub palette: Palette,
 }
 
 impl AnalyzeArgs {
@@ -135,7 +162,18 @@ impl AnalyzeArgs {
         {
             bail!("--baseline and --canary name the same build ({b})");
         }
+        let heatmap = if self.no_heatmap {
+            None
+        } else {
+            Some(self.heatmap.unwrap_or_else(|| default_heatmap_path(&self.input)))
+        };
+        let palette = match self.palette {
+            PaletteName::RedGreen => Palette::RedGreen,
+            PaletteName::RedBlue => Palette::RedBlue,
+        };
         Ok(AnalyzeConfig {
+            heatmap,
+            palette,
             input: self.input,
             bin_seconds: self.bins,
             threshold: self.threshold,
@@ -151,11 +189,41 @@ impl AnalyzeArgs {
     }
 }
 
+/// `<input stem>.heatmap.png` in the current directory; `errwatch.heatmap.png` for stdin.
+fn default_heatmap_path(input: &str) -> PathBuf {
+    let stem = Path::new(input)
+        .file_stem()
+        .filter(|_| input != input::STDIN)
+        .map_or_else(|| "errwatch".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(format!("{stem}.heatmap.png"))
+}
+
 /// Runs `errwatch analyze`.
 pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
     let config = args.validate()?;
     let table = input::read_path(&config.input)?;
-    let report = analyze(&config, table)?;
+    let (mut report, bins) = analyze(&config, table)?;
+    let mut heatmap_error = None;
+    if let Some(path) = &config.heatmap {
+        let title_input = Path::new(&report.input)
+            .file_name()
+            .map_or_else(|| report.input.clone(), |n| n.to_string_lossy().into_owned());
+        let spec = HeatmapSpec {
+            title_input: &title_input,
+            baseline: &report.baseline.version,
+            canary: &report.canary.version,
+            notation: report.notation,
+            palette: config.palette,
+        };
+        match render::write_heatmap(path, &bins, &report.alerts, &spec) {
+            Ok(()) => {
+                eprintln!("errwatch: heatmap written to {}", path.display());
+                report.heatmap = Some(path.display().to_string());
+            }
+            // The analysis is still worth printing; the run fails after it.
+            Err(e) => heatmap_error = Some(e),
+        }
+    }
     let bytes = match config.format {
         OutputFormat::Text => Text.render(&report),
         OutputFormat::Json => Json.render(&report),
@@ -171,14 +239,19 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(&bytes).and_then(|()| stdout.flush()) {
         // The reader went away (`| head`): the analysis is complete, so its verdict stands.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(outcome),
-        Err(e) => Err(anyhow::Error::new(e).context("writing the report to stdout")),
-        Ok(()) => Ok(outcome),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(anyhow::Error::new(e).context("writing the report to stdout")),
+        Ok(()) => {}
+    }
+    match heatmap_error {
+        Some(e) => Err(e),
+        None => Ok(outcome),
     }
 }
 
-/// Runs the pipeline after reading: choose builds, bin, detect.
-pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<Report> {
+/// Runs the pipeline after reading: choose builds, bin, detect. Returns the report and the bins
+/// (for the heatmap).
+pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
     let (baseline, canary) = choose_builds(config, &table)?;
     let bins = Bins::new(
         &table.counts,
@@ -207,7 +280,7 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<Report> {
         .filter(|&(id, _)| id != baseline && id != canary)
         .map(|(_, b)| b.clone())
         .collect();
-    Ok(Report {
+    let report = Report {
         input: table.name.clone(),
         notation: table.notation.unwrap_or(crate::input::timestamp::Notation::Offset),
         rows: table.rows,
@@ -229,7 +302,8 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<Report> {
         alerts,
         repeated_headers: table.repeated_headers,
         heatmap: None,
-    })
+    };
+    Ok((report, bins))
 }
 
 /// Picks the baseline and canary build ids.
@@ -300,6 +374,21 @@ mod tests {
         assert_eq!((c.bin_seconds, c.threshold, c.window_bins.clone()), (100, 1.25, vec![5, 10]));
         assert_eq!((c.alpha, c.traffic, c.rule), (0.05, 0.5, RuleName::Rolling));
         assert_eq!(c.format, OutputFormat::Text);
+        assert_eq!(c.heatmap, Some(PathBuf::from("in.heatmap.png")));
+        assert_eq!(c.palette, Palette::RedGreen);
+    }
+
+    #[test]
+    fn the_heatmap_path_follows_the_input_or_the_flags() {
+        assert_eq!(
+            default_heatmap_path("data/ErrorStreamSetA.csv"),
+            PathBuf::from("ErrorStreamSetA.heatmap.png")
+        );
+        assert_eq!(default_heatmap_path("-"), PathBuf::from("errwatch.heatmap.png"));
+        assert_eq!(parse(&["--no-heatmap"]).unwrap().heatmap, None);
+        assert_eq!(parse(&["--heatmap", "x.svg"]).unwrap().heatmap, Some(PathBuf::from("x.svg")));
+        assert_eq!(parse(&["--palette", "red-blue"]).unwrap().palette, Palette::RedBlue);
+        assert!(parse(&["--heatmap", "x.png", "--no-heatmap"]).is_err());
     }
 
     #[test]

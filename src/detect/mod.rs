@@ -11,10 +11,11 @@
 //!   window reaches the threshold, with no test.
 //!
 //! Firing windows of one code that overlap or touch merge into one [`Alert`] episode
-//! ([`merge_episodes`]): it spans the first second of its first window to the last second of its
-//! last, keeps the largest value with its counts and window length, and the smallest p-value; it
-//! was detected at the last second of its earliest-ending window, the moment a live system would
-//! have known.
+//! ([`merge_episodes`]): its windows run from the first second of its first window to the last
+//! second of its last; it keeps the largest value with its counts and window length, and the
+//! smallest p-value; it was detected at the last second of its earliest-ending window, the moment a
+//! live system would have known. Because windows reach back before a change, the episode's start and
+//! stop are estimated within the windows as the span where the increase lies (`increase_span`).
 
 pub mod mean_diff;
 pub mod rolling;
@@ -85,10 +86,15 @@ pub struct Alert {
     pub code_index: usize,
     /// The error code.
     pub code: Code,
-    /// First second of the first firing window.
+    /// First second of the increase: the first bin of the maximum-likelihood span of the increase
+    /// within the firing windows.
     pub start_s: i64,
-    /// Last second of the last firing window.
+    /// Last second of the increase: the last bin of that span.
     pub stop_s: i64,
+    /// First second of the first firing window.
+    pub windows_start_s: i64,
+    /// Last second of the last firing window.
+    pub windows_stop_s: i64,
     /// Last second of the earliest-ending firing window.
     pub detected_at_s: i64,
     /// Length in bins of the window with the largest value.
@@ -110,16 +116,15 @@ pub struct Alert {
 /// Merges firing windows into alert episodes, ordered by start, then code order.
 pub fn merge_episodes(bins: &Bins, mut windows: Vec<FiringWindow>, threshold: f64) -> Vec<Alert> {
     windows.sort_by_key(|w| (w.code, w.first_bin, w.last_bin));
-    let mut alerts: Vec<Alert> = Vec::new();
-    let mut current: Option<(usize, usize, Alert)> = None; // (code, last_bin, episode)
+    // (first bin, last bin, episode) of each episode.
+    let mut episodes: Vec<(usize, usize, Alert)> = Vec::new();
     for window in windows {
         let window_bins = window.last_bin - window.first_bin + 1;
-        if let Some((code, last_bin, episode)) = &mut current
-            && *code == window.code
+        if let Some((_, last_bin, episode)) = episodes.last_mut()
+            && episode.code_index == window.code
             && window.first_bin <= *last_bin + 1
         {
             *last_bin = (*last_bin).max(window.last_bin);
-            episode.stop_s = bins.bin_end(*last_bin);
             episode.detected_at_s = episode.detected_at_s.min(bins.bin_end(window.last_bin));
             if window.value > episode.value {
                 episode.value = window.value;
@@ -133,34 +138,78 @@ pub fn merge_episodes(bins: &Bins, mut windows: Vec<FiringWindow>, threshold: f6
             };
             continue;
         }
-        if let Some((_, _, episode)) = current.take() {
-            alerts.push(episode);
-        }
         let (_, baseline_total) = bins.totals(window.code);
-        current = Some((
-            window.code,
-            window.last_bin,
-            Alert {
-                code_index: window.code,
-                code: bins.codes[window.code].clone(),
-                start_s: bins.bin_start(window.first_bin),
-                stop_s: bins.bin_end(window.last_bin),
-                detected_at_s: bins.bin_end(window.last_bin),
-                window_bins,
-                value: window.value,
-                new_code: baseline_total == 0,
-                threshold,
-                canary_count: window.canary_count,
-                baseline_count: window.baseline_count,
-                p_value: window.p_value,
-            },
-        ));
+        let episode = Alert {
+            code_index: window.code,
+            code: bins.codes[window.code].clone(),
+            start_s: 0,
+            stop_s: 0,
+            windows_start_s: 0,
+            windows_stop_s: 0,
+            detected_at_s: bins.bin_end(window.last_bin),
+            window_bins,
+            value: window.value,
+            new_code: baseline_total == 0,
+            threshold,
+            canary_count: window.canary_count,
+            baseline_count: window.baseline_count,
+            p_value: window.p_value,
+        };
+        episodes.push((window.first_bin, window.last_bin, episode));
     }
-    if let Some((_, _, episode)) = current {
-        alerts.push(episode);
-    }
+    let mut alerts: Vec<Alert> = episodes
+        .into_iter()
+        .map(|(first_bin, last_bin, mut episode)| {
+            episode.windows_start_s = bins.bin_start(first_bin);
+            episode.windows_stop_s = bins.bin_end(last_bin);
+            let (onset, end) = increase_span(bins, &episode, first_bin, last_bin);
+            episode.start_s = bins.bin_start(onset);
+            episode.stop_s = bins.bin_end(end);
+            episode
+        })
+        .collect();
     alerts.sort_by_key(|a| (a.start_s, a.code_index));
     alerts
+}
+
+/// The bins, within an episode's firing windows `first_bin..=last_bin`, where the increase lies.
+///
+/// A firing window often reaches back before the change (a ten-bin window that fires two bins
+/// after a regression began starts eight bins too early). Given the canary's share of events in the
+/// episode's strongest window, `q`, against its traffic share `s`, each bin `b` scores the log
+/// likelihood ratio `C_b ln(q / s) + B_b ln((1 - q) / (1 - s))` of "this bin has the increase"
+/// against "it has not"; the maximum-scoring run of bins is the maximum-likelihood span of the
+/// increase (the epidemic change-point estimate with a known effect size), found in linear time
+/// by Kadane's maximum-subarray scan. `q` is smoothed by half an event so that a window without
+/// baseline events does not forbid every bin that has one.
+fn increase_span(
+    bins: &Bins,
+    episode: &Alert,
+    first_bin: usize,
+    last_bin: usize,
+) -> (usize, usize) {
+    let share = bins.canary_share;
+    let (c, b) = (episode.canary_count as f64, episode.baseline_count as f64);
+    let q = (c + 0.5) / (c + b + 1.0);
+    if q <= share {
+        return (first_bin, last_bin);
+    }
+    let (up, down) = ((q / share).ln(), ((1.0 - q) / (1.0 - share)).ln());
+    let canary = &bins.canary[episode.code_index];
+    let baseline = &bins.baseline[episode.code_index];
+    let mut best = (f64::NEG_INFINITY, first_bin, last_bin);
+    let (mut run, mut run_start) = (0.0, first_bin);
+    for bin in first_bin..=last_bin {
+        if run <= 0.0 {
+            run = 0.0;
+            run_start = bin;
+        }
+        run += canary[bin] as f64 * up + baseline[bin] as f64 * down;
+        if run > best.0 {
+            best = (run, run_start, bin);
+        }
+    }
+    if best.0 > 0.0 { (best.1, best.2) } else { (first_bin, last_bin) }
 }
 
 /// Every window of every length in `window_lengths` that fits inside the bins, as
@@ -212,12 +261,37 @@ mod tests {
         let alerts = merge_episodes(&bins, windows, 1.25);
         assert_eq!(alerts.len(), 2);
         let first = &alerts[0];
+        assert_eq!((first.windows_start_s, first.windows_stop_s), (0, 119));
+        // Every bin has one event from each build: no bin looks like the increase, so the span
+        // stays that of the windows.
         assert_eq!((first.start_s, first.stop_s), (0, 119));
         assert_eq!(first.detected_at_s, 49, "the earliest-ending window ends at bin 4");
         assert_eq!((first.value, first.canary_count, first.window_bins), (2.0, 20, 5));
         assert_eq!(first.p_value, Some(0.01));
         assert!(!first.new_code);
         assert_eq!((alerts[1].start_s, alerts[1].stop_s), (130, 179));
+    }
+
+    #[test]
+    fn the_span_of_the_increase_is_found_within_the_windows() {
+        let mut bins = bins(12, 10);
+        bins.canary[0] = vec![1, 1, 1, 1, 1, 9, 9, 9, 1, 1, 1, 1];
+        // The window over bins 2-9 holds 32 canary and 8 baseline events: q = 32.5 / 41. A bin
+        // with 1 and 1 scores ln(q / 0.5) + ln((1 - q) / 0.5) = -0.42, a bin with 9 and 1 scores
+        // 9 ln(q / 0.5) + ln((1 - q) / 0.5) = 3.27: the increase is bins 5-7.
+        let window = FiringWindow {
+            code: 0,
+            first_bin: 2,
+            last_bin: 9,
+            value: 4.0,
+            canary_count: 32,
+            baseline_count: 8,
+            p_value: Some(1e-4),
+        };
+        let alerts = merge_episodes(&bins, vec![window], 1.25);
+        assert_eq!((alerts[0].windows_start_s, alerts[0].windows_stop_s), (20, 99));
+        assert_eq!((alerts[0].start_s, alerts[0].stop_s), (50, 79));
+        assert_eq!(alerts[0].detected_at_s, 99);
     }
 
     #[test]

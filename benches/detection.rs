@@ -1,0 +1,301 @@
+//! Detection-quality benchmark: false alarms, recall and delay against ground truth.
+//!
+//! Run with `cargo bench --bench detection` (add `-- --help` for the knobs). For each scale (the
+//! seed's 14000 rows an hour, and ten times that) it generates hour-long streams with
+//! `errwatch generate` at fixed seeds:
+//!
+//! - null streams: no regression (half of them carry an improvement, which must not alert);
+//! - injected streams: three random regressions each (factor log-uniform in x1.5..x10, duration
+//!   uniform in 1..20 minutes, on a frequent code (rank 1-5) or a rarer one (rank 6 and up)), and in
+//!   every other stream a code new in the canary;
+//!
+//! then runs `errwatch analyze --format json` with each rule and scores the alerts against the
+//! truth files:
+//!
+//! - a regression is *detectable* when its expected excess over the injected span is at least 4 x
+//!   the square root of the expected total events of its code in that span;
+//! - it is *detected* when an alert on its code overlaps its span; the delay is `detected_at_s`
+//!   minus the injected start;
+//! - a *false alarm* is an alert episode that overlaps no injected regression or new code of its
+//!   code; they are counted per null stream-hour (and separately on the injected streams).
+//!
+//! It prints one markdown table; BENCHMARKS.md keeps it with the command that made it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const EXE: &str = env!("CARGO_BIN_EXE_errwatch");
+
+/// The seed's parameters, the issue's targets are stated at these.
+const ANALYZE_FLAGS: [&str; 8] =
+    ["--bins", "100", "--threshold", "1.25", "--threshold-bins", "5,10", "--alpha", "0.05"];
+
+/// A regression counts as detectable at this many standard deviations of excess over its span.
+const DETECTABLE_SIGMAS: f64 = 4.0;
+
+struct Options {
+    null_streams: u64,
+    injected_streams: u64,
+    scales: Vec<u64>,
+    rules: Vec<String>,
+    extra: Vec<String>,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        null_streams: 200,
+        injected_streams: 100,
+        scales: vec![14_000, 140_000],
+        rules: vec!["rolling".into(), "mean-diff".into()],
+        extra: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().expect("a value after the flag");
+        match arg.as_str() {
+            "--null" => o.null_streams = value().parse().expect("--null N"),
+            "--injected" => o.injected_streams = value().parse().expect("--injected N"),
+            "--scales" => o.scales = value().split(',').map(|s| s.parse().unwrap()).collect(),
+            "--rules" => o.rules = value().split(',').map(String::from).collect(),
+            "--extra" => o.extra = value().split_whitespace().map(String::from).collect(),
+            "--help" | "-h" => {
+                println!(
+                    "cargo bench --bench detection -- [--null N] [--injected N] \
+                     [--scales 14000,140000] [--rules rolling,mean-diff] [--extra 'ANALYZE FLAGS']"
+                );
+                std::process::exit(0);
+            }
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    o
+}
+
+/// SplitMix64: the benchmark's own parameter draws, independent of the generator's PRNG.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn run(args: &[String]) -> (i32, String) {
+    let out = Command::new(EXE).args(args).output().expect("run errwatch");
+    let code = out.status.code().unwrap_or(-1);
+    if code == 2 {
+        panic!("errwatch {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    (code, String::from_utf8(out.stdout).expect("UTF-8 output"))
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// The codes of a seed's stream by frequency rank (index 0 is rank 1).
+fn codes_by_rank(seed: u64, dir: &Path) -> Vec<i64> {
+    let truth_path = dir.join("ranks.json");
+    run(&strings(&[
+        "generate",
+        "--seed",
+        &seed.to_string(),
+        "--rows",
+        "0",
+        "-o",
+        dir.join("ranks.csv").to_str().unwrap(),
+        "--truth",
+        truth_path.to_str().unwrap(),
+    ]));
+    let truth: Value = serde_json::from_str(&std::fs::read_to_string(truth_path).unwrap()).unwrap();
+    let mut codes: Vec<(u64, i64)> = truth["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["rank"].as_u64().unwrap(), c["code"].as_i64().unwrap()))
+        .collect();
+    codes.sort();
+    codes.into_iter().map(|(_, code)| code).collect()
+}
+
+/// Generates one stream and returns (csv path, truth).
+fn make_stream(seed: u64, rows: u64, injected: bool, dir: &Path) -> (PathBuf, Value) {
+    let mut draw = SplitMix(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ rows);
+    let ranks = codes_by_rank(seed, dir);
+    let mut flags = Vec::new();
+    let mut used = Vec::new();
+    let mut pick_code = |draw: &mut SplitMix, frequent: bool| loop {
+        let rank = if frequent { draw.below(5) } else { 5 + draw.below(ranks.len() as u64 - 5) };
+        let code = ranks[rank as usize];
+        if !used.contains(&code) {
+            used.push(code);
+            return code;
+        }
+    };
+    if injected {
+        for i in 0..3 {
+            let frequent = i % 2 == 0 || draw.below(2) == 0;
+            let code = pick_code(&mut draw, frequent);
+            let factor = 1.5 * (10.0f64 / 1.5).powf(draw.uniform());
+            let duration = 60 + draw.below(20 * 60 - 60 + 1);
+            let start = draw.below(3600 - duration);
+            flags.push(format!("--inject={code}:{start}-{}:x{factor:.2}", start + duration - 1));
+        }
+        if seed.is_multiple_of(2) {
+            let duration = 60 + draw.below(20 * 60 - 60 + 1);
+            let start = draw.below(3600 - duration);
+            let factor = 0.25 + 2.0 * draw.uniform();
+            flags.push(format!("--new-code=99:{start}-{}:x{factor:.2}", start + duration - 1));
+        }
+    } else if seed.is_multiple_of(2) {
+        let frequent = draw.below(2) == 0;
+        let code = pick_code(&mut draw, frequent);
+        let factor = 1.5 * (10.0f64 / 1.5).powf(draw.uniform());
+        let duration = 60 + draw.below(20 * 60 - 60 + 1);
+        let start = draw.below(3600 - duration);
+        flags.push(format!("--improve={code}:{start}-{}:x{factor:.2}", start + duration - 1));
+    }
+    let csv = dir.join(format!("s{seed}-{rows}.csv"));
+    let truth = dir.join(format!("s{seed}-{rows}.truth.json"));
+    let mut args = strings(&["generate", "--seed", &seed.to_string(), "--rows", &rows.to_string()]);
+    args.extend(flags);
+    args.extend(strings(&["-o", csv.to_str().unwrap(), "--truth", truth.to_str().unwrap()]));
+    run(&args);
+    let truth = serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap();
+    (csv, truth)
+}
+
+#[derive(Default)]
+struct Score {
+    null_hours: u64,
+    null_false_alarms: u64,
+    injected_hours: u64,
+    injected_false_alarms: u64,
+    detectable: u64,
+    detected: u64,
+    delays: Vec<i64>,
+    all_regressions: u64,
+    all_detected: u64,
+}
+
+fn overlaps(alert: &Value, injection: &Value) -> bool {
+    alert["code"] == injection["code"]
+        && alert["start_s"].as_i64() <= injection["end_s"].as_i64()
+        && injection["start_s"].as_i64() <= alert["stop_s"].as_i64()
+}
+
+fn score_stream(score: &mut Score, report: &Value, truth: &Value, null: bool) {
+    let alerts = report["alerts"].as_array().unwrap();
+    let worse: Vec<&Value> = truth["injections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] != "improvement")
+        .collect();
+    let false_alarms = alerts.iter().filter(|a| !worse.iter().any(|i| overlaps(a, i))).count();
+    if null {
+        score.null_hours += 1;
+        score.null_false_alarms += false_alarms as u64;
+    } else {
+        score.injected_hours += 1;
+        score.injected_false_alarms += false_alarms as u64;
+    }
+    for injection in worse {
+        let hours = (injection["end_s"].as_f64().unwrap() - injection["start_s"].as_f64().unwrap()
+            + 1.0)
+            / 3600.0;
+        let canary = injection["canary_rate_per_hour"].as_f64().unwrap() * hours;
+        let baseline = injection["baseline_rate_per_hour"].as_f64().unwrap() * hours;
+        let detectable = canary - baseline >= DETECTABLE_SIGMAS * (canary + baseline).sqrt();
+        let hit = alerts
+            .iter()
+            .filter(|a| overlaps(a, injection))
+            .map(|a| a["detected_at_s"].as_i64().unwrap())
+            .min();
+        score.all_regressions += 1;
+        score.all_detected += u64::from(hit.is_some());
+        if detectable {
+            score.detectable += 1;
+            if let Some(detected_at) = hit {
+                score.detected += 1;
+                score.delays.push(detected_at - injection["start_s"].as_i64().unwrap());
+            }
+        }
+    }
+}
+
+fn median(values: &mut [i64]) -> Option<i64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    Some(values[values.len() / 2])
+}
+
+fn main() {
+    let o = options();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    println!(
+        "streams per scale: {} null, {} injected; analyze flags: {} {}\n",
+        o.null_streams,
+        o.injected_streams,
+        ANALYZE_FLAGS.join(" "),
+        o.extra.join(" ")
+    );
+    println!(
+        "| rows/hour | rule | null hours | false alarms / null hour | false alarms / injected hour \
+         | detectable | recall (detectable) | recall (all) | median delay (s) |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for &rows in &o.scales {
+        let streams: Vec<(PathBuf, Value, bool)> = (1..=o.null_streams)
+            .map(|seed| (seed, false))
+            .chain((1..=o.injected_streams).map(|i| (10_000 + i, true)))
+            .map(|(seed, injected)| {
+                let (csv, truth) = make_stream(seed, rows, injected, dir.path());
+                (csv, truth, !injected)
+            })
+            .collect();
+        for rule in &o.rules {
+            let mut score = Score::default();
+            for (csv, truth, null) in &streams {
+                let mut args = strings(&["analyze", csv.to_str().unwrap(), "--format", "json"]);
+                args.extend(strings(&ANALYZE_FLAGS));
+                args.extend(strings(&["--rule", rule, "--no-heatmap"]));
+                args.extend(o.extra.iter().cloned());
+                let (_, stdout) = run(&args);
+                let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+                score_stream(&mut score, &report, truth, *null);
+            }
+            let delay = median(&mut score.delays).map_or("-".to_string(), |d| d.to_string());
+            println!(
+                "| {rows} | {rule} | {} | {:.3} ({}) | {:.3} ({}) | {} | {:.1}% ({}/{}) | {:.1}% | {delay} |",
+                score.null_hours,
+                score.null_false_alarms as f64 / score.null_hours.max(1) as f64,
+                score.null_false_alarms,
+                score.injected_false_alarms as f64 / score.injected_hours.max(1) as f64,
+                score.injected_false_alarms,
+                score.detectable,
+                100.0 * score.detected as f64 / score.detectable.max(1) as f64,
+                score.detected,
+                score.detectable,
+                100.0 * score.all_detected as f64 / score.all_regressions.max(1) as f64,
+            );
+        }
+        for (csv, _, _) in &streams {
+            let _ = std::fs::remove_file(csv);
+        }
+    }
+}
