@@ -57,7 +57,7 @@ Stop Timestamp: 0:02:29
 Error Code: Error_Code_7
 Value: 10.00
 Threshold: 1.25
-    detected at 0:01:49, window of 3 bins x 10 s
+    detected at 0:01:49; windows fired from 0:01:20 to 0:02:49; strongest window 3 bins x 10 s
     canary 60 events, baseline 6 events, p-value 1.4e-12
 
 s.csv: 250 rows, canary 2.10.0 vs baseline 2.4.0, 2 codes in 20 bins of 10 s, rule rolling: 1 alert

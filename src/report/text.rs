@@ -8,7 +8,7 @@
 //! Error Code: Error_Code_3
 //! Value: 1.90
 //! Threshold: 1.25
-//!     detected at 0:59:40, window of 5 bins x 100 s
+//!     detected at 0:59:40; windows fired from 0:51:40 to 0:59:59; strongest window 5 bins x 100 s
 //!     canary 57 events, baseline 30 events, p-value 3.2e-6
 //! ```
 
@@ -40,8 +40,10 @@ impl Format for Text {
             let _ = writeln!(out, "Threshold: {}", alert.threshold);
             let _ = writeln!(
                 out,
-                "    detected at {}, window of {} bins x {} s",
+                "    detected at {}; windows fired from {} to {}; strongest window {} bins x {} s",
                 time(alert.detected_at_s),
+                time(alert.windows_start_s),
+                time(alert.windows_stop_s),
                 alert.window_bins,
                 report.parameters.bin_seconds
             );
@@ -160,7 +162,7 @@ Stop Timestamp: 0:59:40
 Error Code: Error_Code_3
 Value: 1.90
 Threshold: 1.25
-    detected at 0:59:40, window of 5 bins x 100 s
+    detected at 0:59:40; windows fired from 0:51:40 to 0:59:59; strongest window 5 bins x 100 s
     canary 57 events, baseline 30 events, p-value 3.2e-6
 
 Alert: Mean Threshold Exceeded
@@ -169,7 +171,7 @@ Stop Timestamp: 0:59:59
 Error Code: Error_Code_E_NEW
 Value: inf (code E_NEW is new in the canary build)
 Threshold: 1.25
-    detected at 0:58:19, window of 5 bins x 100 s
+    detected at 0:58:19; windows fired from 0:50:00 to 0:59:59; strongest window 5 bins x 100 s
     canary 40 events, baseline 0 events, p-value 9.1e-13
 
 a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in 37 bins of 100 s, rule rolling: 2 alerts
