@@ -39,6 +39,7 @@ struct Options {
     null_streams: u64,
     injected_streams: u64,
     scales: Vec<u64>,
+    traffic: Vec<String>,
     rules: Vec<String>,
     extra: Vec<String>,
 }
@@ -48,6 +49,7 @@ fn options() -> Options {
         null_streams: 200,
         injected_streams: 100,
         scales: vec![14_000, 140_000],
+        traffic: vec!["0.5".into()],
         rules: vec!["rolling".into(), "mean-diff".into()],
         extra: Vec::new(),
     };
@@ -59,11 +61,13 @@ fn options() -> Options {
             "--injected" => o.injected_streams = value().parse().expect("--injected N"),
             "--scales" => o.scales = value().split(',').map(|s| s.parse().unwrap()).collect(),
             "--rules" => o.rules = value().split(',').map(String::from).collect(),
+            "--traffic" => o.traffic = value().split(',').map(String::from).collect(),
             "--extra" => o.extra = value().split_whitespace().map(String::from).collect(),
             "--help" | "-h" => {
                 println!(
                     "cargo bench --bench detection -- [--null N] [--injected N] \
-                     [--scales 14000,140000] [--rules rolling,mean-diff] [--extra 'ANALYZE FLAGS']"
+                     [--scales 14000,140000] [--traffic 0.5,0.1] [--rules rolling,mean-diff] \
+                     [--extra 'ANALYZE FLAGS']"
                 );
                 std::process::exit(0);
             }
@@ -131,7 +135,13 @@ fn codes_by_rank(seed: u64, dir: &Path) -> Vec<i64> {
 }
 
 /// Generates one stream and returns (csv path, truth).
-fn make_stream(seed: u64, rows: u64, injected: bool, dir: &Path) -> (PathBuf, Value) {
+fn make_stream(
+    seed: u64,
+    rows: u64,
+    traffic: &str,
+    injected: bool,
+    dir: &Path,
+) -> (PathBuf, Value) {
     let mut draw = SplitMix(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ rows);
     let ranks = codes_by_rank(seed, dir);
     let mut flags = Vec::new();
@@ -170,6 +180,7 @@ fn make_stream(seed: u64, rows: u64, injected: bool, dir: &Path) -> (PathBuf, Va
     let csv = dir.join(format!("s{seed}-{rows}.csv"));
     let truth = dir.join(format!("s{seed}-{rows}.truth.json"));
     let mut args = strings(&["generate", "--seed", &seed.to_string(), "--rows", &rows.to_string()]);
+    args.extend(strings(&["--traffic", traffic]));
     args.extend(flags);
     args.extend(strings(&["-o", csv.to_str().unwrap(), "--truth", truth.to_str().unwrap()]));
     run(&args);
@@ -216,9 +227,12 @@ fn score_stream(score: &mut Score, report: &Value, truth: &Value, null: bool) {
         let hours = (injection["end_s"].as_f64().unwrap() - injection["start_s"].as_f64().unwrap()
             + 1.0)
             / 3600.0;
+        let share = truth["traffic"].as_f64().unwrap();
         let canary = injection["canary_rate_per_hour"].as_f64().unwrap() * hours;
         let baseline = injection["baseline_rate_per_hour"].as_f64().unwrap() * hours;
-        let detectable = canary - baseline >= DETECTABLE_SIGMAS * (canary + baseline).sqrt();
+        // The canary's expected events beyond what its traffic share alone would give.
+        let excess = canary - baseline * share / (1.0 - share);
+        let detectable = excess >= DETECTABLE_SIGMAS * (canary + baseline).sqrt();
         let hit = alerts
             .iter()
             .filter(|a| overlaps(a, injection))
@@ -255,16 +269,16 @@ fn main() {
         o.extra.join(" ")
     );
     println!(
-        "| rows/hour | rule | null hours | false alarms / null hour | false alarms / injected hour \
+        "| rows/hour | traffic | rule | null hours | false alarms / null hour | false alarms / injected hour \
          | detectable | recall (detectable) | recall (all) | median delay (s) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for &rows in &o.scales {
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (&rows, traffic) in o.scales.iter().flat_map(|r| o.traffic.iter().map(move |t| (r, t))) {
         let streams: Vec<(PathBuf, Value, bool)> = (1..=o.null_streams)
             .map(|seed| (seed, false))
             .chain((1..=o.injected_streams).map(|i| (10_000 + i, true)))
             .map(|(seed, injected)| {
-                let (csv, truth) = make_stream(seed, rows, injected, dir.path());
+                let (csv, truth) = make_stream(seed, rows, traffic, injected, dir.path());
                 (csv, truth, !injected)
             })
             .collect();
@@ -273,6 +287,7 @@ fn main() {
             for (csv, truth, null) in &streams {
                 let mut args = strings(&["analyze", csv.to_str().unwrap(), "--format", "json"]);
                 args.extend(strings(&ANALYZE_FLAGS));
+                args.extend(strings(&["--traffic", traffic]));
                 args.extend(strings(&["--rule", rule, "--no-heatmap"]));
                 args.extend(o.extra.iter().cloned());
                 let (_, stdout) = run(&args);
@@ -281,7 +296,7 @@ fn main() {
             }
             let delay = median(&mut score.delays).map_or("-".to_string(), |d| d.to_string());
             println!(
-                "| {rows} | {rule} | {} | {:.3} ({}) | {:.3} ({}) | {} | {:.1}% ({}/{}) | {:.1}% | {delay} |",
+                "| {rows} | {traffic} | {rule} | {} | {:.3} ({}) | {:.3} ({}) | {} | {:.1}% ({}/{}) | {:.1}% | {delay} |",
                 score.null_hours,
                 score.null_false_alarms as f64 / score.null_hours.max(1) as f64,
                 score.null_false_alarms,

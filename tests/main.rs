@@ -3,5 +3,6 @@
 mod util;
 
 mod analyze;
+mod detection;
 mod generate;
 mod heatmap;

@@ -3,10 +3,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::rc::Rc;
 
 /// A command line being built, with its own temporary working directory.
 pub struct Errwatch {
-    dir: tempfile::TempDir,
+    dir: Rc<tempfile::TempDir>,
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     env: Vec<(String, String)>,
@@ -24,7 +25,18 @@ impl Errwatch {
     /// `errwatch ARGS...` in a fresh temporary directory.
     pub fn new(args: &[&str]) -> Errwatch {
         Errwatch {
-            dir: tempfile::tempdir().expect("temporary directory"),
+            dir: Rc::new(tempfile::tempdir().expect("temporary directory")),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            stdin: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// Another command line in the same working directory.
+    #[allow(dead_code)]
+    pub fn clone_with(&self, args: &[&str]) -> Errwatch {
+        Errwatch {
+            dir: Rc::clone(&self.dir),
             args: args.iter().map(|s| s.to_string()).collect(),
             stdin: None,
             env: Vec::new(),

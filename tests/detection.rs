@@ -1,0 +1,134 @@
+//! A small slice of the detection benchmark, as a test: quiet on null streams, right on strong
+//! regressions, and correct under unequal traffic and empty baseline windows.
+
+use serde_json::Value;
+
+use crate::util::Errwatch;
+
+/// Generates a stream in `run`'s directory and returns its truth.
+fn generate(run: &Errwatch, name: &str, flags: &[&str]) -> Value {
+    let truth = format!("{name}.truth.json");
+    let out = run.clone_with(&["generate", "-o", name, "--truth", &truth]).args(flags).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    serde_json::from_str(&std::fs::read_to_string(run.path(&truth)).unwrap()).unwrap()
+}
+
+/// `errwatch analyze NAME --format json --no-heatmap FLAGS...` with the seed's parameters.
+fn analyze(run: &Errwatch, name: &str, flags: &[&str]) -> (i32, Value) {
+    let out = run
+        .clone_with(&["analyze", name, "--format", "json", "--no-heatmap"])
+        .args(&["--bins", "100", "--threshold", "1.25", "--threshold-bins", "5,10"])
+        .args(flags)
+        .run();
+    assert!(out.code < 2, "{out:?}");
+    (out.code, serde_json::from_str(&out.stdout).unwrap())
+}
+
+/// The code at frequency rank `rank` (1 = most frequent) in a truth file.
+fn code_of_rank(truth: &Value, rank: u64) -> i64 {
+    truth["codes"].as_array().unwrap().iter().find(|c| c["rank"] == rank).unwrap()["code"]
+        .as_i64()
+        .unwrap()
+}
+
+#[test]
+fn null_streams_raise_no_alert() {
+    let run = Errwatch::new(&[]);
+    for seed in 1..=5 {
+        let seed = seed.to_string();
+        generate(&run, "null.csv", &["--seed", &seed, "--rows", "14000"]);
+        let (code, report) = analyze(&run, "null.csv", &[]);
+        assert_eq!((code, report["alerts"].as_array().unwrap().len()), (0, 0), "seed {seed}");
+    }
+}
+
+#[test]
+fn strong_regressions_are_found_on_the_right_code_within_two_bins_of_their_start() {
+    let run = Errwatch::new(&[]);
+    for (seed, rank, start) in [(1u64, 1u64, 600u64), (2, 2, 1500), (3, 3, 2222), (4, 1, 3000)] {
+        let ranks = generate(&run, "ranks.csv", &["--seed", &seed.to_string(), "--rows", "0"]);
+        let code = code_of_rank(&ranks, rank);
+        // x5 for ten minutes.
+        let inject = format!("--inject={code}:{start}-{}:x5", start + 599);
+        generate(&run, "s.csv", &["--seed", &seed.to_string(), "--rows", "14000", &inject]);
+        let (exit, report) = analyze(&run, "s.csv", &[]);
+        assert_eq!(exit, 1, "seed {seed}: {report}");
+        let alerts = report["alerts"].as_array().unwrap();
+        assert_eq!(alerts.len(), 1, "seed {seed}: {alerts:?}");
+        assert_eq!(alerts[0]["code"], code);
+        let found = alerts[0]["start_s"].as_i64().unwrap();
+        assert!((found - start as i64).abs() <= 200, "seed {seed}: start {found}, truth {start}");
+        let detected_at = alerts[0]["detected_at_s"].as_i64().unwrap();
+        assert!(detected_at >= start as i64, "detected before it began");
+    }
+}
+
+#[test]
+fn unequal_traffic_is_normalized() {
+    let run = Errwatch::new(&[]);
+    // The canary serves 90% of users: without --traffic it has nine times the errors of the
+    // baseline everywhere and every busy code alerts; told the split, nothing does.
+    generate(&run, "skewed.csv", &["--seed", "5", "--rows", "14000", "--traffic", "0.9"]);
+    let (code, report) = analyze(&run, "skewed.csv", &[]);
+    assert_eq!(code, 1);
+    assert!(report["alerts"].as_array().unwrap().len() > 5, "{report}");
+    let (code, report) = analyze(&run, "skewed.csv", &["--traffic", "0.9"]);
+    assert_eq!((code, report["alerts"].as_array().unwrap().len()), (0, 0), "{report}");
+
+    // A 10% canary with a x5 regression of the most frequent code is found.
+    let ranks = generate(&run, "ranks.csv", &["--seed", "6", "--rows", "0"]);
+    let frequent = code_of_rank(&ranks, 1);
+    let inject = format!("--inject={frequent}:1200-1799:x5");
+    generate(&run, "small.csv", &["--seed", "6", "--rows", "14000", "--traffic", "0.1", &inject]);
+    let (code, report) = analyze(&run, "small.csv", &["--traffic", "0.1"]);
+    assert_eq!(code, 1, "{report}");
+    let alerts = report["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["code"], frequent);
+    assert_eq!(report["parameters"]["traffic"], 0.1);
+}
+
+#[test]
+fn a_new_code_and_an_empty_baseline_window_have_infinite_values() {
+    let run = Errwatch::new(&[]);
+    generate(
+        &run,
+        "s.csv",
+        &["--seed", "8", "--rows", "14000", "--new-code", "E_DISK:1800-2399:x6"],
+    );
+    let (code, report) = analyze(&run, "s.csv", &[]);
+    assert_eq!(code, 1);
+    let alerts = report["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["code"], "E_DISK");
+    assert!(alerts[0]["value"].is_null());
+    assert_eq!(alerts[0]["new_code"], true);
+    assert_eq!(alerts[0]["baseline_count"], 0);
+}
+
+#[test]
+fn a_burst_where_the_baseline_window_is_empty_is_not_called_a_new_code() {
+    // Code 4 occurs in both builds in the first minute only; later the canary alone has a burst.
+    let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
+    for s in 0..60 {
+        csv.push_str(&format!("0:00:{s:02},1.0,4\n0:00:{s:02},2.0,4\n"));
+    }
+    for s in 0..40 {
+        csv.push_str(&format!("0:{:02}:{:02},2.0,4\n", 10 + s / 60, s % 60));
+    }
+    csv.push_str("0:20:00,1.0,9\n0:20:00,2.0,9\n");
+    let out = Errwatch::new(&[
+        "analyze",
+        "s.csv",
+        "--bins",
+        "60",
+        "--threshold-bins",
+        "2",
+        "--no-heatmap",
+    ])
+    .file("s.csv", csv)
+    .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("Value: inf (no baseline events in the window)"), "{}", out.stdout);
+    assert!(out.stdout.contains("Start Timestamp: 0:10:00"), "{}", out.stdout);
+}
