@@ -21,6 +21,7 @@
 //!
 //! It prints one markdown table; BENCHMARKS.md keeps it with the command that made it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -42,6 +43,7 @@ struct Options {
     traffic: Vec<String>,
     rules: Vec<String>,
     extra: Vec<String>,
+    verbose: bool,
 }
 
 fn options() -> Options {
@@ -50,8 +52,9 @@ fn options() -> Options {
         injected_streams: 100,
         scales: vec![14_000, 140_000],
         traffic: vec!["0.5".into()],
-        rules: vec!["rolling".into(), "mean-diff".into()],
+        rules: vec!["rolling".into(), "sequential".into(), "mean-diff".into()],
         extra: Vec::new(),
+        verbose: false,
     };
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(arg) = args.next() {
@@ -62,12 +65,14 @@ fn options() -> Options {
             "--scales" => o.scales = value().split(',').map(|s| s.parse().unwrap()).collect(),
             "--rules" => o.rules = value().split(',').map(String::from).collect(),
             "--traffic" => o.traffic = value().split(',').map(String::from).collect(),
+            "--verbose" => o.verbose = true,
             "--extra" => o.extra = value().split_whitespace().map(String::from).collect(),
             "--help" | "-h" => {
                 println!(
                     "cargo bench --bench detection -- [--null N] [--injected N] \
-                     [--scales 14000,140000] [--traffic 0.5,0.1] [--rules rolling,mean-diff] \
-                     [--extra 'ANALYZE FLAGS']"
+                     [--scales 14000,140000] [--traffic 0.5,0.1] \
+                     [--rules rolling,sequential,mean-diff] \
+                     [--extra 'ANALYZE FLAGS'] [--verbose]"
                 );
                 std::process::exit(0);
             }
@@ -197,6 +202,8 @@ struct Score {
     detectable: u64,
     detected: u64,
     delays: Vec<i64>,
+    /// Delay of each detected detectable regression, keyed by (stream, injection).
+    keyed_delays: std::collections::BTreeMap<(usize, usize), i64>,
     all_regressions: u64,
     all_detected: u64,
 }
@@ -207,7 +214,7 @@ fn overlaps(alert: &Value, injection: &Value) -> bool {
         && injection["start_s"].as_i64() <= alert["stop_s"].as_i64()
 }
 
-fn score_stream(score: &mut Score, report: &Value, truth: &Value, null: bool) {
+fn score_stream(score: &mut Score, stream: usize, report: &Value, truth: &Value, null: bool) {
     let alerts = report["alerts"].as_array().unwrap();
     let worse: Vec<&Value> = truth["injections"]
         .as_array()
@@ -223,16 +230,8 @@ fn score_stream(score: &mut Score, report: &Value, truth: &Value, null: bool) {
         score.injected_hours += 1;
         score.injected_false_alarms += false_alarms as u64;
     }
-    for injection in worse {
-        let hours = (injection["end_s"].as_f64().unwrap() - injection["start_s"].as_f64().unwrap()
-            + 1.0)
-            / 3600.0;
-        let share = truth["traffic"].as_f64().unwrap();
-        let canary = injection["canary_rate_per_hour"].as_f64().unwrap() * hours;
-        let baseline = injection["baseline_rate_per_hour"].as_f64().unwrap() * hours;
-        // The canary's expected events beyond what its traffic share alone would give.
-        let excess = canary - baseline * share / (1.0 - share);
-        let detectable = excess >= DETECTABLE_SIGMAS * (canary + baseline).sqrt();
+    for (index, injection) in worse.into_iter().enumerate() {
+        let detectable = is_detectable(truth, injection);
         let hit = alerts
             .iter()
             .filter(|a| overlaps(a, injection))
@@ -244,9 +243,116 @@ fn score_stream(score: &mut Score, report: &Value, truth: &Value, null: bool) {
             score.detectable += 1;
             if let Some(detected_at) = hit {
                 score.detected += 1;
-                score.delays.push(detected_at - injection["start_s"].as_i64().unwrap());
+                let delay = detected_at - injection["start_s"].as_i64().unwrap();
+                score.delays.push(delay);
+                score.keyed_delays.insert((stream, index), delay);
             }
         }
+    }
+}
+
+/// Whether a regression's expected excess over its span reaches [`DETECTABLE_SIGMAS`] standard
+/// deviations of its code's expected events there.
+fn is_detectable(truth: &Value, injection: &Value) -> bool {
+    let hours = (injection["end_s"].as_f64().unwrap() - injection["start_s"].as_f64().unwrap()
+        + 1.0)
+        / 3600.0;
+    let share = truth["traffic"].as_f64().unwrap();
+    let canary = injection["canary_rate_per_hour"].as_f64().unwrap() * hours;
+    let baseline = injection["baseline_rate_per_hour"].as_f64().unwrap() * hours;
+    // The canary's expected events beyond what its traffic share alone would give.
+    let excess = canary - baseline * share / (1.0 - share);
+    excess >= DETECTABLE_SIGMAS * (canary + baseline).sqrt()
+}
+
+/// Per-second (canary, baseline) events of every code of an `H:MM:SS` stream.
+fn per_second_counts(csv: &Path, truth: &Value) -> HashMap<String, Vec<(u32, u32)>> {
+    let seconds = truth["duration_s"].as_u64().unwrap() as usize + 1;
+    let canary = truth["canary"].as_str().unwrap();
+    let text = std::fs::read_to_string(csv).unwrap();
+    let mut counts: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+    for line in text.lines().skip(1) {
+        let mut fields = line.split(',');
+        let (stamp, build, code) =
+            (fields.next().unwrap(), fields.next().unwrap(), fields.next().unwrap());
+        let mut hms = stamp.split(':').map(|p| p.parse::<usize>().unwrap());
+        let second = hms.next().unwrap() * 3600 + hms.next().unwrap() * 60 + hms.next().unwrap();
+        let slot =
+            &mut counts.entry(code.to_string()).or_insert_with(|| vec![(0, 0); seconds])[second];
+        if build == canary { slot.0 += 1 } else { slot.1 += 1 }
+    }
+    counts
+}
+
+/// The oracle: a CUSUM (Page 1954) that knows the injected factor, on the injected code's
+/// one-second counts from the start of the stream, with the threshold that gives it the same
+/// false-alarm budget per stream-hour as the sequential rule (Lorden: a CUSUM with threshold
+/// `ln A` has an average run length of at least `A` seconds; `A = 3600 x codes / alpha`). Returns
+/// its delay from the injected start, and the information bound `ln A / KL`, where KL is the
+/// expected log likelihood ratio per second after the change.
+fn oracle(
+    counts: &HashMap<String, Vec<(u32, u32)>>,
+    truth: &Value,
+    injection: &Value,
+    alpha: f64,
+) -> (Option<i64>, f64) {
+    let share = truth["traffic"].as_f64().unwrap();
+    let codes = counts.len().max(truth["codes"].as_array().unwrap().len()) as f64;
+    let ln_bound = (3600.0 * codes / alpha).ln();
+    let canary_rate = injection["canary_rate_per_hour"].as_f64().unwrap() / 3600.0;
+    let baseline_rate = injection["baseline_rate_per_hour"].as_f64().unwrap() / 3600.0;
+    // The canary's share of the code's events during the injection.
+    let theta = canary_rate / (canary_rate + baseline_rate);
+    let up = (theta / share).ln();
+    let down = if theta < 1.0 { ((1.0 - theta) / (1.0 - share)).ln() } else { f64::NEG_INFINITY };
+    let kl = canary_rate * up + if baseline_rate > 0.0 { baseline_rate * down } else { 0.0 };
+    let start = injection["start_s"].as_i64().unwrap();
+    let end = injection["end_s"].as_i64().unwrap();
+    let code = match &injection["code"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut w = 0.0f64;
+    let mut delay = None;
+    for (second, &(c, b)) in counts.get(&code).map_or(&[][..], |v| &v[..]).iter().enumerate() {
+        let llr = f64::from(c) * up + if b > 0 { f64::from(b) * down } else { 0.0 };
+        w = (w + llr).max(0.0);
+        let second = second as i64;
+        if second >= start && w >= ln_bound {
+            if second <= end + 600 {
+                delay = Some(second - start);
+            }
+            break;
+        }
+    }
+    (delay, ln_bound / kl)
+}
+
+/// Prints the detectable regressions a rule missed, with their size in standard deviations.
+fn report_misses(rule: &str, report: &Value, truth: &Value) {
+    let alerts = report["alerts"].as_array().unwrap();
+    for injection in truth["injections"].as_array().unwrap() {
+        if injection["kind"] == "improvement" || !is_detectable(truth, injection) {
+            continue;
+        }
+        if alerts.iter().any(|a| overlaps(a, injection)) {
+            continue;
+        }
+        let hours = (injection["end_s"].as_f64().unwrap() - injection["start_s"].as_f64().unwrap()
+            + 1.0)
+            / 3600.0;
+        let canary = injection["canary_rate_per_hour"].as_f64().unwrap() * hours;
+        let baseline = injection["baseline_rate_per_hour"].as_f64().unwrap() * hours;
+        eprintln!(
+            "{rule} missed seed {} code {} {}-{} x{} canary {canary:.1} baseline {baseline:.1} \
+             z {:.2}",
+            truth["seed"],
+            injection["code"],
+            injection["start_s"],
+            injection["end_s"],
+            injection["factor"],
+            (canary - baseline) / (canary + baseline).sqrt()
+        );
     }
 }
 
@@ -270,9 +376,10 @@ fn main() {
     );
     println!(
         "| rows/hour | traffic | rule | null hours | false alarms / null hour | false alarms / injected hour \
-         | detectable | recall (detectable) | recall (all) | median delay (s) |"
+         | detectable | recall (detectable) | recall (all) | median delay (s) \
+         | median delay / oracle's |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (&rows, traffic) in o.scales.iter().flat_map(|r| o.traffic.iter().map(move |t| (r, t))) {
         let streams: Vec<(PathBuf, Value, bool)> = (1..=o.null_streams)
             .map(|seed| (seed, false))
@@ -282,9 +389,42 @@ fn main() {
                 (csv, truth, !injected)
             })
             .collect();
+        // The oracle CUSUM and the information bound, on the detectable regressions.
+        let mut oracle_delays = std::collections::BTreeMap::new();
+        let (mut bounds, mut oracle_found, mut detectable) = (Vec::new(), 0, 0);
+        for (stream, (csv, truth, null)) in streams.iter().enumerate() {
+            if *null {
+                continue;
+            }
+            let counts = per_second_counts(csv, truth);
+            let worse = truth["injections"].as_array().unwrap().iter();
+            let worse = worse.filter(|i| i["kind"] != "improvement");
+            for (index, injection) in worse.enumerate() {
+                if !is_detectable(truth, injection) {
+                    continue;
+                }
+                detectable += 1;
+                let (delay, bound) = oracle(&counts, truth, injection, 0.05);
+                bounds.push(bound.round() as i64);
+                if let Some(delay) = delay {
+                    oracle_found += 1;
+                    oracle_delays.insert((stream, index), delay);
+                }
+            }
+        }
+        let mut delays: Vec<i64> = oracle_delays.values().copied().collect();
+        println!(
+            "| {rows} | {traffic} | oracle CUSUM | - | - | - | {detectable} | {:.1}% ({oracle_found}/{detectable}) | - | {} | 1.00 |",
+            100.0 * oracle_found as f64 / detectable.max(1) as f64,
+            median(&mut delays).map_or("-".to_string(), |d| d.to_string()),
+        );
+        println!(
+            "| {rows} | {traffic} | ln(A) / KL | - | - | - | {detectable} | - | - | {} | - |",
+            median(&mut bounds).map_or("-".to_string(), |d| d.to_string()),
+        );
         for rule in &o.rules {
             let mut score = Score::default();
-            for (csv, truth, null) in &streams {
+            for (stream, (csv, truth, null)) in streams.iter().enumerate() {
                 let mut args = strings(&["analyze", csv.to_str().unwrap(), "--format", "json"]);
                 args.extend(strings(&ANALYZE_FLAGS));
                 args.extend(strings(&["--traffic", traffic]));
@@ -292,11 +432,24 @@ fn main() {
                 args.extend(o.extra.iter().cloned());
                 let (_, stdout) = run(&args);
                 let report: Value = serde_json::from_str(&stdout).expect("JSON report");
-                score_stream(&mut score, &report, truth, *null);
+                score_stream(&mut score, stream, &report, truth, *null);
+                if o.verbose {
+                    report_misses(rule, &report, truth);
+                }
             }
             let delay = median(&mut score.delays).map_or("-".to_string(), |d| d.to_string());
+            let mut ratios: Vec<f64> = score
+                .keyed_delays
+                .iter()
+                .filter_map(|(key, &d)| {
+                    let o = *oracle_delays.get(key)?;
+                    Some((d.max(1) as f64) / (o.max(1) as f64))
+                })
+                .collect();
+            ratios.sort_by(f64::total_cmp);
+            let ratio = ratios.get(ratios.len() / 2).map_or("-".to_string(), |r| format!("{r:.2}"));
             println!(
-                "| {rows} | {traffic} | {rule} | {} | {:.3} ({}) | {:.3} ({}) | {} | {:.1}% ({}/{}) | {:.1}% | {delay} |",
+                "| {rows} | {traffic} | {rule} | {} | {:.3} ({}) | {:.3} ({}) | {} | {:.1}% ({}/{}) | {:.1}% | {delay} | {ratio} |",
                 score.null_hours,
                 score.null_false_alarms as f64 / score.null_hours.max(1) as f64,
                 score.null_false_alarms,

@@ -31,6 +31,16 @@ pub struct Bins {
     pub baseline: Vec<Vec<u64>>,
 }
 
+/// The interned ids of the codes with at least one event in either compared build, in code order:
+/// the rows of [`Bins`].
+pub fn code_order(counts: &Counts, codes: &[Code], baseline: usize, canary: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..codes.len())
+        .filter(|&id| counts.total(baseline, id) + counts.total(canary, id) > 0)
+        .collect();
+    order.sort_by(|&a, &b| codes[a].cmp(&codes[b]));
+    order
+}
+
 impl Bins {
     /// Folds per-second counts into bins.
     ///
@@ -55,10 +65,7 @@ impl Bins {
             }
             bins
         };
-        let mut order: Vec<usize> = (0..codes.len())
-            .filter(|&id| counts.total(baseline, id) + counts.total(canary, id) > 0)
-            .collect();
-        order.sort_by(|&a, &b| codes[a].cmp(&codes[b]));
+        let order = code_order(counts, codes, baseline, canary);
         Bins {
             first_second,
             last_second,

@@ -9,8 +9,11 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 
 use super::Outcome;
-use crate::bins::Bins;
-use crate::detect::{self, Rule, mean_diff::MeanDiff, rolling::Rolling};
+use crate::bins::{Bins, code_order};
+use crate::detect::{
+    Detection, Rule, RuleInput, SecondCounts, mean_diff::MeanDiff, rolling::Rolling,
+    sequential::Sequential,
+};
 use crate::input::{self, BuildStats, Table, labels::compare_versions};
 use crate::render::{self, HeatmapSpec, Palette};
 use crate::report::{Format, Parameters, Report, json::Json, text::Text};
@@ -30,7 +33,8 @@ pub struct AnalyzeArgs {
     /// Window lengths, in bins, over which rates are averaged (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "5,10", value_name = "N,...")]
     pub threshold_bins: Vec<usize>,
-    /// Probability of any false alert in the whole run (rolling rule).
+    /// False-alarm budget: the probability of any false alert in the whole run (rolling), or the
+    /// expected false alarms per stream-hour (sequential).
     #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub alpha: f64,
     /// The alert rule.
@@ -82,6 +86,8 @@ pub enum RuleName {
     Rolling,
     /// The seed's rule: mean differential bucket over rolling windows, no test.
     MeanDiff,
+    /// An anytime-valid sequential change detector on the one-second counts.
+    Sequential,
 }
 
 impl RuleName {
@@ -89,6 +95,7 @@ impl RuleName {
         match self {
             RuleName::Rolling => "rolling",
             RuleName::MeanDiff => "mean-diff",
+            RuleName::Sequential => "sequential",
         }
     }
 }
@@ -271,8 +278,18 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
             threshold: config.threshold,
             window_bins: config.window_bins.clone(),
         }),
+        RuleName::Sequential => {
+            Box::new(Sequential { threshold: config.threshold, alpha: config.alpha })
+        }
     };
-    let (alerts, gate) = detect::detect(rule.as_ref(), &bins, config.threshold);
+    let seconds = code_order(&table.counts, &table.codes, baseline, canary)
+        .into_iter()
+        .map(|id| SecondCounts {
+            canary: table.counts.seconds(canary, id),
+            baseline: table.counts.seconds(baseline, id),
+        })
+        .collect();
+    let Detection { alerts, gate } = rule.detect(&RuleInput { bins: &bins, seconds });
     let ignored_builds = table
         .builds
         .iter()

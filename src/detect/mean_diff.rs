@@ -5,7 +5,7 @@
 //! mean difference past any small threshold many times an hour. `--rule mean-diff` exists so that
 //! users can see what the significance gate of the default rule buys.
 
-use super::{FiringWindow, Rule, RuleOutput, window_positions};
+use super::{FiringWindow, Gate, WindowRule, window_positions};
 use crate::bins::Bins;
 
 /// The mean-difference rule.
@@ -17,8 +17,12 @@ pub struct MeanDiff {
     pub window_bins: Vec<usize>,
 }
 
-impl Rule for MeanDiff {
-    fn evaluate(&self, bins: &Bins) -> RuleOutput {
+impl WindowRule for MeanDiff {
+    fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    fn firing_windows(&self, bins: &Bins) -> (Vec<FiringWindow>, Option<Gate>) {
         let mut windows = Vec::new();
         for code in 0..bins.codes.len() {
             let (canary, baseline) = (&bins.canary[code], &bins.baseline[code]);
@@ -41,7 +45,7 @@ impl Rule for MeanDiff {
                 }
             }
         }
-        RuleOutput { windows, gate: None }
+        (windows, None)
     }
 }
 
@@ -62,11 +66,11 @@ mod tests {
             baseline: vec![vec![1, 1, 1, 1, 1]],
         };
         let rule = MeanDiff { threshold: 1.25, window_bins: vec![2] };
-        let out = rule.evaluate(&bins);
+        let (windows, gate) = rule.firing_windows(&bins);
         // Diffs 0, 2, 3, 1, -1; two-bin means 1.0, 2.5, 2.0, 0.0.
-        let fired: Vec<(usize, f64)> = out.windows.iter().map(|w| (w.first_bin, w.value)).collect();
+        let fired: Vec<(usize, f64)> = windows.iter().map(|w| (w.first_bin, w.value)).collect();
         assert_eq!(fired, vec![(1, 2.5), (2, 2.0)]);
-        assert_eq!((out.windows[0].canary_count, out.windows[0].baseline_count), (7, 2));
-        assert!(out.gate.is_none());
+        assert_eq!((windows[0].canary_count, windows[0].baseline_count), (7, 2));
+        assert!(gate.is_none());
     }
 }

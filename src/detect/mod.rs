@@ -19,44 +19,85 @@
 
 pub mod mean_diff;
 pub mod rolling;
+pub mod sequential;
 
 use crate::bins::Bins;
 use crate::input::labels::Code;
 
-/// The rule that decides whether a window fires.
+/// An alert rule.
 pub trait Rule {
-    /// The windows that fire (in any order) and, for rules that test, how the level was set.
-    fn evaluate(&self, bins: &Bins) -> RuleOutput;
+    /// The alert episodes and, for rules that test, how the false-alarm budget was spent.
+    fn detect(&self, input: &RuleInput) -> Detection;
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone)]
+pub struct RuleInput<'a> {
+    /// The binned counts.
+    pub bins: &'a Bins,
+    /// The one-second counts of each code, in the order of [`Bins::codes`], from
+    /// [`Bins::first_second`] to [`Bins::last_second`].
+    pub seconds: Vec<SecondCounts<'a>>,
+}
+
+/// One code's events per second.
+#[derive(Debug, Clone, Copy)]
+pub struct SecondCounts<'a> {
+    /// Canary events per second.
+    pub canary: &'a [u32],
+    /// Baseline events per second.
+    pub baseline: &'a [u32],
 }
 
 /// What a rule found.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RuleOutput {
-    /// The windows that fired.
-    pub windows: Vec<FiringWindow>,
-    /// The significance gate's accounting, for rules that test.
+pub struct Detection {
+    /// The alert episodes, ordered by start.
+    pub alerts: Vec<Alert>,
+    /// How the false-alarm budget was spent, for rules that have one.
     pub gate: Option<Gate>,
 }
 
-/// How the significance gate divided the false-alarm budget.
+/// How a rule spent its false-alarm budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Gate {
-    /// The family-wise false-alarm probability bound for the whole run.
-    pub alpha: f64,
-    /// Windows looked at: codes x window lengths x positions.
-    pub tests: u64,
-    /// The divisor of Tarone's procedure: at most this many windows could reach the level.
-    pub testable: u64,
-    /// The per-window level, `alpha / testable`.
-    pub per_test_level: f64,
-    /// The fewest events a window needs before it can reach the level.
-    pub min_events: u64,
+pub enum Gate {
+    /// The rolling rule's exact tests under Tarone's correction.
+    Tarone {
+        /// The family-wise false-alarm probability bound for the whole run.
+        alpha: f64,
+        /// Windows looked at: codes x window lengths x positions.
+        tests: u64,
+        /// The divisor of Tarone's procedure: at most this many windows could reach the level.
+        testable: u64,
+        /// The per-window level, `alpha / testable`.
+        per_test_level: f64,
+        /// The fewest events a window needs before it can reach the level.
+        min_events: u64,
+    },
+    /// The sequential rule's e-detector.
+    Sequential {
+        /// Expected false alarms per stream-hour.
+        alpha: f64,
+        /// The alarm bound on the mixture statistic, `3600 / alpha`.
+        bound: f64,
+        /// Alternatives in the mixture.
+        alternatives: usize,
+    },
 }
 
-/// Runs a rule and merges what fired into alert episodes.
-pub fn detect(rule: &dyn Rule, bins: &Bins, threshold: f64) -> (Vec<Alert>, Option<Gate>) {
-    let output = rule.evaluate(bins);
-    (merge_episodes(bins, output.windows, threshold), output.gate)
+/// A rule that decides window by window; its firing windows merge into episodes.
+pub trait WindowRule {
+    /// The windows that fire (in any order) and how the budget was spent.
+    fn firing_windows(&self, bins: &Bins) -> (Vec<FiringWindow>, Option<Gate>);
+    /// The threshold the windows were held to.
+    fn threshold(&self) -> f64;
+}
+
+impl<T: WindowRule> Rule for T {
+    fn detect(&self, input: &RuleInput) -> Detection {
+        let (windows, gate) = self.firing_windows(input.bins);
+        Detection { alerts: merge_episodes(input.bins, windows, self.threshold()), gate }
+    }
 }
 
 /// One window (of one code) that met the rule.
@@ -97,8 +138,8 @@ pub struct Alert {
     pub windows_stop_s: i64,
     /// Last second of the earliest-ending firing window.
     pub detected_at_s: i64,
-    /// Length in bins of the window with the largest value.
-    pub window_bins: usize,
+    /// Length in bins of the window with the largest value (window rules only).
+    pub window_bins: Option<usize>,
     /// The largest value over the episode (`f64::INFINITY` when the baseline had no events).
     pub value: f64,
     /// The code has no baseline events anywhere in the input: it is new in the canary build.
@@ -109,8 +150,10 @@ pub struct Alert {
     pub canary_count: u64,
     /// Baseline events in the window with the largest value.
     pub baseline_count: u64,
-    /// The smallest p-value over the episode, for rules that test.
+    /// The smallest p-value over the episode, for rules that test window by window.
     pub p_value: Option<f64>,
+    /// A confidence interval for the rate ratio, for rules that give one.
+    pub ratio_interval: Option<(f64, f64)>,
 }
 
 /// Merges firing windows into alert episodes, ordered by start, then code order.
@@ -128,7 +171,7 @@ pub fn merge_episodes(bins: &Bins, mut windows: Vec<FiringWindow>, threshold: f6
             episode.detected_at_s = episode.detected_at_s.min(bins.bin_end(window.last_bin));
             if window.value > episode.value {
                 episode.value = window.value;
-                episode.window_bins = window_bins;
+                episode.window_bins = Some(window_bins);
                 episode.canary_count = window.canary_count;
                 episode.baseline_count = window.baseline_count;
             }
@@ -147,13 +190,14 @@ pub fn merge_episodes(bins: &Bins, mut windows: Vec<FiringWindow>, threshold: f6
             windows_start_s: 0,
             windows_stop_s: 0,
             detected_at_s: bins.bin_end(window.last_bin),
-            window_bins,
+            window_bins: Some(window_bins),
             value: window.value,
             new_code: baseline_total == 0,
             threshold,
             canary_count: window.canary_count,
             baseline_count: window.baseline_count,
             p_value: window.p_value,
+            ratio_interval: None,
         };
         episodes.push((window.first_bin, window.last_bin, episode));
     }
@@ -266,7 +310,7 @@ mod tests {
         // stays that of the windows.
         assert_eq!((first.start_s, first.stop_s), (0, 119));
         assert_eq!(first.detected_at_s, 49, "the earliest-ending window ends at bin 4");
-        assert_eq!((first.value, first.canary_count, first.window_bins), (2.0, 20, 5));
+        assert_eq!((first.value, first.canary_count, first.window_bins), (2.0, 20, Some(5)));
         assert_eq!(first.p_value, Some(0.01));
         assert!(!first.new_code);
         assert_eq!((alerts[1].start_s, alerts[1].stop_s), (130, 179));

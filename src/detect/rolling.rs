@@ -14,7 +14,7 @@
 //! Bonferroni procedure over all the windows of the run, so the probability that any window of any
 //! code fires while no code got worse is at most `alpha`.
 
-use super::{FiringWindow, Gate, Rule, RuleOutput, window_positions};
+use super::{FiringWindow, Gate, WindowRule, window_positions};
 use crate::bins::Bins;
 use crate::stats;
 
@@ -29,8 +29,12 @@ pub struct Rolling {
     pub alpha: f64,
 }
 
-impl Rule for Rolling {
-    fn evaluate(&self, bins: &Bins) -> RuleOutput {
+impl WindowRule for Rolling {
+    fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    fn firing_windows(&self, bins: &Bins) -> (Vec<FiringWindow>, Option<Gate>) {
         let share = bins.canary_share;
         let prefix = |counts: &[u64]| -> Vec<u64> {
             std::iter::once(0)
@@ -87,16 +91,14 @@ impl Rule for Rolling {
                 }
             }
         }
-        RuleOutput {
-            windows,
-            gate: Some(Gate {
-                alpha: self.alpha,
-                tests,
-                testable: tarone.k,
-                per_test_level: tarone.level,
-                min_events: tarone.min_events,
-            }),
-        }
+        let gate = Gate::Tarone {
+            alpha: self.alpha,
+            tests,
+            testable: tarone.k,
+            per_test_level: tarone.level,
+            min_events: tarone.min_events,
+        };
+        (windows, Some(gate))
     }
 }
 
@@ -104,6 +106,22 @@ impl Rule for Rolling {
 mod tests {
     use super::*;
     use crate::input::labels::Code;
+
+    struct Out {
+        windows: Vec<FiringWindow>,
+        gate: Option<Gate>,
+    }
+
+    trait Evaluate {
+        fn evaluate(&self, bins: &Bins) -> Out;
+    }
+
+    impl<T: WindowRule> Evaluate for T {
+        fn evaluate(&self, bins: &Bins) -> Out {
+            let (windows, gate) = self.firing_windows(bins);
+            Out { windows, gate }
+        }
+    }
 
     fn bins(canary: Vec<Vec<u64>>, baseline: Vec<Vec<u64>>, share: f64) -> Bins {
         let n = canary[0].len();
@@ -124,10 +142,10 @@ mod tests {
         let b = bins(vec![vec![10, 40, 12]], vec![vec![10, 10, 10]], 0.5);
         let rule = Rolling { threshold: 1.25, window_bins: vec![1], alpha: 0.05 };
         let out = rule.evaluate(&b);
-        let gate = out.gate.unwrap();
-        assert_eq!(gate.tests, 3);
+        let Some(Gate::Tarone { tests, testable, .. }) = out.gate else { panic!("{:?}", out.gate) };
+        assert_eq!(tests, 3);
         // All three windows have >= 20 events, so all can reach 0.05 / 3: K = 3.
-        assert_eq!(gate.testable, 3);
+        assert_eq!(testable, 3);
         assert_eq!(out.windows.len(), 1);
         let w = &out.windows[0];
         assert_eq!((w.first_bin, w.value, w.canary_count, w.baseline_count), (1, 4.0, 40, 10));
@@ -159,7 +177,7 @@ mod tests {
         let b = bins(vec![vec![0, 12]], vec![vec![0, 0]], 0.5);
         let out = Rolling { threshold: 1.25, window_bins: vec![1, 2], alpha: 0.05 }.evaluate(&b);
         // Windows: [0] (0 events), [1] (12), [0-1] (12): K = 2, level 0.025, 0.5^12 passes.
-        assert_eq!(out.gate.unwrap().testable, 2);
+        assert!(matches!(out.gate, Some(Gate::Tarone { testable: 2, .. })), "{:?}", out.gate);
         assert_eq!(out.windows.len(), 2);
         assert!(out.windows.iter().all(|w| w.value.is_infinite()));
     }

@@ -53,13 +53,14 @@ fn regression_alert(bins: &Bins) -> Alert {
         windows_start_s: bins.bin_start(REGRESSION_BINS.start),
         windows_stop_s: bins.bin_end(REGRESSION_BINS.end - 1),
         detected_at_s: bins.bin_end(REGRESSION_BINS.start + 2),
-        window_bins: 3,
+        window_bins: Some(3),
         value: 6.0,
         new_code: false,
         threshold: 1.25,
         canary_count: 36,
         baseline_count: 6,
         p_value: Some(1e-6),
+        ratio_interval: None,
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Format, Report};
-use crate::detect::Alert;
+use crate::detect::{Alert, Gate};
 use crate::input::BuildStats;
 use crate::input::labels::Code;
 
@@ -60,19 +60,27 @@ fn alert_value(report: &Report, alert: &Alert) -> Value {
         "canary_count": alert.canary_count,
         "baseline_count": alert.baseline_count,
         "p_value": alert.p_value,
+        "ratio_interval": alert.ratio_interval.map(|(lo, hi)| {
+            json!([lo, if hi.is_finite() { json!(hi) } else { Value::Null }])
+        }),
     })
 }
 
 /// The report as a JSON value.
 pub fn to_value(report: &Report) -> Value {
     let p = &report.parameters;
-    let gate = report.gate.map(|g| {
-        json!({
-            "windows_tested": g.tests,
-            "tarone_k": g.testable,
-            "per_window_alpha": g.per_test_level,
-            "min_events": g.min_events,
-        })
+    let gate = report.gate.map(|g| match g {
+        Gate::Tarone { tests, testable, per_test_level, min_events, .. } => json!({
+            "windows_tested": tests,
+            "tarone_k": testable,
+            "per_window_alpha": per_test_level,
+            "min_events": min_events,
+        }),
+        Gate::Sequential { alpha, bound, alternatives } => json!({
+            "false_alarms_per_hour": alpha,
+            "alarm_bound": bound,
+            "alternatives": alternatives,
+        }),
     });
     json!({
         "schema_version": SCHEMA_VERSION,

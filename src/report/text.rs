@@ -38,21 +38,34 @@ impl Format for Text {
             let _ = writeln!(out, "Error Code: {}", code_label(alert));
             let _ = writeln!(out, "Value: {value}");
             let _ = writeln!(out, "Threshold: {}", alert.threshold);
-            let _ = writeln!(
-                out,
-                "    detected at {}; windows fired from {} to {}; strongest window {} bins x {} s",
-                time(alert.detected_at_s),
-                time(alert.windows_start_s),
-                time(alert.windows_stop_s),
-                alert.window_bins,
-                report.parameters.bin_seconds
-            );
+            match alert.window_bins {
+                Some(window_bins) => writeln!(
+                    out,
+                    "    detected at {}; windows fired from {} to {}; strongest window {} bins x {} s",
+                    time(alert.detected_at_s),
+                    time(alert.windows_start_s),
+                    time(alert.windows_stop_s),
+                    window_bins,
+                    report.parameters.bin_seconds
+                ),
+                None => writeln!(
+                    out,
+                    "    detected at {}; last alarm at {}",
+                    time(alert.detected_at_s),
+                    time(alert.windows_stop_s),
+                ),
+            }
+            .expect("writing to a String cannot fail");
             let mut counts = format!(
                 "    canary {} events, baseline {} events",
                 alert.canary_count, alert.baseline_count
             );
             if let Some(p) = alert.p_value {
                 let _ = write!(counts, ", p-value {}", format_p(p));
+            }
+            if let Some((lo, hi)) = alert.ratio_interval {
+                let hi = if hi.is_finite() { format!("{hi:.2}") } else { "inf".to_string() };
+                let _ = write!(counts, ", ratio between {lo:.2} and {hi}");
             }
             let _ = writeln!(out, "{counts}");
             out.push('\n');
@@ -122,13 +135,14 @@ pub(crate) mod tests {
                     windows_start_s: 3100,
                     windows_stop_s: 3599,
                     detected_at_s: 3580,
-                    window_bins: 5,
+                    window_bins: Some(5),
                     value: 1.9000000000000004,
                     new_code: false,
                     threshold: 1.25,
                     canary_count: 57,
                     baseline_count: 30,
                     p_value: Some(3.2e-6),
+                    ratio_interval: None,
                 },
                 Alert {
                     code_index: 33,
@@ -138,13 +152,14 @@ pub(crate) mod tests {
                     windows_start_s: 3000,
                     windows_stop_s: 3599,
                     detected_at_s: 3499,
-                    window_bins: 5,
+                    window_bins: Some(5),
                     value: f64::INFINITY,
                     new_code: true,
                     threshold: 1.25,
                     canary_count: 40,
                     baseline_count: 0,
                     p_value: Some(9.1e-13),
+                    ratio_interval: None,
                 },
             ],
             repeated_headers: 0,

@@ -1,0 +1,563 @@
+//! `--rule sequential`: an anytime-valid change detector on the one-second counts.
+//!
+//! # The statistic
+//! Given that an event of code `c` happened, which build it came from is a coin: the canary with
+//! probability `theta`, which under the null "the canary's rate is at most the baseline's" is at
+//! most the canary's traffic share `s` (Lindon & Malek 2022, "Anytime-valid inference for
+//! multinomial count data"; Lindon, Sanden & Shirikian 2022, "Rapid regression detection in software
+//! deployments through sequential testing"). For an alternative `theta_j > s`, one second with `C`
+//! canary and `B` baseline events has the likelihood ratio
+//! `L_j = (theta_j / s)^C ((1 - theta_j) / (1 - s))^B`, whose expectation is at most 1 under the
+//! null (it is exactly 1 at `theta = s` and falls as `theta` falls).
+//!
+//! A regression can start at any second, so each code runs a Shiryaev-Roberts e-detector (Shin,
+//! Ramdas & Rinaldo 2023, "E-detectors: a nonparametric framework for sequential change
+//! detection") per alternative, `R_j(t) = (w(t) + R_j(t - 1)) L_j(t)`, mixed over a grid of
+//! alternatives with equal weights: `R(t) = mean_j R_j(t)`. The alternatives are the rate ratios
+//! `rho_j = threshold x 1.5^k` (k = 0..[`GRID_POINTS`]), `theta_j = rho_j s / (rho_j s + 1 - s)`, so
+//! only increases of at least the threshold carry evidence.
+//!
+//! # The guarantee
+//! The weights `w(t)` decide where a change may start and what each start costs. A third of the
+//! budget goes to a start every second, a third to a start every minute (60 times the weight) and
+//! a third to a start every ten minutes ([`STARTS`]): they add up to one per second. That is
+//! divided by `M(t)`, the number of codes seen up to second `t`: each second's budget is shared by
+//! the codes known by then, and a code first seen late starts with its share from that second on. Under the null `R(t) - sum_{u <= t} w(u)` is a supermartingale, so if an
+//! alarm resets `R` to 0, the expected number of alarms of a code by second `T` is at most
+//! `sum_{u <= T} w(u) / A` (Doob's maximal inequality with optional stopping). Summed over the codes,
+//! the expected number of false alarms is at most `T / A`, as the weights of all codes add up to at
+//! most `T` by second `T`. With `A = 3600 / alpha`:
+//! **at most `alpha` expected false alarms per stream-hour, over all codes**, in batch and streaming
+//! alike, valid at every moment (the test may be looked at every second).
+//!
+//! # Episodes
+//! An alarm at second `t` counts only if the estimated rate ratio since the change reaches the
+//! threshold. The change is located by a CUSUM per alternative (Page 1954): the strongest CUSUM's
+//! last reset is the start of the increase; the episode stays open while that CUSUM stays above
+//! zero and ends at its peak, the estimated end of the increase. The value is the rate ratio over
+//! `[start, stop]`, with a confidence interval from the uniform-prior beta-binomial mixture
+//! (Robbins 1970) at level `alpha`. As the start is chosen from the data, the interval describes
+//! that span rather than a pre-declared one.
+
+use statrs::function::beta::ln_beta;
+
+use super::{Alert, Detection, Gate, Rule, RuleInput};
+
+/// Seconds in the hour that the false-alarm budget is stated per.
+pub const SECONDS_PER_HOUR: f64 = 3600.0;
+
+/// Alternatives in the mixture: rate ratios from the threshold up by factors of 1.5, so the grid
+/// spans threshold x 1 to threshold x 1.5^11 (about x86): enough for "x1.25" to "new code".
+pub const GRID_POINTS: usize = 12;
+
+/// The spacing of the grid of rate ratios.
+pub const GRID_STEP: f64 = 1.5;
+
+/// Where a change may start, and the share of the budget each spacing gets: `(every, share)`. A
+/// start every second detects a sudden strong change within seconds; starts every minute and every
+/// ten minutes carry 60 and 600 times the weight each, which buys 4.1 and 6.4 nats of evidence for
+/// the slow, faint changes of rare codes, at the price of a few null seconds before the change.
+/// The shares sum to 1, so the budget per second is unchanged.
+pub const STARTS: [(u64, f64); 3] = [(1, 1.0 / 3.0), (60, 1.0 / 3.0), (600, 1.0 / 3.0)];
+
+/// The sequential rule's parameters.
+#[derive(Debug, Clone)]
+pub struct Sequential {
+    /// The rate ratio the estimate must reach, and the smallest alternative in the mixture.
+    pub threshold: f64,
+    /// Expected false alarms per stream-hour.
+    pub alpha: f64,
+}
+
+/// One alternative of the mixture.
+#[derive(Debug, Clone, Copy)]
+struct Alternative {
+    /// `ln(theta / s)`: the log likelihood ratio of one canary event.
+    up: f64,
+    /// `ln((1 - theta) / (1 - s))`: of one baseline event.
+    down: f64,
+}
+
+/// An episode being built.
+#[derive(Debug, Clone)]
+struct Open {
+    /// The alternative whose CUSUM located the change.
+    alternative: usize,
+    start_s: i64,
+    detected_at_s: i64,
+    last_alarm_s: i64,
+    /// Cumulative (canary, baseline) events just before `start_s`.
+    before_start: (u64, u64),
+    peak: f64,
+    peak_s: i64,
+    /// Cumulative events up to and including `peak_s`.
+    at_peak: (u64, u64),
+}
+
+/// The detector state of one code.
+#[derive(Debug, Clone)]
+struct CodeState {
+    seen: bool,
+    /// `ln R_j`.
+    ln_sr: Vec<f64>,
+    /// CUSUM statistic per alternative.
+    cusum: Vec<f64>,
+    /// First second of each CUSUM's current run, and the cumulative events before it.
+    cusum_start: Vec<(i64, (u64, u64))>,
+    /// Cumulative (canary, baseline) events so far.
+    total: (u64, u64),
+    open: Option<Open>,
+}
+
+/// The streaming state of the sequential rule over all codes: feed it one second at a time.
+#[derive(Debug, Clone)]
+pub struct SequentialDetector {
+    threshold: f64,
+    alpha: f64,
+    share: f64,
+    ln_bound: f64,
+    alternatives: Vec<Alternative>,
+    codes: Vec<CodeState>,
+    codes_seen: usize,
+    /// The first second fed, from which the start spacings count.
+    origin: Option<i64>,
+    finished: Vec<Finished>,
+}
+
+/// A closed episode, before it is dressed as an [`Alert`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    /// Index of the code.
+    pub code: usize,
+    /// Estimated first second of the increase.
+    pub start_s: i64,
+    /// Estimated last second of the increase.
+    pub stop_s: i64,
+    /// The second the first alarm was raised.
+    pub detected_at_s: i64,
+    /// The second of the last alarm in the episode.
+    pub last_alarm_s: i64,
+    /// Canary events over `[start_s, stop_s]`.
+    pub canary_count: u64,
+    /// Baseline events over `[start_s, stop_s]`.
+    pub baseline_count: u64,
+}
+
+impl SequentialDetector {
+    /// A detector for `codes` codes with the canary serving `share` of the traffic.
+    pub fn new(rule: &Sequential, share: f64, codes: usize) -> SequentialDetector {
+        let alternatives = (0..GRID_POINTS)
+            .map(|k| {
+                let rho = rule.threshold * GRID_STEP.powi(k as i32);
+                let theta = rho * share / (rho * share + 1.0 - share);
+                Alternative { up: (theta / share).ln(), down: ((1.0 - theta) / (1.0 - share)).ln() }
+            })
+            .collect::<Vec<_>>();
+        let state = CodeState {
+            seen: false,
+            ln_sr: vec![f64::NEG_INFINITY; alternatives.len()],
+            cusum: vec![0.0; alternatives.len()],
+            cusum_start: vec![(0, (0, 0)); alternatives.len()],
+            total: (0, 0),
+            open: None,
+        };
+        SequentialDetector {
+            threshold: rule.threshold,
+            alpha: rule.alpha,
+            share,
+            ln_bound: (SECONDS_PER_HOUR / rule.alpha).ln(),
+            alternatives,
+            codes: vec![state; codes],
+            codes_seen: 0,
+            origin: None,
+            finished: Vec::new(),
+        }
+    }
+
+    /// The alarm bound `A` on the mixture statistic.
+    pub fn bound(&self) -> f64 {
+        self.ln_bound.exp()
+    }
+
+    /// Feeds one second: `counts[code] = (canary, baseline)` events in `second`. Seconds must come
+    /// in order, every second once (a second without events is all zeros).
+    pub fn push_second(&mut self, second: i64, counts: &[(u64, u64)]) {
+        for (code, &(c, b)) in counts.iter().enumerate() {
+            if (c > 0 || b > 0) && !self.codes[code].seen {
+                self.codes[code].seen = true;
+                self.codes_seen += 1;
+            }
+        }
+        if self.codes_seen == 0 {
+            return;
+        }
+        let origin = *self.origin.get_or_insert(second);
+        // Starts every `every` seconds fall on the last second of each period, so that the
+        // weights added up to any second never exceed one per second.
+        let elapsed = (second - origin) as u64 + 1;
+        let weight: f64 = STARTS
+            .iter()
+            .filter(|&&(every, _)| elapsed.is_multiple_of(every))
+            .map(|&(every, share)| every as f64 * share)
+            .sum();
+        let ln_weight = weight.ln() - (self.codes_seen as f64).ln();
+        let ln_grid = (self.alternatives.len() as f64).ln();
+        for (code, &(c, b)) in counts.iter().enumerate() {
+            let threshold = self.threshold;
+            let share = self.share;
+            let state = &mut self.codes[code];
+            if !state.seen {
+                continue;
+            }
+            let before = state.total;
+            state.total = (before.0 + c, before.1 + b);
+            for (j, alt) in self.alternatives.iter().enumerate() {
+                let llr = c as f64 * alt.up + b as f64 * alt.down;
+                state.ln_sr[j] = log_add(ln_weight, state.ln_sr[j]) + llr;
+                if state.cusum[j] <= 0.0 {
+                    state.cusum_start[j] = (second, before);
+                    state.cusum[j] = 0.0;
+                }
+                state.cusum[j] = (state.cusum[j] + llr).max(0.0);
+            }
+            // Follow an open episode's CUSUM: a new peak moves the estimated end; a return to
+            // zero closes the episode.
+            if let Some(open) = &mut state.open {
+                let w = state.cusum[open.alternative];
+                if w > open.peak {
+                    open.peak = w;
+                    open.peak_s = second;
+                    open.at_peak = state.total;
+                }
+                if w <= 0.0 {
+                    let open = state.open.take().expect("checked above");
+                    self.finished.push(close(code, &open));
+                }
+            }
+            let state = &mut self.codes[code];
+            let ln_mix = log_sum(&state.ln_sr) - ln_grid;
+            if ln_mix < self.ln_bound {
+                continue;
+            }
+            // The strongest CUSUM locates the change; the rate ratio since then must reach the
+            // threshold.
+            let alternative = (0..state.cusum.len())
+                .max_by(|&x, &y| state.cusum[x].total_cmp(&state.cusum[y]))
+                .expect("the grid is not empty");
+            let (start_s, before_start) = state.cusum_start[alternative];
+            let (span_c, span_b) = (state.total.0 - before_start.0, state.total.1 - before_start.1);
+            if ratio(span_c, span_b, share) < threshold {
+                continue;
+            }
+            state.ln_sr.fill(f64::NEG_INFINITY);
+            match &mut state.open {
+                Some(open) => open.last_alarm_s = second,
+                None => {
+                    state.open = Some(Open {
+                        alternative,
+                        start_s,
+                        detected_at_s: second,
+                        last_alarm_s: second,
+                        before_start,
+                        peak: state.cusum[alternative],
+                        peak_s: second,
+                        at_peak: state.total,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Closes the episodes still open at the end of the input and returns every episode, in the
+    /// order they closed.
+    pub fn finish(mut self) -> Vec<Finished> {
+        for code in 0..self.codes.len() {
+            if let Some(open) = self.codes[code].open.take() {
+                self.finished.push(close(code, &open));
+            }
+        }
+        self.finished
+    }
+
+    /// Episodes closed so far, taken out of the detector.
+    pub fn take_finished(&mut self) -> Vec<Finished> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Expected false alarms per stream-hour this detector is run at.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+}
+
+fn close(code: usize, open: &Open) -> Finished {
+    Finished {
+        code,
+        start_s: open.start_s,
+        stop_s: open.peak_s.max(open.start_s),
+        detected_at_s: open.detected_at_s,
+        last_alarm_s: open.last_alarm_s,
+        canary_count: open.at_peak.0 - open.before_start.0,
+        baseline_count: open.at_peak.1 - open.before_start.1,
+    }
+}
+
+/// The traffic-normalized rate ratio; infinite without baseline events.
+pub fn ratio(canary: u64, baseline: u64, share: f64) -> f64 {
+    if baseline == 0 {
+        if canary == 0 { 0.0 } else { f64::INFINITY }
+    } else {
+        (canary as f64 / share) / (baseline as f64 / (1.0 - share))
+    }
+}
+
+/// `ln(e^a + e^b)`.
+fn log_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY { hi } else { hi + (lo - hi).exp().ln_1p() }
+}
+
+/// `ln(sum_i e^{x_i})`.
+fn log_sum(xs: &[f64]) -> f64 {
+    xs.iter().fold(f64::NEG_INFINITY, |acc, &x| log_add(acc, x))
+}
+
+/// A confidence interval for the traffic-normalized rate ratio from `canary` and `baseline`
+/// events: the `theta` for which the uniform-prior beta-binomial mixture against `theta` stays
+/// below `1 / alpha` (Robbins 1970), mapped to ratios.
+pub fn ratio_interval(canary: u64, baseline: u64, share: f64, alpha: f64) -> (f64, f64) {
+    let (c, b) = (canary as f64, baseline as f64);
+    // theta is inside when c ln theta + b ln(1 - theta) > ln Beta(c + 1, b + 1) + ln alpha.
+    let floor = ln_beta(c + 1.0, b + 1.0) + alpha.ln();
+    let loglik = |theta: f64| c * theta.ln() + b * (1.0 - theta).ln();
+    let peak = c / (c + b).max(1.0);
+    let solve = |mut outside: f64, mut inside: f64| {
+        for _ in 0..200 {
+            let mid = 0.5 * (outside + inside);
+            if loglik(mid) > floor { inside = mid } else { outside = mid }
+        }
+        inside
+    };
+    let lo = if canary == 0 { 0.0 } else { solve(0.0, peak) };
+    let hi = if baseline == 0 { 1.0 } else { solve(1.0, peak) };
+    let to_ratio = |theta: f64| {
+        if theta >= 1.0 { f64::INFINITY } else { theta * (1.0 - share) / (share * (1.0 - theta)) }
+    };
+    (to_ratio(lo), to_ratio(hi))
+}
+
+impl Rule for Sequential {
+    fn detect(&self, input: &RuleInput) -> Detection {
+        let bins = input.bins;
+        let share = bins.canary_share;
+        let mut detector = SequentialDetector::new(self, share, input.seconds.len());
+        let span = input.seconds.first().map_or(0, |s| s.canary.len());
+        let mut counts = vec![(0u64, 0u64); input.seconds.len()];
+        for i in 0..span {
+            for (slot, series) in counts.iter_mut().zip(&input.seconds) {
+                *slot = (u64::from(series.canary[i]), u64::from(series.baseline[i]));
+            }
+            detector.push_second(bins.first_second + i as i64, &counts);
+        }
+        let bound = detector.bound();
+        let mut alerts: Vec<Alert> = detector
+            .finish()
+            .into_iter()
+            .map(|f| {
+                let (_, baseline_total) = bins.totals(f.code);
+                Alert {
+                    code_index: f.code,
+                    code: bins.codes[f.code].clone(),
+                    start_s: f.start_s,
+                    stop_s: f.stop_s,
+                    windows_start_s: f.start_s,
+                    windows_stop_s: f.last_alarm_s,
+                    detected_at_s: f.detected_at_s,
+                    window_bins: None,
+                    value: ratio(f.canary_count, f.baseline_count, share),
+                    new_code: baseline_total == 0,
+                    threshold: self.threshold,
+                    canary_count: f.canary_count,
+                    baseline_count: f.baseline_count,
+                    p_value: None,
+                    ratio_interval: Some(ratio_interval(
+                        f.canary_count,
+                        f.baseline_count,
+                        share,
+                        self.alpha,
+                    )),
+                }
+            })
+            .collect();
+        alerts.sort_by_key(|a| (a.start_s, a.code_index));
+        Detection {
+            alerts,
+            gate: Some(Gate::Sequential {
+                alpha: self.alpha,
+                bound,
+                alternatives: GRID_POINTS,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_statistic_follows_the_shiryaev_roberts_recursion() {
+        // One alternative at ratio 3, s = 1/2: theta = 3/4, a canary event multiplies by 1.5, a
+        // baseline event by 0.5. One code; in the first seconds only the every-second start adds
+        // weight, w = 1/3: R1 = (1/3) 1.5^2 = 0.75, R2 = (1/3 + 0.75) 0.5 = 0.541666...,
+        // R3 = (1/3 + 0.541666...) 1.5 = 1.3125.
+        let rule = Sequential { threshold: 3.0, alpha: 0.05 };
+        let mut d = SequentialDetector::new(&rule, 0.5, 1);
+        d.alternatives.truncate(1);
+        for ((second, counts), expected) in [(0, (2, 0)), (1, (0, 1)), (2, (1, 0))]
+            .into_iter()
+            .zip([0.75, 0.541_666_666_666_666_6, 1.3125])
+        {
+            d.push_second(second, &[counts]);
+            assert!((d.codes[0].ln_sr[0].exp() - expected).abs() < 1e-12);
+        }
+        // The CUSUM: 2 ln 1.5 = 0.811, then + ln 0.5 = 0.118, then + ln 1.5 = 0.523.
+        assert!((d.codes[0].cusum[0] - (2.25f64 * 0.5 * 1.5).ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_weight_is_shared_by_the_codes_seen_so_far() {
+        let rule = Sequential { threshold: 3.0, alpha: 0.05 };
+        let mut d = SequentialDetector::new(&rule, 0.5, 2);
+        d.alternatives.truncate(1);
+        d.push_second(0, &[(1, 0), (0, 0)]);
+        // Only code 0 is known: w = 1/3, R = 1/3 x 1.5 = 0.5.
+        assert!((d.codes[0].ln_sr[0].exp() - 0.5).abs() < 1e-12);
+        d.push_second(1, &[(0, 0), (1, 0)]);
+        // Two codes known: w = 1/6. Code 0: (1/6 + 0.5) x 1; code 1: (1/6 + 0) x 1.5 = 0.25.
+        assert!((d.codes[0].ln_sr[0].exp() - (1.0 / 6.0 + 0.5)).abs() < 1e-12);
+        assert!((d.codes[1].ln_sr[0].exp() - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn starts_every_minute_and_ten_minutes_add_their_weight_at_the_end_of_each_period() {
+        let rule = Sequential { threshold: 3.0, alpha: 0.05 };
+        let mut d = SequentialDetector::new(&rule, 0.5, 1);
+        d.alternatives.truncate(1);
+        // Second 0: one event from each build, L = 1.5 x 0.5 = 0.75: R = 1/3 x 0.75 = 0.25. Then
+        // quiet seconds (L = 1) add 1/3 each, and the 60th second adds 60 x 1/3 = 20 more.
+        d.push_second(0, &[(1, 1)]);
+        for second in 1..59 {
+            d.push_second(second, &[(0, 0)]);
+        }
+        let before = 0.25 + 58.0 / 3.0;
+        assert!((d.codes[0].ln_sr[0].exp() - before).abs() < 1e-9);
+        d.push_second(59, &[(0, 0)]);
+        assert!((d.codes[0].ln_sr[0].exp() - (before + 1.0 / 3.0 + 20.0)).abs() < 1e-9);
+        // By second 600 the weights add up to 600 x 1/3 + 10 x 20 + 200 = 600: one per second.
+        for second in 60..600 {
+            d.push_second(second, &[(0, 0)]);
+        }
+        assert!((d.codes[0].ln_sr[0].exp() - (600.0 - 1.0 / 3.0 + 0.25)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_bound_is_an_hour_of_seconds_over_alpha() {
+        let d = SequentialDetector::new(&Sequential { threshold: 1.25, alpha: 0.05 }, 0.5, 3);
+        assert!((d.bound() - 72_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_strong_increase_alarms_and_the_episode_spans_it() {
+        // One code: one event per build per second for 600 s, then five canary events a second
+        // for 120 s, then back.
+        let rule = Sequential { threshold: 1.25, alpha: 0.05 };
+        let mut d = SequentialDetector::new(&rule, 0.5, 1);
+        for t in 0..1200 {
+            let c = if (600..720).contains(&t) { 5 } else { 1 };
+            d.push_second(t, &[(c, 1)]);
+        }
+        let episodes = d.finish();
+        assert_eq!(episodes.len(), 1, "{episodes:?}");
+        let e = &episodes[0];
+        assert!((600..=602).contains(&e.start_s), "{e:?}");
+        assert!((600..630).contains(&e.detected_at_s), "{e:?}");
+        assert!((715..=722).contains(&e.stop_s), "{e:?}");
+    }
+
+    #[test]
+    fn no_alarm_without_an_increase() {
+        let rule = Sequential { threshold: 1.25, alpha: 0.05 };
+        let mut d = SequentialDetector::new(&rule, 0.5, 2);
+        for t in 0..3600 {
+            d.push_second(t, &[(3, 3), (0, 5)]);
+        }
+        assert!(d.finish().is_empty());
+    }
+
+    /// SplitMix64 and Knuth's Poisson sampler, for the simulation below.
+    struct Draws(u64);
+
+    impl Draws {
+        fn uniform(&mut self) -> f64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn poisson(&mut self, mean: f64) -> u64 {
+            let limit = (-mean).exp();
+            let (mut k, mut p) = (0, self.uniform());
+            while p > limit {
+                k += 1;
+                p *= self.uniform();
+            }
+            k
+        }
+    }
+
+    /// Under the null, the share of short streams with any alarm stays within the budget: at most
+    /// `alpha x minutes / 60` expected false alarms each, whose mean bounds the share.
+    #[test]
+    fn under_the_null_the_false_alarm_rate_stays_within_alpha_per_hour() {
+        // alpha = 0.5 per hour makes the check sensitive: over 10-minute streams the bound on the
+        // share of streams with an alarm is 0.5 x 10 / 60 = 1/12. 600 streams: the standard
+        // error of a share of 1/12 is 0.011; allow three of them.
+        let rule = Sequential { threshold: 1.25, alpha: 0.5 };
+        let rates = [2.0, 0.5, 0.05, 0.01];
+        let (streams, seconds) = (600, 600);
+        let mut draws = Draws(7);
+        let mut alarmed = 0;
+        for _ in 0..streams {
+            let mut d = SequentialDetector::new(&rule, 0.5, rates.len());
+            let mut counts = vec![(0, 0); rates.len()];
+            for t in 0..seconds {
+                for (slot, &rate) in counts.iter_mut().zip(&rates) {
+                    *slot = (draws.poisson(rate), draws.poisson(rate));
+                }
+                d.push_second(t, &counts);
+            }
+            alarmed += usize::from(!d.finish().is_empty());
+        }
+        let share = alarmed as f64 / streams as f64;
+        let bound = 0.5 * 10.0 / 60.0;
+        assert!(share <= bound + 3.0 * (bound * (1.0 - bound) / streams as f64).sqrt(), "{share}");
+    }
+
+    #[test]
+    fn the_ratio_interval_covers_the_estimate_and_narrows_with_data() {
+        let (lo, hi) = ratio_interval(30, 10, 0.5, 0.05);
+        assert!(lo < 3.0 && 3.0 < hi, "{lo} {hi}");
+        assert!(lo > 1.0, "30 against 10 excludes equal rates: {lo}");
+        let (lo2, hi2) = ratio_interval(300, 100, 0.5, 0.05);
+        assert!(lo < lo2 && hi2 < hi);
+        let (lo, hi) = ratio_interval(12, 0, 0.5, 0.05);
+        assert!(lo > 1.0 && hi.is_infinite());
+        // The boundary satisfies its defining equation: c ln t + b ln(1 - t) = ln B + ln alpha.
+        let theta = lo2 / (lo2 + 1.0); // s = 1/2: rho = theta / (1 - theta)
+        let lhs = 300.0 * theta.ln() + 100.0 * (1.0 - theta).ln();
+        let rhs = ln_beta(301.0, 101.0) + 0.05f64.ln();
+        assert!((lhs - rhs).abs() < 1e-6, "{lhs} {rhs}");
+    }
+}
