@@ -132,3 +132,41 @@ fn a_burst_where_the_baseline_window_is_empty_is_not_called_a_new_code() {
     assert!(out.stdout.contains("Value: inf (no baseline events in the window)"), "{}", out.stdout);
     assert!(out.stdout.contains("Start Timestamp: 0:10:00"), "{}", out.stdout);
 }
+
+#[test]
+fn the_sequential_rule_finds_the_bundled_regressions_with_intervals() {
+    let csv = crate::util::repo().join("data/ErrorStreamSetA.csv");
+    let run = Errwatch::new(&[]);
+    let (code, report) = analyze(&run, csv.to_str().unwrap(), &["--rule", "sequential"]);
+    assert_eq!(code, 1, "{report}");
+    let alerts = report["alerts"].as_array().unwrap();
+    let codes: Vec<i64> = alerts.iter().map(|a| a["code"].as_i64().unwrap()).collect();
+    assert_eq!(codes, [13, 3], "{alerts:?}");
+    // Truth: code 13 tripled over 900..=1799, code 3 over 3120..=3599.
+    for (alert, (start, end)) in alerts.iter().zip([(900, 1799), (3120, 3599)]) {
+        let found = alert["start_s"].as_i64().unwrap();
+        assert!((found - start).abs() <= 120, "{alert}");
+        assert!(alert["detected_at_s"].as_i64().unwrap() > start, "{alert}");
+        assert!(alert["stop_s"].as_i64().unwrap() >= end - 120, "{alert}");
+        assert!(alert["window_bins"].is_null() && alert["p_value"].is_null());
+        let interval = alert["ratio_interval"].as_array().unwrap();
+        let (lo, hi) = (interval[0].as_f64().unwrap(), interval[1].as_f64().unwrap());
+        let value = alert["value"].as_f64().unwrap();
+        assert!(1.0 < lo && lo < value && value < hi, "{alert}");
+        assert!(lo < 3.0 && 3.0 < hi, "the injected factor lies in the interval: {alert}");
+    }
+    let gate = &report["summary"]["significance"];
+    assert_eq!(gate["false_alarms_per_hour"], 0.05);
+    assert_eq!(gate["alarm_bound"], 72_000.0);
+}
+
+#[test]
+fn the_sequential_rule_stays_quiet_on_null_streams() {
+    let run = Errwatch::new(&[]);
+    for seed in 1..=5 {
+        let seed = seed.to_string();
+        generate(&run, "null.csv", &["--seed", &seed, "--rows", "140000"]);
+        let (code, report) = analyze(&run, "null.csv", &["--rule", "sequential"]);
+        assert_eq!((code, report["alerts"].as_array().unwrap().len()), (0, 0), "seed {seed}");
+    }
+}

@@ -176,7 +176,7 @@ impl SequentialDetector {
 
     /// The alarm bound `A` on the mixture statistic.
     pub fn bound(&self) -> f64 {
-        self.ln_bound.exp()
+        SECONDS_PER_HOUR / self.alpha
     }
 
     /// Feeds one second: `counts[code] = (canary, baseline)` events in `second`. Seconds must come
@@ -392,11 +392,7 @@ impl Rule for Sequential {
         alerts.sort_by_key(|a| (a.start_s, a.code_index));
         Detection {
             alerts,
-            gate: Some(Gate::Sequential {
-                alpha: self.alpha,
-                bound,
-                alternatives: GRID_POINTS,
-            }),
+            gate: Some(Gate::Sequential { alpha: self.alpha, bound, alternatives: GRID_POINTS }),
         }
     }
 }
