@@ -49,7 +49,21 @@ impl Aggregator {
     ///
     /// Fails when the second would stretch the span past [`MAX_SPAN_SECONDS`] or a single counter
     /// would overflow; the caller adds the file and line.
+    #[inline]
     pub fn add(&mut self, second: i64, build: usize, code: usize, count: u64) -> Result<()> {
+        // The common case on the fast path: a second inside the span and ids already seen.
+        if let Some((first, last)) = self.span
+            && first <= second
+            && second <= last
+            && let Some(series) = self.series.get_mut(build).and_then(|codes| codes.get_mut(code))
+        {
+            return bump(&mut series[(second - self.origin) as usize], count);
+        }
+        self.add_growing(second, build, code, count)
+    }
+
+    /// [`Aggregator::add`] when the span or the ids grow.
+    fn add_growing(&mut self, second: i64, build: usize, code: usize, count: u64) -> Result<()> {
         let (first, last) = match self.span {
             None => (second, second),
             Some((first, last)) => (first.min(second), last.max(second)),
@@ -63,11 +77,37 @@ impl Aggregator {
         self.span = Some((first, last));
         self.ensure_ids(build, code);
         let index = self.ensure_second(second);
-        let counter = &mut self.series[build][code][index];
-        *counter = u32::try_from(count)
-            .ok()
-            .and_then(|c| counter.checked_add(c))
-            .ok_or_else(|| anyhow::anyhow!("more than {} events in one second", u32::MAX))?;
+        bump(&mut self.series[build][code][index], count)
+    }
+
+    /// Adds finished counters, whose ids map to this aggregator's through `build_ids` and
+    /// `code_ids` (`build_ids[their id] = our id`): the merge of two aggregations, so shards and
+    /// threads can aggregate separately. Fails like [`Aggregator::add`] on the merged span or a
+    /// counter; the counts are then partly added.
+    pub fn add_counts(
+        &mut self,
+        counts: &Counts,
+        build_ids: &[usize],
+        code_ids: &[usize],
+    ) -> Result<()> {
+        let (Some(first), Some(last)) = (counts.first_second, counts.last_second) else {
+            return Ok(());
+        };
+        for (their_build, codes) in counts.series.iter().enumerate() {
+            for (their_code, series) in codes.iter().enumerate() {
+                let (build, code) = (build_ids[their_build], code_ids[their_code]);
+                // Stretch the span and the ids through the ordinary path, then add in bulk.
+                self.add(first, build, code, 0)?;
+                self.add(last, build, code, 0)?;
+                let start = (first - counts.origin) as usize;
+                let end = (last - counts.origin) as usize + 1;
+                let offset = (first - self.origin) as usize;
+                let ours = &mut self.series[build][code][offset..offset + (end - start)];
+                for (mine, &theirs) in ours.iter_mut().zip(&series[start..end]) {
+                    bump(mine, u64::from(theirs))?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -118,6 +158,18 @@ impl Aggregator {
             self.room = room;
         }
         index
+    }
+}
+
+/// Adds `count` to one counter, refusing to overflow it.
+#[inline]
+fn bump(counter: &mut u32, count: u64) -> Result<()> {
+    match u32::try_from(count).ok().and_then(|c| counter.checked_add(c)) {
+        Some(sum) => {
+            *counter = sum;
+            Ok(())
+        }
+        None => bail!("more than {} events in one second", u32::MAX),
     }
 }
 
@@ -203,7 +255,62 @@ mod tests {
         assert!(agg.add(1, 0, 0, u64::MAX).is_err());
     }
 
+    #[test]
+    fn merged_counts_map_ids_and_stretch_the_span() {
+        let mut ours = Aggregator::new();
+        ours.add(10, 0, 0, 1).unwrap();
+        let mut theirs = Aggregator::new();
+        theirs.add(5, 0, 0, 2).unwrap();
+        theirs.add(20, 1, 1, 3).unwrap();
+        theirs.add(7, 0, 1, 0).unwrap();
+        // Their build 0 is our build 1, their code 1 our code 2.
+        ours.add_counts(&theirs.finish(), &[1, 0], &[0, 2]).unwrap();
+        let counts = ours.finish();
+        assert_eq!((counts.first_second, counts.last_second), (Some(5), Some(20)));
+        assert_eq!(counts.get(0, 0, 10), 1);
+        assert_eq!(counts.get(1, 0, 5), 2);
+        assert_eq!(counts.get(0, 2, 20), 3);
+        assert_eq!(counts.total(1, 2), 0);
+    }
+
+    #[test]
+    fn a_merge_that_overflows_a_counter_is_an_error() {
+        let mut ours = Aggregator::new();
+        ours.add(0, 0, 0, u64::from(u32::MAX)).unwrap();
+        let mut theirs = Aggregator::new();
+        theirs.add(0, 0, 0, 1).unwrap();
+        assert!(ours.add_counts(&theirs.finish(), &[0], &[0]).is_err());
+    }
+
     proptest! {
+        /// Rows split between two aggregators and merged give the counts of one aggregator.
+        #[test]
+        fn shards_merged_equal_the_whole(
+            rows in prop::collection::vec((-50i64..50, 0usize..3, 0usize..4, 0u64..4), 1..200),
+            split in any::<prop::sample::Index>(),
+        ) {
+            let at = split.index(rows.len() + 1);
+            let mut whole = Aggregator::new();
+            let (mut first, mut second) = (Aggregator::new(), Aggregator::new());
+            for (i, &(s, b, c, n)) in rows.iter().enumerate() {
+                whole.add(s, b, c, n).unwrap();
+                // The second shard numbers builds and codes the other way round.
+                if i < at { first.add(s, b, c, n) } else { second.add(s, 2 - b, 3 - c, n) }
+                    .unwrap();
+            }
+            first.add_counts(&second.finish(), &[2, 1, 0], &[3, 2, 1, 0]).unwrap();
+            let (merged, whole) = (first.finish(), whole.finish());
+            prop_assert_eq!(merged.first_second, whole.first_second);
+            prop_assert_eq!(merged.last_second, whole.last_second);
+            for b in 0..3 {
+                for c in 0..4 {
+                    for s in -50..50 {
+                        prop_assert_eq!(merged.get(b, c, s), whole.get(b, c, s));
+                    }
+                }
+            }
+        }
+
         /// Totals are preserved and the order of rows does not matter.
         #[test]
         fn order_does_not_change_counts(

@@ -6,3 +6,4 @@ mod analyze;
 mod detection;
 mod generate;
 mod heatmap;
+mod throughput;

@@ -11,8 +11,16 @@
 //! [`Aggregator`] keeps dense arrays. The first bad row ends the read with an error of the form
 //! `FILE:LINE: what is wrong (the value)`. A copy of the header line in the middle of the data
 //! (files concatenated with their headers) is skipped and counted, never silently.
+//!
+//! Two paths read the same format. [`read`] is the reference: the csv crate, one record at a time,
+//! for any reader. A regular file is first tried on the fast path ([`fast`]), which parses chunks
+//! of the file on every core and gives up on anything unusual (quotes, bad rows), in which case
+//! the file is read again on the reference path; so errors are always the reference path's.
 
+pub mod fast;
 pub mod labels;
+pub mod progress;
+pub mod source;
 pub mod timestamp;
 
 use std::collections::HashMap;
@@ -62,8 +70,19 @@ pub struct Table {
     pub repeated_headers: u64,
 }
 
+pub use progress::Progress;
+
 /// Reads the file at `path` (`-` for standard input) into per-second counters.
 pub fn read_path(path: &str) -> Result<Table> {
+    read_path_with(path, false)
+}
+
+/// [`read_path`], with a progress bar on stderr when `progress` is asked for, the input is a file
+/// and stderr is a terminal.
+///
+/// A regular file is read on the fast path, and again on the reference path if the fast path
+/// gives up; standard input and other streams, which cannot be read twice, on the reference path.
+pub fn read_path_with(path: &str, progress: bool) -> Result<Table> {
     if path == STDIN {
         return read(io::stdin().lock(), "<stdin>");
     }
@@ -71,8 +90,15 @@ pub fn read_path(path: &str) -> Result<Table> {
     if meta.is_dir() {
         bail!("{path}: is a directory, not a CSV file");
     }
+    let progress = Progress::bytes(meta.len(), progress && meta.is_file());
+    if meta.is_file() {
+        match fast::read_file(Path::new(path), path, &progress) {
+            Ok(table) => return Ok(table),
+            Err(_) => progress.restart(),
+        }
+    }
     let file = File::open(Path::new(path)).with_context(|| format!("{path}: cannot open"))?;
-    read(file, path)
+    read(progress.reader(file), path)
 }
 
 /// Column positions found in the header.

@@ -1,0 +1,829 @@
+//! The fast path of the reader: plain CSV files parsed on every core without the csv crate.
+//!
+//! Error streams are simple CSV: no quotes, a handful of short fields, the same few build versions
+//! and codes over and over. This path is built for that layout and hands everything else to the
+//! csv-crate path ([`super::read`]), which stays the reference: whenever this path meets anything
+//! it does not handle exactly as the reference would (a quote, a lone `\r`, a malformed or
+//! erroneous row, an unusual header), it gives up on the whole file and the caller reads it again
+//! on the reference path. So bad input is reported by the reference path alone, with its messages
+//! and line numbers, and the two paths agree on every file this one accepts (a test compares
+//! them).
+//!
+//! The algorithm:
+//!
+//! 1. The header and the first data row are read from the start of the file: the columns are
+//!    found as on the reference path and the timestamp notation is detected from the first row.
+//! 2. The data is cut into chunks of whole lines ([`super::source`]); each worker thread parses
+//!    its chunks into its own [`Aggregator`], with its own small interning tables for builds and
+//!    codes. Fields are split by a word-at-a-time scan for `,`, `\n` and `\r`; timestamps in their
+//!    common shapes are parsed in place without allocating (`H:MM:SS`, Unix seconds, and RFC 3339
+//!    `...Z` by caching the day of the last date seen), anything rarer by the reference parser.
+//! 3. The workers' tables are merged: each build and code gets the id of its first appearance in
+//!    the file (the earliest file offset any worker saw it at), as the reference path numbers
+//!    them, and the per-second counters are added.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use super::progress::Progress;
+use super::source::{self, GaveUp};
+use super::{BuildStats, Columns, Table, is_repeated_header, labels::Code, timestamp::Notation};
+use crate::aggregate::Aggregator;
+
+/// Bytes read from the start of the file to find the header and the first data row.
+const HEAD_BYTES: u64 = 64 << 10;
+
+/// Files with more columns than this take the reference path.
+const MAX_COLUMNS: usize = 32;
+
+/// Reads the CSV file at `path` into per-second counters on the fast path, or says why it gave up
+/// (the caller then reads the file on the reference path). `name` is used in the table.
+pub fn read_file(path: &Path, name: &str, progress: &Progress) -> Result<Table, GaveUp> {
+    let mut file = File::open(path).map_err(|_| GaveUp("cannot open"))?;
+    let len = file.metadata().map_err(|_| GaveUp("cannot stat"))?.len();
+    let mut head = Vec::new();
+    (&mut file).take(HEAD_BYTES).read_to_end(&mut head).map_err(|_| GaveUp("cannot read"))?;
+    let layout = Layout::find(&head, head.len() as u64 == len)?;
+    let workers = source::workers_for(len - layout.data_start);
+    let states = (0..workers).map(|_| Worker::new(&layout)).collect();
+    let workers =
+        source::for_each_chunk(path, layout.data_start, len, states, progress, |w, at, lines| {
+            w.parse(at, lines)
+        })?;
+    merge(name, &layout, workers)
+}
+
+/// What the start of the file says about all of it.
+struct Layout {
+    /// The header's fields, trimmed (to recognise repeated header lines).
+    header: csv::ByteRecord,
+    columns: Columns,
+    /// Detected from the first data row.
+    notation: Notation,
+    /// File offset of the first byte after the header line.
+    data_start: u64,
+}
+
+impl Layout {
+    /// Reads the layout from the first bytes of the file; `whole` says they are the whole file.
+    fn find(head: &[u8], whole: bool) -> Result<Layout, GaveUp> {
+        let bom = if head.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else if head.first() == Some(&0xEF) {
+            return Err(GaveUp("a partial byte-order mark"));
+        } else {
+            0
+        };
+        let text = &head[bom..];
+        let header_end = memchr::memchr(b'\n', text).ok_or(GaveUp("no complete header line"))?;
+        let line = &text[..header_end];
+        if line.contains(&b'"') || line.trim_ascii().is_empty() {
+            return Err(GaveUp("an unusual header line"));
+        }
+        if line.iter().position(|&b| b == b'\r').is_some_and(|cr| cr + 1 != line.len()) {
+            return Err(GaveUp("a carriage return inside the header line"));
+        }
+        let mut header = csv::ByteRecord::new();
+        let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line);
+        if !csv.read_byte_record(&mut header).unwrap_or(false) {
+            return Err(GaveUp("an unreadable header line"));
+        }
+        header.trim();
+        let columns = Columns::find(&header, "").map_err(|_| GaveUp("a missing column"))?;
+        if columns.width > MAX_COLUMNS {
+            return Err(GaveUp("too many columns"));
+        }
+        let data_start = bom + header_end + 1;
+
+        // The first data row, skipping blank lines and repeated headers as the reference does.
+        let mut fields = Fields::default();
+        let mut at = data_start;
+        loop {
+            let Some(next) = fields.split(head, at)? else {
+                return Err(GaveUp("no data row at the start of the file"));
+            };
+            if !whole && head[next - 1] != b'\n' {
+                return Err(GaveUp("no complete data row at the start of the file"));
+            }
+            if fields.is_blank(head) {
+                at = next;
+                continue;
+            }
+            if fields.len != columns.width {
+                return Err(GaveUp("a row of the wrong width"));
+            }
+            let row = fields.trimmed(head);
+            if is_repeated(&row, &header) {
+                at = next;
+                continue;
+            }
+            let stamp = std::str::from_utf8(row[columns.timestamp])
+                .map_err(|_| GaveUp("a timestamp that is not UTF-8"))?;
+            let notation =
+                Notation::detect(stamp).ok_or(GaveUp("an unrecognised first timestamp"))?;
+            return Ok(Layout { header, columns, notation, data_start: data_start as u64 });
+        }
+    }
+}
+
+/// Whether a row's (trimmed) fields are a copy of the header.
+fn is_repeated(row: &[&[u8]], header: &csv::ByteRecord) -> bool {
+    is_repeated_header(&row.iter().copied().collect::<csv::ByteRecord>(), header)
+}
+
+/// The fields of one line, as byte ranges into the chunk.
+struct Fields {
+    ranges: [(usize, usize); MAX_COLUMNS],
+    len: usize,
+}
+
+impl Default for Fields {
+    fn default() -> Fields {
+        Fields { ranges: [(0, 0); MAX_COLUMNS], len: 0 }
+    }
+}
+
+impl Fields {
+    /// Splits the line starting at `at` and returns where the next line starts, or `None` at the
+    /// end of `bytes`. Gives up on a `\r` that does not end a line (the reference path takes it
+    /// for a line break) and on more than [`MAX_COLUMNS`] fields.
+    #[inline]
+    fn split(&mut self, bytes: &[u8], at: usize) -> Result<Option<usize>, GaveUp> {
+        if at >= bytes.len() {
+            return Ok(None);
+        }
+        self.len = 0;
+        let mut start = at;
+        loop {
+            let end = find_delimiter(bytes, start);
+            if self.len == MAX_COLUMNS {
+                return Err(GaveUp("too many fields"));
+            }
+            self.ranges[self.len] = (start, end);
+            self.len += 1;
+            match bytes.get(end) {
+                None => return Ok(Some(end)),
+                Some(b',') => start = end + 1,
+                Some(b'\n') => return Ok(Some(end + 1)),
+                _ => {
+                    return match bytes.get(end + 1) {
+                        Some(b'\n') => Ok(Some(end + 2)),
+                        None => Ok(Some(end + 1)),
+                        Some(_) => Err(GaveUp("a carriage return inside a line")),
+                    };
+                }
+            }
+        }
+    }
+
+    /// The `index`th field, trimmed of ASCII whitespace as the reference path trims.
+    #[inline]
+    fn get<'b>(&self, bytes: &'b [u8], index: usize) -> &'b [u8] {
+        let (start, end) = self.ranges[index];
+        bytes[start..end].trim_ascii()
+    }
+
+    /// A blank line, or one of spaces only: the reference path skips it.
+    fn is_blank(&self, bytes: &[u8]) -> bool {
+        self.len == 1 && self.get(bytes, 0).is_empty()
+    }
+
+    fn trimmed<'b>(&self, bytes: &'b [u8]) -> Vec<&'b [u8]> {
+        (0..self.len).map(|i| self.get(bytes, i)).collect()
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The smallest byte that is never a delimiter candidate: `,` (0x2C), `\n` and `\r` are below it,
+/// while digits, letters, `.`, `:` and `-` are not, so in an ordinary field no byte is a candidate.
+const ABOVE_DELIMITERS: u64 = 0x2D;
+
+/// The index of the first `,`, `\n` or `\r` at or after `at`, or `bytes.len()`.
+///
+/// Eight bytes at a time: `(word - 0x2D..) & !word & 0x80..` marks bytes below 0x2D (the lowest
+/// mark is exact; marks above it may be spurious), so one subtraction finds the first candidate,
+/// which is then checked (a space or a `+` is a candidate but no delimiter).
+#[inline]
+fn find_delimiter(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let below = word.wrapping_sub(ONES * ABOVE_DELIMITERS) & !word & HIGHS;
+        if below == 0 {
+            at += 8;
+            continue;
+        }
+        let candidate = at + (below.trailing_zeros() / 8) as usize;
+        if matches!(bytes[candidate], b',' | b'\n' | b'\r') {
+            return candidate;
+        }
+        at = candidate + 1;
+    }
+    while at < bytes.len() && !matches!(bytes[at], b',' | b'\n' | b'\r') {
+        at += 1;
+    }
+    at
+}
+
+/// The high bit of every zero byte of `word` set; a byte above a zero byte may also be marked,
+/// but never a byte below the lowest zero byte, which is all a search needs.
+#[inline]
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
+/// The index of the first `\n` at or after `at`, or `bytes.len()`.
+#[inline]
+fn find_newline(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let found = zero_bytes(word ^ (ONES * u64::from(b'\n')));
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i)
+}
+
+/// Interns short byte strings as dense ids, in order of first appearance.
+///
+/// Open addressing over a power-of-two table; a key of up to [`SHORT_KEY`] bytes is held as three
+/// words and its length (see [`Key`]), so a lookup is a hash of three words and a compare of four.
+/// Longer keys go to a `HashMap`.
+struct Interner {
+    slots: Vec<u32>,
+    short: Vec<Key>,
+    long: HashMap<Vec<u8>, usize>,
+    /// Every key by id.
+    keys: Vec<Vec<u8>>,
+}
+
+const EMPTY_SLOT: u32 = u32::MAX;
+
+/// The table starts with this many slots and keeps at least four per key, so a lookup rarely
+/// probes a second slot.
+const MIN_SLOTS: usize = 256;
+
+/// The longest key held as words.
+const SHORT_KEY: usize = 24;
+
+/// A key of at most [`SHORT_KEY`] bytes as three words that together cover it (they overlap when
+/// it is shorter; bytes past a key below eight bytes are zeroed) and its length: two keys are
+/// equal exactly when their `Key`s are.
+#[derive(Clone, Copy, Debug)]
+struct Key([u64; 3], usize);
+
+impl PartialEq for Key {
+    // Word by word: a derived array compare loads the key as one vector, which stalls when its
+    // words were just stored separately.
+    #[inline(always)]
+    fn eq(&self, other: &Key) -> bool {
+        self.1 == other.1
+            && self.0[0] == other.0[0]
+            && self.0[1] == other.0[1]
+            && self.0[2] == other.0[2]
+    }
+}
+
+impl Eq for Key {}
+
+/// Never equal to a [`Key`] made by [`Key::of`].
+const NO_KEY: Key = Key([0; 3], usize::MAX);
+
+impl Key {
+    /// The key `bytes[start..end]`, which is at most [`SHORT_KEY`] bytes.
+    #[inline(always)]
+    fn of(bytes: &[u8], start: usize, end: usize) -> Key {
+        let len = end - start;
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight"));
+        if len > 16 {
+            return Key([word(start), word(start + 8), word(end - 8)], len);
+        }
+        if len >= 8 {
+            return Key([word(start), word(end - 8), 0], len);
+        }
+        let first = match bytes.get(start..start + 8) {
+            // The bytes after the key are in the buffer: load eight and keep the key's.
+            Some(eight) => {
+                u64::from_le_bytes(eight.try_into().expect("eight")) & ((1u64 << (8 * len)) - 1)
+            }
+            None => {
+                let mut padded = [0u8; 8];
+                padded[..len].copy_from_slice(&bytes[start..end]);
+                u64::from_le_bytes(padded)
+            }
+        };
+        Key([first, 0, 0], len)
+    }
+
+    /// The slot of the key in a table of `slots` (a power of two) slots.
+    #[inline(always)]
+    fn slot(&self, slots: usize) -> usize {
+        let [a, b, c] = self.0;
+        // Fibonacci hashing: the multiplier is 2^64 divided by the golden ratio, and the top bits
+        // of the product are the ones every input bit reaches.
+        let mixed = (a ^ b.rotate_left(21) ^ c.rotate_left(42) ^ self.1 as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> (64 - slots.trailing_zeros())) as usize
+    }
+}
+
+impl Interner {
+    fn new() -> Interner {
+        Interner {
+            slots: vec![EMPTY_SLOT; MIN_SLOTS],
+            short: Vec::new(),
+            long: HashMap::new(),
+            keys: Vec::new(),
+        }
+    }
+
+    /// The id of `bytes[start..end]`, if it was seen.
+    #[inline(always)]
+    fn get(&self, bytes: &[u8], start: usize, end: usize) -> Option<usize> {
+        if end - start > SHORT_KEY {
+            return self.get_long(&bytes[start..end]);
+        }
+        let key = Key::of(bytes, start, end);
+        let mask = self.slots.len() - 1;
+        let mut slot = key.slot(self.slots.len());
+        loop {
+            let id = self.slots[slot];
+            if id == EMPTY_SLOT {
+                return None;
+            }
+            if self.short[id as usize] == key {
+                return Some(id as usize);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    #[cold]
+    fn get_long(&self, key: &[u8]) -> Option<usize> {
+        self.long.get(key).copied()
+    }
+
+    /// Adds a key not seen before and returns its id.
+    fn insert(&mut self, key: &[u8]) -> usize {
+        let id = self.keys.len();
+        self.keys.push(key.to_vec());
+        if key.len() > SHORT_KEY {
+            self.long.insert(key.to_vec(), id);
+            self.short.push(NO_KEY);
+            return id;
+        }
+        self.short.push(Key::of(key, 0, key.len()));
+        if self.short.len() * 4 > self.slots.len() {
+            self.slots = vec![EMPTY_SLOT; self.slots.len() * 2];
+            for (id, key) in self.short.iter().enumerate() {
+                if *key != NO_KEY {
+                    place(&mut self.slots, key, id);
+                }
+            }
+        } else {
+            place(&mut self.slots, &self.short[id], id);
+        }
+        id
+    }
+}
+
+fn place(slots: &mut [u32], key: &Key, id: usize) {
+    let mask = slots.len() - 1;
+    let mut slot = key.slot(slots.len());
+    while slots[slot] != EMPTY_SLOT {
+        slot = (slot + 1) & mask;
+    }
+    slots[slot] = id as u32;
+}
+
+/// What one worker thread has read.
+struct Worker<'a> {
+    layout: &'a Layout,
+    builds: Interner,
+    /// Per build id: the file offset of the line where this worker first saw it, its rows and its
+    /// events.
+    build_first: Vec<u64>,
+    build_rows: Vec<u64>,
+    build_events: Vec<u64>,
+    codes: Interner,
+    code_first: Vec<u64>,
+    aggregator: Aggregator,
+    rows: u64,
+    repeated_headers: u64,
+    /// RFC 3339: the `YYYY-MM-DDT` of the last date seen and the Unix second of its midnight.
+    day: Option<([u8; 11], i64)>,
+    fields: Fields,
+    /// Whether rows are `Timestamp,<the rest>` with no `Count`, so the rest of a line, as bytes,
+    /// says which build and code it is: then [`Worker::tails`] remembers every rest seen.
+    by_tail: bool,
+    /// The rests of lines after the timestamp and its comma (without the `\n`) read so far.
+    tails: Interner,
+    /// The build and code of each rest, by its id in `tails`.
+    tail_ids: Vec<(usize, usize)>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(layout: &'a Layout) -> Worker<'a> {
+        Worker {
+            layout,
+            builds: Interner::new(),
+            build_first: Vec::new(),
+            build_rows: Vec::new(),
+            build_events: Vec::new(),
+            codes: Interner::new(),
+            code_first: Vec::new(),
+            aggregator: Aggregator::new(),
+            rows: 0,
+            repeated_headers: 0,
+            day: None,
+            fields: Fields::default(),
+            by_tail: layout.columns.timestamp == 0 && layout.columns.count.is_none(),
+            tails: Interner::new(),
+            tail_ids: Vec::new(),
+        }
+    }
+
+    /// Parses a run of whole lines starting at file offset `offset`.
+    ///
+    /// Most lines take the short way ([`Worker::row_by_tail`]); the first line with a given build
+    /// and code, and any line out of the ordinary, takes the long way: split into fields, each
+    /// one checked ([`Worker::row`]).
+    fn parse(&mut self, offset: u64, lines: &[u8]) -> Result<(), GaveUp> {
+        if memchr::memchr(b'"', lines).is_some() {
+            return Err(GaveUp("a quote"));
+        }
+        let mut at = 0;
+        while at < lines.len() {
+            if self.by_tail
+                && let Some(next) = self.row_by_tail(lines, at)
+            {
+                at = next;
+                continue;
+            }
+            let next = self.fields.split(lines, at)?.expect("a line starts before the end");
+            self.row(offset, lines, at, next)?;
+            at = next;
+        }
+        Ok(())
+    }
+
+    /// The short way for a line `<timestamp>,<a rest seen before>`: the timestamp is parsed and
+    /// the rest looked up whole. Returns where the next line starts, or `None` (having changed
+    /// nothing) when the line must take the long way.
+    #[inline]
+    fn row_by_tail(&mut self, lines: &[u8], at: usize) -> Option<usize> {
+        let comma = find_delimiter(lines, at);
+        if lines.get(comma) != Some(&b',') {
+            return None;
+        }
+        let second = self.fast_timestamp(&lines[at..comma])?;
+        let newline = find_newline(lines, comma + 1);
+        let (build, code) = self.tail_ids[self.tails.get(lines, comma + 1, newline)?];
+        self.aggregator.add(second, build, code, 1).ok()?;
+        self.build_rows[build] += 1;
+        self.build_events[build] = self.build_events[build].saturating_add(1);
+        self.rows += 1;
+        Some(newline + 1)
+    }
+
+    /// The long way for the line from `line_start` to `next`, whose fields are in `self.fields`.
+    fn row(
+        &mut self,
+        offset: u64,
+        lines: &[u8],
+        line_start: usize,
+        next: usize,
+    ) -> Result<(), GaveUp> {
+        let columns = &self.layout.columns;
+        if self.fields.len != columns.width {
+            if self.fields.is_blank(lines) {
+                return Ok(());
+            }
+            return Err(GaveUp("a row of the wrong width"));
+        }
+        let stamp = self.fields.get(lines, columns.timestamp);
+        let Some(second) = self.timestamp(stamp) else {
+            if is_repeated(&self.fields.trimmed(lines), &self.layout.header) {
+                self.repeated_headers += 1;
+                return Ok(());
+            }
+            return Err(GaveUp("a bad timestamp"));
+        };
+        let count = match columns.count {
+            None => 1,
+            Some(index) => parse_count(self.fields.get(lines, index))?,
+        };
+        let where_seen = offset + line_start as u64;
+        let build = self.build(lines, columns.build, where_seen)?;
+        let code = self.code(lines, columns.code, where_seen)?;
+        self.aggregator
+            .add(second, build, code, count)
+            .map_err(|_| GaveUp("a span or a counter out of range"))?;
+        self.build_rows[build] += 1;
+        self.build_events[build] = self.build_events[build].saturating_add(count);
+        self.rows += 1;
+        if self.by_tail {
+            // The rest after the timestamp's comma, without the newline.
+            let tail = self.fields.ranges[0].1 + 1;
+            let end = if lines.get(next - 1) == Some(&b'\n') { next - 1 } else { next };
+            if end - tail <= SHORT_KEY && self.tails.get(lines, tail, end).is_none() {
+                self.tails.insert(&lines[tail..end]);
+                self.tail_ids.push((build, code));
+            }
+        }
+        Ok(())
+    }
+
+    /// The second of a trimmed timestamp field, `None` if it is not one in the file's notation.
+    #[inline]
+    fn timestamp(&mut self, field: &[u8]) -> Option<i64> {
+        self.fast_timestamp(field).or_else(|| self.timestamp_as_reference(field))
+    }
+
+    /// [`Worker::timestamp`] for the common shapes only: `None` may also mean "ask the
+    /// reference parser".
+    #[inline(always)]
+    fn fast_timestamp(&self, field: &[u8]) -> Option<i64> {
+        match self.layout.notation {
+            Notation::Offset => parse_hms(field),
+            Notation::Epoch => parse_digits(field, 18),
+            Notation::Rfc3339 { .. } => self.day.and_then(|(date, midnight)| {
+                (field.len() == 20 && field[..11] == date && field[19] == b'Z')
+                    .then(|| parse_time_of_day(&field[11..19]))
+                    .flatten()
+                    .map(|time| midnight + time)
+            }),
+        }
+    }
+
+    /// The reference parser, and for an RFC 3339 `...Z` timestamp, its day for the next rows.
+    #[cold]
+    fn timestamp_as_reference(&mut self, field: &[u8]) -> Option<i64> {
+        let second = self.layout.notation.parse(std::str::from_utf8(field).ok()?).ok()?;
+        if let Notation::Rfc3339 { .. } = self.layout.notation
+            && field.len() == 20
+            && field[19] == b'Z'
+            && field[10] == b'T'
+            && let Some(time) = parse_time_of_day(&field[11..19])
+        {
+            let date = field[..11].try_into().expect("eleven bytes");
+            self.day = Some((date, second - time));
+        }
+        Some(second)
+    }
+
+    /// The id of the build in field `index`, interning it at its first sight.
+    #[inline]
+    fn build(&mut self, lines: &[u8], index: usize, where_seen: u64) -> Result<usize, GaveUp> {
+        let (start, end) = trimmed_range(lines, self.fields.ranges[index]);
+        if let Some(id) = self.builds.get(lines, start, end) {
+            return Ok(id);
+        }
+        let id = intern(&mut self.builds, &lines[start..end])?;
+        self.build_first.push(where_seen);
+        self.build_rows.push(0);
+        self.build_events.push(0);
+        Ok(id)
+    }
+
+    /// The id of the code in field `index`, interning it at its first sight.
+    #[inline]
+    fn code(&mut self, lines: &[u8], index: usize, where_seen: u64) -> Result<usize, GaveUp> {
+        let (start, end) = trimmed_range(lines, self.fields.ranges[index]);
+        if let Some(id) = self.codes.get(lines, start, end) {
+            return Ok(id);
+        }
+        let id = intern(&mut self.codes, &lines[start..end])?;
+        self.code_first.push(where_seen);
+        Ok(id)
+    }
+}
+
+/// Interns a new build or code: non-empty UTF-8, as the reference path requires.
+#[cold]
+fn intern(interner: &mut Interner, key: &[u8]) -> Result<usize, GaveUp> {
+    if key.is_empty() || std::str::from_utf8(key).is_err() {
+        return Err(GaveUp("an empty or non-UTF-8 field"));
+    }
+    Ok(interner.insert(key))
+}
+
+/// A field's range with ASCII whitespace trimmed from both ends.
+#[inline]
+fn trimmed_range(bytes: &[u8], (mut start, mut end): (usize, usize)) -> (usize, usize) {
+    while start < end && bytes[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    while end > start && bytes[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    (start, end)
+}
+
+/// A non-negative integer count, as the reference reads it (`u64`'s parser, which takes a `+`).
+#[inline]
+fn parse_count(field: &[u8]) -> Result<u64, GaveUp> {
+    parse_digits(field, 19)
+        .map(|n| n as u64)
+        .or_else(|| std::str::from_utf8(field).ok()?.parse().ok())
+        .ok_or(GaveUp("a bad count"))
+}
+
+/// `field` as a decimal number of 1 to `max_digits` digits (at most 18 keeps it in an `i64`).
+#[inline]
+fn parse_digits(field: &[u8], max_digits: usize) -> Option<i64> {
+    if field.is_empty() || field.len() > max_digits {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in field {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(digit);
+    }
+    i64::try_from(n).ok()
+}
+
+/// Two decimal digits.
+#[inline]
+fn two_digits(pair: &[u8]) -> Option<i64> {
+    let (tens, ones) = (pair[0].wrapping_sub(b'0'), pair[1].wrapping_sub(b'0'));
+    (tens <= 9 && ones <= 9).then_some(i64::from(tens * 10 + ones))
+}
+
+/// `H:MM:SS` with 1 to 12 hour digits and no fraction; anything else is left to the reference
+/// parser (which also names the errors).
+#[inline]
+fn parse_hms(field: &[u8]) -> Option<i64> {
+    let n = field.len();
+    if !(7..=18).contains(&n) || field[n - 6] != b':' || field[n - 3] != b':' {
+        return None;
+    }
+    let hours = parse_digits(&field[..n - 6], 12)?;
+    let minutes = two_digits(&field[n - 5..n - 3])?;
+    let seconds = two_digits(&field[n - 2..])?;
+    (minutes < 60 && seconds < 60).then_some(hours * 3600 + minutes * 60 + seconds)
+}
+
+/// `HH:MM:SS` of a day (no leap second), in seconds after midnight.
+#[inline]
+fn parse_time_of_day(time: &[u8]) -> Option<i64> {
+    if time[2] != b':' || time[5] != b':' {
+        return None;
+    }
+    let (hours, minutes, seconds) =
+        (two_digits(&time[..2])?, two_digits(&time[3..5])?, two_digits(&time[6..])?);
+    (hours < 24 && minutes < 60 && seconds < 60).then_some(hours * 3600 + minutes * 60 + seconds)
+}
+
+/// One build's or code's first sighting by one worker.
+struct Sighting {
+    offset: u64,
+    worker: usize,
+    id: usize,
+}
+
+/// Numbers the builds (or codes) the workers saw by first appearance in the file: the names in
+/// that order, and per worker the map from its ids to those numbers.
+fn number<'w>(
+    workers: &'w [Worker],
+    first: impl Fn(&'w Worker) -> &'w [u64],
+    keys: impl Fn(&'w Worker) -> &'w [Vec<u8>],
+) -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut sightings: Vec<Sighting> = workers
+        .iter()
+        .enumerate()
+        .flat_map(|(worker, w)| {
+            first(w).iter().enumerate().map(move |(id, &offset)| Sighting { offset, worker, id })
+        })
+        .collect();
+    sightings.sort_by_key(|s| s.offset);
+    let mut global: HashMap<&[u8], usize> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut maps: Vec<Vec<usize>> = workers.iter().map(|w| vec![0; first(w).len()]).collect();
+    for s in sightings {
+        let key = &keys(&workers[s.worker])[s.id][..];
+        let next = global.len();
+        let id = *global.entry(key).or_insert_with(|| {
+            order.push(String::from_utf8_lossy(key).into_owned());
+            next
+        });
+        maps[s.worker][s.id] = id;
+    }
+    (order, maps)
+}
+
+/// Numbers builds and codes by first appearance in the file and adds up the workers' counters.
+fn merge(name: &str, layout: &Layout, workers: Vec<Worker>) -> Result<Table, GaveUp> {
+    let (versions, build_maps) = number(&workers, |w| &w.build_first, |w| &w.builds.keys);
+    let (codes, code_maps) = number(&workers, |w| &w.code_first, |w| &w.codes.keys);
+
+    let mut builds: Vec<BuildStats> =
+        versions.into_iter().map(|version| BuildStats { version, rows: 0, events: 0 }).collect();
+    let mut aggregator = Aggregator::new();
+    let (mut rows, mut repeated_headers) = (0, 0);
+    for (w, (build_map, code_map)) in workers.into_iter().zip(build_maps.iter().zip(&code_maps)) {
+        for (local, &global) in build_map.iter().enumerate() {
+            builds[global].rows += w.build_rows[local];
+            builds[global].events = builds[global].events.saturating_add(w.build_events[local]);
+        }
+        rows += w.rows;
+        repeated_headers += w.repeated_headers;
+        aggregator
+            .add_counts(&w.aggregator.finish(), build_map, code_map)
+            .map_err(|_| GaveUp("a merged span or counter out of range"))?;
+    }
+    if rows == 0 {
+        return Err(GaveUp("no data rows"));
+    }
+    Ok(Table {
+        name: name.to_string(),
+        notation: Some(layout.notation),
+        rows,
+        builds,
+        codes: codes.iter().map(|c| Code::parse(c)).collect(),
+        counts: aggregator.finish(),
+        repeated_headers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters_are_found_at_any_position() {
+        let text = b"0:00:01,5.0007.610.011,-12\r\n";
+        assert_eq!(find_delimiter(text, 0), 7);
+        assert_eq!(find_delimiter(text, 8), 22);
+        assert_eq!(find_delimiter(text, 23), 26);
+        assert_eq!(find_delimiter(b"abc", 0), 3);
+        for len in 0..40 {
+            let mut line = vec![b'x'; len];
+            line.push(b'\n');
+            line.extend_from_slice(b",,,,,,,,,,");
+            assert_eq!(find_delimiter(&line, 0), len);
+        }
+    }
+
+    #[test]
+    fn lines_split_into_fields_and_a_lone_carriage_return_gives_up() {
+        let mut fields = Fields::default();
+        let text = b"a, b ,c\r\n\nx";
+        assert_eq!(fields.split(text, 0), Ok(Some(9)));
+        assert_eq!(fields.trimmed(text), vec![&b"a"[..], b"b", b"c"]);
+        assert_eq!(fields.split(text, 9), Ok(Some(10)));
+        assert!(fields.is_blank(text));
+        assert_eq!(fields.split(text, 10), Ok(Some(11)));
+        assert_eq!(fields.split(text, 11), Ok(None));
+        assert!(fields.split(b"a\rb\n", 0).is_err());
+    }
+
+    #[test]
+    fn the_interner_numbers_keys_in_order_and_tells_them_apart() {
+        let mut interner = Interner::new();
+        let keys: Vec<Vec<u8>> = (0..300)
+            .map(|i: i32| match i % 3 {
+                0 => i.to_string().into_bytes(),
+                1 => format!("5.0007.{i}.011").into_bytes(),
+                _ => format!("a label longer than sixteen bytes {i}").into_bytes(),
+            })
+            .collect();
+        for (id, key) in keys.iter().enumerate() {
+            assert_eq!(interner.get(key, 0, key.len()), None);
+            assert_eq!(interner.insert(key), id);
+        }
+        for (id, key) in keys.iter().enumerate() {
+            // With bytes after the key in the buffer, as inside a line.
+            let mut line = key.clone();
+            line.extend_from_slice(b",more bytes");
+            assert_eq!(interner.get(&line, 0, key.len()), Some(id));
+        }
+        assert_eq!(interner.get(b"03", 0, 2), None);
+    }
+
+    #[test]
+    fn timestamps_parse_as_the_reference_parses_them() {
+        assert_eq!(parse_hms(b"0:00:00"), Some(0));
+        assert_eq!(parse_hms(b"1:02:03"), Some(3723));
+        assert_eq!(parse_hms(b"123:59:59"), Some(123 * 3600 + 3599));
+        assert_eq!(parse_hms(b"0:60:00"), None);
+        assert_eq!(parse_hms(b"0:00:60"), None);
+        assert_eq!(parse_hms(b"0:0:00"), None);
+        assert_eq!(parse_hms(b"0:00:01.5"), None, "fractions go to the reference parser");
+        assert_eq!(parse_digits(b"1795305600", 18), Some(1_795_305_600));
+        assert_eq!(parse_digits(b"-5", 18), None);
+        assert_eq!(parse_time_of_day(b"23:59:59"), Some(86_399));
+        assert_eq!(parse_time_of_day(b"24:00:00"), None);
+        assert_eq!(parse_count(b"+7"), Ok(7));
+        assert!(parse_count(b"-7").is_err());
+        assert!(parse_count(b"99999999999999999999").is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! A file as chunks of whole lines, read in parallel in fixed-size buffers.
+//!
+//! The byte range `[start, end)` of a file (the data after the header) is cut into chunks of
+//! [`CHUNK_BYTES`]. A chunk owns the lines that *start* inside it: it skips the tail of a line begun
+//! in the chunk before and reads past its own end to finish its last line. Every line is therefore
+//! handed to exactly one chunk, whole, without any coordination between the threads.
+//!
+//! Each worker thread opens the file itself, claims the next chunk index from a shared counter,
+//! reads that chunk into its own buffer (seek + read, so memory stays at one buffer per worker
+//! whatever the file's size, and nothing is mapped) and passes it on. Workers see their chunks in
+//! increasing file order. The first worker to give up stops the others at their next chunk.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use super::progress::Progress;
+
+/// Bytes per chunk: large enough that a read costs little per byte, small enough that a buffer per
+/// worker stays far below the memory budget.
+pub const CHUNK_BYTES: u64 = 2 << 20;
+
+/// The longest line a chunk reads past its end to finish; longer lines give up (the caller then
+/// takes a path that has no such limit).
+pub const MAX_LINE_BYTES: u64 = 1 << 20;
+
+/// At most this many worker threads, each with one chunk buffer.
+pub const MAX_WORKERS: usize = 8;
+
+/// Why a pass over the chunks stopped early: a reason for the caller, not an error for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GaveUp(pub &'static str);
+
+/// The number of workers to use: the available cores, at most [`MAX_WORKERS`], at most one per
+/// chunk.
+pub fn workers_for(bytes: u64) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks = bytes.div_ceil(CHUNK_BYTES).max(1);
+    cores.min(MAX_WORKERS).min(usize::try_from(chunks).unwrap_or(usize::MAX))
+}
+
+/// Runs `parse(state, offset, lines)` over every chunk of `path`'s bytes `[start, end)`, one
+/// `state` per worker (as many workers as `states`), and returns the states. `offset` is the file
+/// offset of `lines[0]`; `lines` is a run of whole lines, the last one ending in `\n` unless it is
+/// the end of the file.
+pub fn for_each_chunk<S, F>(
+    path: &Path,
+    start: u64,
+    end: u64,
+    states: Vec<S>,
+    progress: &Progress,
+    parse: F,
+) -> Result<Vec<S>, GaveUp>
+where
+    S: Send,
+    F: Fn(&mut S, u64, &[u8]) -> Result<(), GaveUp> + Sync,
+{
+    let next = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let chunks = (end.saturating_sub(start)).div_ceil(CHUNK_BYTES);
+    let results: Vec<Result<S, GaveUp>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = states
+            .into_iter()
+            .map(|mut state| {
+                let (next, stop, parse) = (&next, &stop, &parse);
+                scope.spawn(move || {
+                    let outcome = (|| {
+                        let mut file = File::open(path).map_err(|_| GaveUp("cannot reopen"))?;
+                        let mut buf = Vec::new();
+                        loop {
+                            let index = next.fetch_add(1, Ordering::Relaxed);
+                            if index >= chunks || stop.load(Ordering::Relaxed) {
+                                return Ok(());
+                            }
+                            let lo = start + index * CHUNK_BYTES;
+                            let hi = (lo + CHUNK_BYTES).min(end);
+                            if let Some((offset, from)) =
+                                read_chunk(&mut file, &mut buf, lo, hi, start, end)?
+                            {
+                                parse(&mut state, offset, &buf[from..])?;
+                            }
+                            progress.advance(hi - lo);
+                        }
+                    })();
+                    if outcome.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    outcome.map(|()| state)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(Err(GaveUp("a worker panicked")))).collect()
+    });
+    results.into_iter().collect()
+}
+
+/// Reads the lines starting in `[lo, hi)` into `buf`; returns the file offset of the first one and
+/// its index in `buf`, or `None` when no line starts in the chunk (one long line spans it).
+fn read_chunk(
+    file: &mut File,
+    buf: &mut Vec<u8>,
+    lo: u64,
+    hi: u64,
+    start: u64,
+    end: u64,
+) -> Result<Option<(u64, usize)>, GaveUp> {
+    // One byte of look-behind tells whether a line starts exactly at `lo`.
+    let from = if lo == start { lo } else { lo - 1 };
+    buf.clear();
+    file.seek(SeekFrom::Start(from)).map_err(|_| GaveUp("cannot seek"))?;
+    read_up_to(file, buf, hi - from)?;
+    if buf.len() as u64 != hi - from {
+        return Err(GaveUp("the file shrank while being read"));
+    }
+    if hi < end && buf.last() != Some(&b'\n') {
+        // Finish the last line, which runs into the next chunk.
+        let own = buf.len();
+        loop {
+            let before = buf.len();
+            read_up_to(file, buf, 64 << 10)?;
+            if let Some(newline) = memchr::memchr(b'\n', &buf[before..]) {
+                buf.truncate(before + newline + 1);
+                break;
+            }
+            if buf.len() == before {
+                break; // the end of the file
+            }
+            if (buf.len() - own) as u64 > MAX_LINE_BYTES {
+                return Err(GaveUp("a line longer than the longest line a chunk finishes"));
+            }
+        }
+    }
+    let first = if lo == start {
+        0
+    } else {
+        match memchr::memchr(b'\n', buf) {
+            Some(newline) => newline + 1,
+            None => return Ok(None),
+        }
+    };
+    if from + first as u64 >= hi {
+        return Ok(None);
+    }
+    Ok(Some((from + first as u64, first)))
+}
+
+/// Appends up to `limit` bytes from `file` to `buf` (fewer only at the end of the file).
+fn read_up_to(file: &mut File, buf: &mut Vec<u8>, limit: u64) -> Result<(), GaveUp> {
+    file.take(limit).read_to_end(buf).map(drop).map_err(|_| GaveUp("cannot read"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    /// Every line of the file reaches exactly one chunk, whole, with its file offset.
+    #[test]
+    fn every_line_is_seen_once_whole() {
+        let mut text = Vec::new();
+        let mut expected = Vec::new();
+        // Lines of many lengths, some longer than a chunk's tail, so boundaries fall everywhere.
+        for i in 0..200_000u64 {
+            let offset = text.len() as u64;
+            let line = format!("{i},{}\n", "x".repeat((i * 7919 % 97) as usize));
+            expected.push((offset, line.clone().into_bytes()));
+            text.extend_from_slice(line.as_bytes());
+        }
+        text.extend_from_slice(b"last line without newline");
+        expected.push((text.len() as u64 - 25, b"last line without newline".to_vec()));
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&text).unwrap();
+
+        let seen = Mutex::new(Vec::new());
+        let states = vec![(); 3];
+        for_each_chunk(
+            file.path(),
+            0,
+            text.len() as u64,
+            states,
+            &Progress::hidden(),
+            |_, at, lines| {
+                let mut offset = at;
+                for line in lines.split_inclusive(|&b| b == b'\n') {
+                    seen.lock().unwrap().push((offset, line.to_vec()));
+                    offset += line.len() as u64;
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        assert_eq!(seen.len(), expected.len());
+        assert!(seen == expected);
+    }
+
+    #[test]
+    fn a_range_after_a_header_starts_at_its_first_byte() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(b"header\na\nb\n").unwrap();
+        let seen = Mutex::new(Vec::new());
+        for_each_chunk(file.path(), 7, 11, vec![()], &Progress::hidden(), |_, at, lines| {
+            seen.lock().unwrap().push((at, lines.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen.into_inner().unwrap(), vec![(7, b"a\nb\n".to_vec())]);
+    }
+
+    #[test]
+    fn a_worker_giving_up_stops_the_pass() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&vec![b'\n'; 3 * CHUNK_BYTES as usize]).unwrap();
+        let outcome = for_each_chunk(
+            file.path(),
+            0,
+            3 * CHUNK_BYTES,
+            vec![(); 2],
+            &Progress::hidden(),
+            |_, _, _| Err(GaveUp("test")),
+        );
+        assert_eq!(outcome.err(), Some(GaveUp("test")));
+    }
+}
