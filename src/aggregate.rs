@@ -9,7 +9,13 @@
 //! The span from the earliest to the latest second is bounded by [`MAX_SPAN_SECONDS`], so one
 //! absurd timestamp is refused instead of allocating gigabytes.
 
+use std::io::{self, Write};
+
 use anyhow::{Result, bail};
+
+use crate::input::Table;
+use crate::input::labels::compare_versions;
+use crate::input::timestamp::Notation;
 
 /// The longest span, in seconds, that the per-second counters cover: a year and a day.
 pub const MAX_SPAN_SECONDS: i64 = 366 * 86_400;
@@ -212,6 +218,68 @@ impl Counts {
             _ => 0,
         }
     }
+}
+
+/// The header of a count file.
+pub const COUNTS_HEADER: [&str; 4] = ["Timestamp", "Build_Version", "Error_Code", "Count"];
+
+/// What [`write_counts`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Count rows (one per second, build and code with at least one event).
+    pub rows: u64,
+    /// Events they stand for.
+    pub events: u64,
+}
+
+/// Writes the per-second counters of `table` as a count file: CSV with the header
+/// `Timestamp,Build_Version,Error_Code,Count` and one row per second, build and code with a
+/// non-zero count, timestamps in the input's notation. Rows come in time order, then builds in
+/// version order, then codes in code order, so the same counts give the same bytes. Reading the
+/// file back gives the same counters.
+pub fn write_counts<W: Write>(table: &Table, out: W) -> io::Result<Written> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(COUNTS_HEADER)?;
+    let mut written = Written { rows: 0, events: 0 };
+    let counts = &table.counts;
+    let (Some(first), Some(last)) = (counts.first_second, counts.last_second) else {
+        csv.flush()?;
+        return Ok(written);
+    };
+    let notation = table.notation.unwrap_or(Notation::Offset);
+    let mut builds: Vec<usize> = (0..table.builds.len()).collect();
+    builds.sort_by(|&a, &b| compare_versions(&table.builds[a].version, &table.builds[b].version));
+    let mut codes: Vec<usize> = (0..table.codes.len()).collect();
+    codes.sort_by(|&a, &b| table.codes[a].cmp(&table.codes[b]));
+    let code_names: Vec<String> = table.codes.iter().map(ToString::to_string).collect();
+    // Per series, its counters from the first second on; empty series are left out.
+    let series: Vec<(usize, usize, &[u32])> = builds
+        .iter()
+        .flat_map(|&b| codes.iter().map(move |&c| (b, c)))
+        .map(|(b, c)| (b, c, counts.seconds(b, c)))
+        .filter(|(_, _, seconds)| seconds.iter().any(|&n| n > 0))
+        .collect();
+    for offset in 0..=(last - first) as usize {
+        let mut stamp: Option<String> = None;
+        for &(b, c, seconds) in &series {
+            let n = seconds[offset];
+            if n == 0 {
+                continue;
+            }
+            let stamp = stamp.get_or_insert_with(|| notation.format(first + offset as i64));
+            let count = n.to_string();
+            csv.write_record([
+                stamp.as_bytes(),
+                table.builds[b].version.as_bytes(),
+                code_names[c].as_bytes(),
+                count.as_bytes(),
+            ])?;
+            written.rows += 1;
+            written.events += u64::from(n);
+        }
+    }
+    csv.flush()?;
+    Ok(written)
 }
 
 #[cfg(test)]

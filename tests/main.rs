@@ -2,6 +2,7 @@
 
 mod util;
 
+mod aggregate;
 mod analyze;
 mod detection;
 mod generate;

@@ -67,6 +67,9 @@ pub struct AnalyzeArgs {
     /// blue (colour-blind safe) where it has fewer.
     #[arg(long, value_enum, default_value_t = PaletteName::RedGreen)]
     pub palette: PaletteName,
+    /// No progress bar while the input is read (it is only drawn when stderr is a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Heatmap palettes.
@@ -138,6 +141,8 @@ pub struct AnalyzeConfig {
     pub heatmap: Option<PathBuf>,
     /// The heatmap's palette.
     pub palette: Palette,
+    /// Draw no progress bar.
+    pub quiet: bool,
 }
 
 impl AnalyzeArgs {
@@ -192,6 +197,7 @@ impl AnalyzeArgs {
             traffic: self.traffic,
             format: self.format,
             exit_zero: self.exit_zero,
+            quiet: self.quiet,
         })
     }
 }
@@ -208,7 +214,7 @@ fn default_heatmap_path(input: &str) -> PathBuf {
 /// Runs `errwatch analyze`.
 pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
     let config = args.validate()?;
-    let table = input::read_path(&config.input)?;
+    let table = input::read_path_with(&config.input, !config.quiet)?;
     let (mut report, bins) = analyze(&config, table)?;
     let mut heatmap_error = None;
     if let Some(path) = &config.heatmap {

@@ -3,6 +3,7 @@
 //! No clap type travels past this module: each subcommand's arguments are checked here and turned
 //! into the configuration of the stage that runs it.
 
+pub mod aggregate;
 pub mod analyze;
 pub mod generate;
 
@@ -23,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Compare a canary build with its baseline and report error codes that got worse.
     Analyze(analyze::AnalyzeArgs),
+    /// Aggregate error events (or count files) into per-second counts, which analyze reads.
+    Aggregate(aggregate::AggregateArgs),
     /// Write a synthetic error-event stream, with optional ground truth.
     Generate(generate::GenerateArgs),
 }
@@ -40,6 +43,7 @@ pub enum Outcome {
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Aggregate(args) => aggregate::run(args).map(|()| Outcome::Clean),
         Command::Generate(args) => generate::run(args).map(|()| Outcome::Clean),
     }
 }

@@ -275,6 +275,84 @@ pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
     Ok(table)
 }
 
+/// Merges the tables of several inputs (shards of one stream) into one, as if their rows had been
+/// read from a single input named `name`: builds and codes are matched by name and numbered in
+/// order of first appearance across the shards, and the counters are added. Shards are taken one
+/// at a time (the first error stops the merge), so only one is held besides the merged counters.
+///
+/// Shards with data rows must share a timestamp notation (RFC 3339 shards may differ in their UTC
+/// offset; the first one's is kept for writing).
+pub fn merge(shards: impl IntoIterator<Item = Result<Table>>, name: &str) -> Result<Table> {
+    let mut merged = Table {
+        name: name.to_string(),
+        notation: None,
+        rows: 0,
+        builds: Vec::new(),
+        codes: Vec::new(),
+        counts: Aggregator::new().finish(),
+        repeated_headers: 0,
+    };
+    let mut aggregator = Aggregator::new();
+    let mut first_with_rows: Option<String> = None;
+    let mut build_index: HashMap<String, usize> = HashMap::new();
+    let mut code_index: HashMap<Code, usize> = HashMap::new();
+    for shard in shards {
+        let shard = shard?;
+        if let Some(notation) = shard.notation {
+            match (merged.notation, &first_with_rows) {
+                (Some(ours), Some(first)) if ours.name() != notation.name() => bail!(
+                    "{}: timestamps are {}, but {first} has {}: shards must share a notation",
+                    shard.name,
+                    notation.name(),
+                    ours.name()
+                ),
+                (None, _) => {
+                    merged.notation = Some(notation);
+                    first_with_rows = Some(shard.name.clone());
+                }
+                _ => {}
+            }
+        }
+        let build_ids: Vec<usize> = shard
+            .builds
+            .iter()
+            .map(|build| {
+                let next = merged.builds.len();
+                let id = *build_index.entry(build.version.clone()).or_insert(next);
+                if id == next {
+                    merged.builds.push(BuildStats {
+                        version: build.version.clone(),
+                        rows: 0,
+                        events: 0,
+                    });
+                }
+                merged.builds[id].rows += build.rows;
+                merged.builds[id].events = merged.builds[id].events.saturating_add(build.events);
+                id
+            })
+            .collect();
+        let code_ids: Vec<usize> = shard
+            .codes
+            .iter()
+            .map(|code| {
+                let next = merged.codes.len();
+                let id = *code_index.entry(code.clone()).or_insert(next);
+                if id == next {
+                    merged.codes.push(code.clone());
+                }
+                id
+            })
+            .collect();
+        aggregator
+            .add_counts(&shard.counts, &build_ids, &code_ids)
+            .map_err(|e| anyhow!("{}: {e:#} once merged with the inputs before it", shard.name))?;
+        merged.rows += shard.rows;
+        merged.repeated_headers += shard.repeated_headers;
+    }
+    merged.counts = aggregator.finish();
+    Ok(merged)
+}
+
 /// Skips a UTF-8 byte-order mark at the start of the input.
 fn skip_bom<R: BufRead>(reader: &mut R) -> io::Result<()> {
     const BOM: &[u8] = b"\xEF\xBB\xBF";

@@ -1,0 +1,148 @@
+//! `errwatch aggregate`: the aggregation step on its own.
+//!
+//! Reads one or more inputs (shards of one stream: raw events or count files alike), merges their
+//! per-second counters and writes them as a count file (`Timestamp,Build_Version,Error_Code,Count`,
+//! non-zero rows only), which `errwatch analyze` reads like the raw events. Aggregating shards
+//! where they are and analysing the count files together gives the alerts of the whole stream.
+
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::aggregate::{self, Written};
+use crate::input::{self, Table};
+
+/// Arguments of `errwatch aggregate`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Inputs are event files (Timestamp,Build_Version,Error_Code) or count files with \
+                  a Count column, in one timestamp notation. Their counts are added per second, \
+                  build and code; the output keeps the notation and holds non-zero rows only, in \
+                  time order. errwatch analyze reads it like the raw events."
+)]
+pub struct AggregateArgs {
+    /// Input CSV files, shards of one stream; `-` reads stdin (once).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Where to write the counts [default: stdout].
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// No progress bar and no summary line on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// A validated `aggregate` configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregateConfig {
+    /// The inputs, in order.
+    pub inputs: Vec<String>,
+    /// The output file, or `None` for stdout.
+    pub output: Option<PathBuf>,
+    /// Nothing on stderr but warnings and errors.
+    pub quiet: bool,
+}
+
+impl AggregateArgs {
+    /// Checks the arguments.
+    pub fn validate(self) -> Result<AggregateConfig> {
+        if self.inputs.iter().filter(|i| *i == input::STDIN).count() > 1 {
+            bail!("standard input (-) can be read only once");
+        }
+        let output = self.output.filter(|p| p != Path::new("-"));
+        if let Some(out) = &output
+            && let Some(same) = self.inputs.iter().find(|i| Path::new(i) == out)
+        {
+            bail!("-o {}: is also an input ({same}); write the counts elsewhere", out.display());
+        }
+        Ok(AggregateConfig { inputs: self.inputs, output, quiet: self.quiet })
+    }
+}
+
+/// Runs `errwatch aggregate`.
+pub fn run(args: AggregateArgs) -> Result<()> {
+    let config = args.validate()?;
+    let shards = config.inputs.iter().map(|path| {
+        let table = input::read_path_with(path, !config.quiet)?;
+        if table.repeated_headers > 0 {
+            eprintln!(
+                "errwatch: warning: {}: skipped {} repeated header line(s)",
+                table.name, table.repeated_headers
+            );
+        }
+        Ok(table)
+    });
+    let merged = input::merge(shards, &config.inputs.join(", "))?;
+    let written = match &config.output {
+        Some(path) => write_file(&merged, path)?,
+        None => aggregate::write_counts(&merged, BufWriter::new(io::stdout().lock()))
+            .context("writing the counts to stdout")?,
+    };
+    if !config.quiet {
+        let to = config.output.as_ref().map_or("stdout".into(), |p| p.display().to_string());
+        eprintln!(
+            "errwatch: {} count rows for {} events from {} rows of {} input(s) written to {to}",
+            written.rows,
+            written.events,
+            merged.rows,
+            config.inputs.len()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the counts to a temporary file beside `path` and renames it, so a failed run never
+/// leaves a partial count file behind.
+fn write_file(table: &Table, path: &Path) -> Result<Written> {
+    let file_name = path.file_name().map_or_else(|| "counts".into(), |n| n.to_string_lossy());
+    let temporary = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    let write = || -> Result<Written> {
+        let file = File::create(&temporary).context("cannot create the file")?;
+        let mut out = BufWriter::new(file);
+        let written = aggregate::write_counts(table, &mut out).context("cannot write")?;
+        out.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all())?;
+        std::fs::rename(&temporary, path).context("cannot rename the written file into place")?;
+        Ok(written)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        e.context(format!("-o {}", path.display()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(argv: &[&str]) -> Result<AggregateConfig> {
+        let mut full = vec!["errwatch", "aggregate"];
+        full.extend_from_slice(argv);
+        match crate::cli::Cli::try_parse_from(full)?.command {
+            crate::cli::Command::Aggregate(args) => args.validate(),
+            _ => unreachable!("the aggregate subcommand was given"),
+        }
+    }
+
+    #[test]
+    fn inputs_are_required_and_the_output_defaults_to_stdout() {
+        assert!(parse(&[]).is_err());
+        let config = parse(&["a.csv", "b.csv"]).unwrap();
+        assert_eq!(config.inputs, ["a.csv", "b.csv"]);
+        assert_eq!((config.output, config.quiet), (None, false));
+        assert_eq!(parse(&["a.csv", "-o", "-"]).unwrap().output, None);
+        let config = parse(&["a.csv", "-o", "c.csv", "--quiet"]).unwrap();
+        assert_eq!((config.output, config.quiet), (Some(PathBuf::from("c.csv")), true));
+    }
+
+    #[test]
+    fn stdin_twice_or_an_input_as_output_is_refused() {
+        let e = format!("{:#}", parse(&["-", "a.csv", "-"]).unwrap_err());
+        assert!(e.contains("only once"), "{e}");
+        let e = format!("{:#}", parse(&["a.csv", "-o", "a.csv"]).unwrap_err());
+        assert!(e.contains("is also an input"), "{e}");
+    }
+}
