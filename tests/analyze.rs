@@ -44,12 +44,15 @@ const FLAGS: [&str; 5] = ["--bins", "10", "--threshold-bins", "3", "--no-heatmap
 fn a_regression_prints_the_seed_alert_block_and_exits_1() {
     let out = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", regression()).run();
     assert_eq!(out.code, 1, "{out:?}");
-    // 2 codes x 18 three-bin windows, each with at least 12 events, so Tarone's K is all 36
-    // (0.5^12 <= 0.05 / 36) and the level is 0.05 / 36 = 1.39e-3. The first firing window is
-    // bins 8-10 (C = 24, B = 6, P(X >= 24 | 30, 1/2) = 7.15e-4); the last is bins 14-16. The
-    // largest value is bins 10-12 and its neighbours at 60 / 6 = 10. Within the windows (bins
-    // 8-16), the span of the increase is bins 10-14: with q = 60.5 / 67 each of them scores
-    // 20 ln(2q) + 2 ln(2(1 - q)) > 0 and every other bin 2 ln(2q) + 2 ln(2(1 - q)) < 0.
+    // Each closing 10-second bin saves 0.05 x 10 / 3600 / 2 codes = 6.94e-5 for each code's
+    // three-bin window. A window of 12 events (2 + 2 a bin) can reach 0.5^12 = 2.44e-4 at best, so
+    // it waits until four bins have saved enough. Bins 8-10 (C = 24, B = 6) are tested at the
+    // 2.08e-4 saved since bin 7 and miss (P(X >= 24 | 30, 1/2) = 7.15e-4); bins 9-11 (C = 42,
+    // B = 6, P = 5.04e-8) fire at 6.94e-5, and so do the windows up to bins 13-15; bins 14-16
+    // (24 against 6 again) do not. The largest value is bins 10-12 and its neighbours at
+    // 60 / 6 = 10. Within the windows (bins 9-15), the span of the increase is bins 10-14: with
+    // q = 60.5 / 67 each of them scores 20 ln(2q) + 2 ln(2(1 - q)) > 0 and every other bin
+    // 2 ln(2q) + 2 ln(2(1 - q)) < 0.
     let expected = "\
 Alert: Mean Threshold Exceeded
 Start Timestamp: 0:01:40
@@ -57,7 +60,7 @@ Stop Timestamp: 0:02:29
 Error Code: Error_Code_7
 Value: 10.00
 Threshold: 1.25
-    detected at 0:01:49; windows fired from 0:01:20 to 0:02:49; strongest window 3 bins x 10 s
+    detected at 0:01:59; windows fired from 0:01:30 to 0:02:39; strongest window 3 bins x 10 s
     canary 60 events, baseline 6 events, p-value 1.4e-12
 
 s.csv: 250 rows, canary 2.10.0 vs baseline 2.4.0, 2 codes in 20 bins of 10 s, rule rolling: 1 alert
@@ -97,8 +100,12 @@ fn json_reports_every_alert_field() {
     assert_eq!(v["rows"], 2 * 20 + (2 * 15 + 20 * 5) + 2 * 40);
     assert_eq!(v["builds"]["baseline"]["version"], BASELINE);
     assert_eq!(v["builds"]["canary"]["events"], 2 * 20 + 18 * 5 + 2 * 20);
-    assert_eq!(v["summary"]["significance"]["windows_tested"], 36);
-    assert_eq!(v["summary"]["significance"]["tarone_k"], 36);
+    // 2 codes x 18 windows closed. Tested (enough events for the savings): code 9's windows of
+    // 12 every fourth bin (bins 3, 7, 11, 15), code 7's at bins 3 and 7, then 10 to 16 where the
+    // regression gives them 30 or more events.
+    assert_eq!(v["summary"]["significance"]["windows"], 36);
+    assert_eq!(v["summary"]["significance"]["windows_tested"], 13);
+    assert_eq!(v["summary"]["significance"]["false_alarms_per_hour"], 0.05);
     let alert = &v["alerts"][0];
     assert_eq!(alert["code"], 7);
     assert_eq!(
@@ -108,13 +115,13 @@ fn json_reports_every_alert_field() {
     assert_eq!((alert["start_s"].as_i64(), alert["stop_s"].as_i64()), (Some(100), Some(149)));
     assert_eq!(
         (alert["windows_start"].as_str(), alert["windows_stop"].as_str()),
-        (Some("0:01:20"), Some("0:02:49"))
+        (Some("0:01:30"), Some("0:02:39"))
     );
     assert_eq!(
         (alert["windows_start_s"].as_i64(), alert["windows_stop_s"].as_i64()),
-        (Some(80), Some(169))
+        (Some(90), Some(159))
     );
-    assert_eq!(alert["detected_at_s"], 109);
+    assert_eq!(alert["detected_at_s"], 119);
     assert_eq!(alert["window_bins"], 3);
     assert_eq!(alert["value"], 10.0);
     assert_eq!(

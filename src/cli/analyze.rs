@@ -10,10 +10,7 @@ use clap::{Args, ValueEnum};
 
 use super::Outcome;
 use crate::bins::{Bins, code_order};
-use crate::detect::{
-    Detection, Rule, RuleInput, SecondCounts, mean_diff::MeanDiff, rolling::Rolling,
-    sequential::Sequential,
-};
+use crate::detect::{Alert, RuleConfig, RuleKind, SecondCounts, run_batch};
 use crate::input::{self, BuildStats, Table, labels::compare_versions};
 use crate::render::{self, HeatmapSpec, Palette};
 use crate::report::{Format, Parameters, Report, json::Json, text::Text};
@@ -262,6 +259,24 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
     }
 }
 
+impl AnalyzeConfig {
+    /// The detection part of the configuration.
+    pub fn rule_config(&self) -> RuleConfig {
+        RuleConfig {
+            rule: match self.rule {
+                RuleName::Rolling => RuleKind::Rolling,
+                RuleName::MeanDiff => RuleKind::MeanDiff,
+                RuleName::Sequential => RuleKind::Sequential,
+            },
+            threshold: self.threshold,
+            window_bins: self.window_bins.clone(),
+            alpha: self.alpha,
+            canary_share: self.traffic,
+            bin_seconds: self.bin_seconds,
+        }
+    }
+}
+
 /// Runs the pipeline after reading: choose builds, bin, detect. Returns the report and the bins
 /// (for the heatmap).
 pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
@@ -274,28 +289,25 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
         config.bin_seconds,
         config.traffic,
     );
-    let rule: Box<dyn Rule> = match config.rule {
-        RuleName::Rolling => Box::new(Rolling {
-            threshold: config.threshold,
-            window_bins: config.window_bins.clone(),
-            alpha: config.alpha,
-        }),
-        RuleName::MeanDiff => Box::new(MeanDiff {
-            threshold: config.threshold,
-            window_bins: config.window_bins.clone(),
-        }),
-        RuleName::Sequential => {
-            Box::new(Sequential { threshold: config.threshold, alpha: config.alpha })
-        }
-    };
-    let seconds = code_order(&table.counts, &table.codes, baseline, canary)
+    let rule = config.rule_config();
+    let seconds: Vec<SecondCounts> = code_order(&table.counts, &table.codes, baseline, canary)
         .into_iter()
         .map(|id| SecondCounts {
             canary: table.counts.seconds(canary, id),
             baseline: table.counts.seconds(baseline, id),
         })
         .collect();
-    let Detection { alerts, gate } = rule.detect(&RuleInput { bins: &bins, seconds });
+    // Codes are fed in heatmap order, so a code's id is its row.
+    let mut detector = rule.detector();
+    let alerts: Vec<Alert> = run_batch(detector.as_mut(), bins.first_second, &seconds)
+        .iter()
+        .map(|episode| {
+            let row = episode.code;
+            let new_code = bins.totals(row).1 == 0;
+            Alert::new(episode, bins.codes[row].clone(), row, new_code, config.threshold)
+        })
+        .collect();
+    let gate = detector.gate();
     let ignored_builds = table
         .builds
         .iter()

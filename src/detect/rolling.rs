@@ -1,8 +1,8 @@
-//! The default rule: rolling-mean ratio with a significance gate.
+//! The default rule: rolling rate ratio with a significance gate.
 //!
-//! For each code and each window of `w` consecutive bins (every `w` in `--threshold-bins`, every
-//! position where the window fits), with `C` canary and `B` baseline events in the window and the
-//! canary serving a share `s` of traffic:
+//! For each code and each window of `w` consecutive bins (every `w` in `--threshold-bins`, each
+//! time a bin closes), with `C` canary and `B` baseline events in the window and the canary serving
+//! a share `s` of traffic:
 //!
 //! - `value = (C / s) / (B / (1 - s))`, the ratio of the traffic-normalized mean counts per bin,
 //!   so `--threshold 1.25` means "25% more errors in the new build" as in the seed; infinite when
@@ -10,200 +10,265 @@
 //! - `p = P(X >= C)` for `X ~ Binomial(C + B, s)`: the exact one-sided test of "canary rate <=
 //!   baseline rate" ([`crate::stats`]).
 //!
-//! A window fires when `value >= threshold` and `p <= alpha / K`, with `K` from Tarone's modified
-//! Bonferroni procedure over all the windows of the run, so the probability that any window of any
-//! code fires while no code got worse is at most `alpha`.
+//! A window fires when `value >= threshold` and `p <= level`, its level drawn from a false-alarm
+//! budget of `alpha` per stream-hour:
+//!
+//! - every closing bin adds `alpha x (bin length / 3600) / (M x L)` to the savings of each
+//!   (code, window length), where `M` is the number of codes seen so far and `L` the number of
+//!   window lengths: per hour the additions over all codes and lengths total `alpha`;
+//! - a window is tested at its savings when it has enough events to reach them at all (its
+//!   smallest attainable p-value, `s^(C + B)`, is at most the savings; Tarone 1990), and testing
+//!   spends them; a window that cannot reach them spends nothing and its savings carry over.
+//!
+//! Whether a window is tested depends only on its number of events, never on how they split
+//! between the builds, and given those numbers every window's canary count is binomial under the
+//! null. So each test's chance of a false fire is at most its level, and by the union bound the
+//! expected number of false alarms per stream-hour is at most `alpha`: on a run of an hour or less,
+//! the probability of any false alarm is at most `alpha`. Rare codes save up until a window has
+//! the events to use the level; busy codes spend every bin.
 
-use super::{FiringWindow, Gate, WindowRule, window_positions};
-use crate::bins::Bins;
+use std::collections::VecDeque;
+
+use super::Gate;
+use super::windows::{BinRule, Fired, window_sum};
 use crate::stats;
+
+/// Seconds in the hour the budget is stated per.
+const SECONDS_PER_HOUR: f64 = 3600.0;
 
 /// The rolling ratio rule with its significance gate.
 #[derive(Debug, Clone)]
 pub struct Rolling {
-    /// The rate ratio at which a significant window fires.
-    pub threshold: f64,
-    /// Window lengths, in bins.
-    pub window_bins: Vec<usize>,
-    /// Family-wise false-alarm probability for the run.
-    pub alpha: f64,
+    threshold: f64,
+    alpha: f64,
+    share: f64,
+    lengths: usize,
+    bin_seconds: u64,
+    /// `savings[code][length]`: budget saved for the next testable window.
+    savings: Vec<Vec<f64>>,
+    windows: u64,
+    tested: u64,
+    codes_seen: usize,
 }
 
-impl WindowRule for Rolling {
-    fn threshold(&self) -> f64 {
-        self.threshold
+impl Rolling {
+    /// The rule at `threshold` with a budget of `alpha` expected false alarms per stream-hour.
+    pub fn new(threshold: f64, alpha: f64, share: f64, config: &super::RuleConfig) -> Rolling {
+        let mut lengths = config.window_bins.clone();
+        lengths.sort_unstable();
+        lengths.dedup();
+        Rolling {
+            threshold,
+            alpha,
+            share,
+            lengths: lengths.len().max(1),
+            bin_seconds: config.bin_seconds,
+            savings: Vec::new(),
+            windows: 0,
+            tested: 0,
+            codes_seen: 0,
+        }
+    }
+}
+
+impl BinRule for Rolling {
+    fn close_bin(
+        &mut self,
+        code: usize,
+        bin: usize,
+        history: &VecDeque<(u64, u64)>,
+        window_bins: &[usize],
+        length_s: u64,
+        codes_seen: usize,
+        fired: &mut Vec<Fired>,
+    ) {
+        self.codes_seen = codes_seen;
+        if self.savings.len() <= code {
+            self.savings.resize_with(code + 1, Vec::new);
+        }
+        let savings = &mut self.savings[code];
+        savings.resize(window_bins.len(), 0.0);
+        let income = self.alpha * (length_s as f64 / SECONDS_PER_HOUR)
+            / (codes_seen.max(1) as f64 * self.lengths as f64);
+        for (k, &w) in window_bins.iter().enumerate() {
+            savings[k] += income;
+            if bin + 1 < w {
+                continue;
+            }
+            self.windows += 1;
+            let (c, b) = window_sum(history, w);
+            let level = savings[k];
+            // The smallest attainable p-value, s^(c + b), must reach the level.
+            if c + b == 0 || (c + b) as f64 * self.share.ln() > level.ln() {
+                continue;
+            }
+            self.tested += 1;
+            savings[k] = 0.0;
+            let value = if b == 0 {
+                f64::INFINITY
+            } else {
+                (c as f64 / self.share) / (b as f64 / (1.0 - self.share))
+            };
+            if value < self.threshold {
+                continue;
+            }
+            let p = stats::binomial_upper_tail(c, c + b, self.share);
+            if p <= level {
+                fired.push(Fired {
+                    window_bins: w,
+                    value,
+                    canary_count: c,
+                    baseline_count: b,
+                    p_value: Some(p),
+                });
+            }
+        }
     }
 
-    fn firing_windows(&self, bins: &Bins) -> (Vec<FiringWindow>, Option<Gate>) {
-        let share = bins.canary_share;
-        let prefix = |counts: &[u64]| -> Vec<u64> {
-            std::iter::once(0)
-                .chain(counts.iter().scan(0, |acc, &c| {
-                    *acc += c;
-                    Some(*acc)
-                }))
-                .collect()
-        };
-        let prefixes: Vec<(Vec<u64>, Vec<u64>)> = (0..bins.codes.len())
-            .map(|code| (prefix(&bins.canary[code]), prefix(&bins.baseline[code])))
-            .collect();
-        let window_counts = |code: usize, first: usize, last: usize| {
-            let (canary, baseline) = &prefixes[code];
-            (canary[last + 1] - canary[first], baseline[last + 1] - baseline[first])
-        };
-
-        let mut events: Vec<u64> = Vec::new();
-        for code in 0..bins.codes.len() {
-            for (first, last) in window_positions(bins.len(), &self.window_bins) {
-                let (c, b) = window_counts(code, first, last);
-                events.push(c + b);
-            }
-        }
-        let tests = events.len() as u64;
-        let tarone = stats::tarone(self.alpha, share, &mut events);
-
-        let mut windows = Vec::new();
-        for code in 0..bins.codes.len() {
-            for (first_bin, last_bin) in window_positions(bins.len(), &self.window_bins) {
-                let (c, b) = window_counts(code, first_bin, last_bin);
-                if c + b < tarone.min_events || c == 0 {
-                    continue;
-                }
-                let value = if b == 0 {
-                    f64::INFINITY
-                } else {
-                    (c as f64 / share) / (b as f64 / (1.0 - share))
-                };
-                if value < self.threshold {
-                    continue;
-                }
-                let p = stats::binomial_upper_tail(c, c + b, share);
-                if p <= tarone.level {
-                    windows.push(FiringWindow {
-                        code,
-                        first_bin,
-                        last_bin,
-                        value,
-                        canary_count: c,
-                        baseline_count: b,
-                        p_value: Some(p),
-                    });
-                }
-            }
-        }
-        let gate = Gate::Tarone {
+    fn gate(&self) -> Option<Gate> {
+        Some(Gate::Budget {
             alpha: self.alpha,
-            tests,
-            testable: tarone.k,
-            per_test_level: tarone.level,
-            min_events: tarone.min_events,
-        };
-        (windows, Some(gate))
+            windows: self.windows,
+            tested: self.tested,
+            per_window_alpha: self.alpha * (self.bin_seconds as f64 / SECONDS_PER_HOUR)
+                / (self.codes_seen.max(1) as f64 * self.lengths as f64),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::labels::Code;
+    use crate::detect::{Event, RuleConfig, RuleKind, SecondCounts, run_batch};
 
-    struct Out {
-        windows: Vec<FiringWindow>,
-        gate: Option<Gate>,
-    }
-
-    trait Evaluate {
-        fn evaluate(&self, bins: &Bins) -> Out;
-    }
-
-    impl<T: WindowRule> Evaluate for T {
-        fn evaluate(&self, bins: &Bins) -> Out {
-            let (windows, gate) = self.firing_windows(bins);
-            Out { windows, gate }
-        }
-    }
-
-    fn bins(canary: Vec<Vec<u64>>, baseline: Vec<Vec<u64>>, share: f64) -> Bins {
-        let n = canary[0].len();
-        Bins {
-            first_second: 0,
-            last_second: n as i64 * 10 - 1,
-            bin_seconds: 10,
+    fn config(window_bins: Vec<usize>, share: f64) -> RuleConfig {
+        RuleConfig {
+            rule: RuleKind::Rolling,
+            threshold: 1.25,
+            window_bins,
+            alpha: 0.05,
             canary_share: share,
-            codes: (0..canary.len() as i64).map(Code::Int).collect(),
-            canary,
-            baseline,
+            bin_seconds: 3600,
         }
+    }
+
+    fn history(bins: &[(u64, u64)]) -> VecDeque<(u64, u64)> {
+        bins.iter().copied().collect()
     }
 
     #[test]
-    fn a_significant_increase_over_the_threshold_fires() {
-        // One code, three one-bin windows: (C, B) = (10, 10), (40, 10), (12, 10).
-        let b = bins(vec![vec![10, 40, 12]], vec![vec![10, 10, 10]], 0.5);
-        let rule = Rolling { threshold: 1.25, window_bins: vec![1], alpha: 0.05 };
-        let out = rule.evaluate(&b);
-        let Some(Gate::Tarone { tests, testable, .. }) = out.gate else { panic!("{:?}", out.gate) };
-        assert_eq!(tests, 3);
-        // All three windows have >= 20 events, so all can reach 0.05 / 3: K = 3.
-        assert_eq!(testable, 3);
-        assert_eq!(out.windows.len(), 1);
-        let w = &out.windows[0];
-        assert_eq!((w.first_bin, w.value, w.canary_count, w.baseline_count), (1, 4.0, 40, 10));
-        // P(X >= 40 | 50, 1/2) = sum_{k=40}^{50} C(50, k) / 2^50 = 1.19307e-5.
-        let p = w.p_value.unwrap();
+    fn a_significant_increase_over_the_threshold_fires_at_the_saved_level() {
+        // Hour-long bins, one code, one window length: each closing bin adds 0.05 to the savings.
+        let config = config(vec![1], 0.5);
+        let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
+        let mut fired = Vec::new();
+        // 40 against 10: P(X >= 40 | 50, 1/2) = 1.19307e-5 <= 0.05.
+        rule.close_bin(0, 0, &history(&[(40, 10)]), &[1], 3600, 1, &mut fired);
+        assert_eq!(fired.len(), 1);
+        assert_eq!((fired[0].value, fired[0].canary_count, fired[0].baseline_count), (4.0, 40, 10));
+        let p = fired[0].p_value.unwrap();
         assert!((p / 1.19307e-5 - 1.0).abs() < 1e-5, "{p}");
+        assert!(matches!(rule.gate(), Some(Gate::Budget { windows: 1, tested: 1, .. })));
+    }
+
+    #[test]
+    fn a_window_too_small_to_reach_its_savings_keeps_them() {
+        let config = config(vec![1], 0.5);
+        let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
+        let mut fired = Vec::new();
+        // 4 events: the best p-value is 0.5^4 = 0.0625 > 0.05, untested; the savings grow to 0.1.
+        rule.close_bin(0, 0, &history(&[(4, 0)]), &[1], 3600, 1, &mut fired);
+        assert!(fired.is_empty());
+        assert_eq!(rule.savings[0][0], 0.05);
+        // 4 canary events again: now 0.0625 <= 0.1 and P(X >= 4 | 4, 1/2) = 0.0625 fires.
+        rule.close_bin(0, 1, &history(&[(4, 0), (4, 0)]), &[1], 3600, 1, &mut fired);
+        assert_eq!(fired.len(), 1);
+        assert_eq!(rule.savings[0][0], 0.0);
+        assert!(matches!(rule.gate(), Some(Gate::Budget { windows: 2, tested: 1, .. })));
+    }
+
+    #[test]
+    fn income_is_shared_by_codes_and_lengths_and_scaled_by_the_bin_length() {
+        let config = config(vec![1, 2], 0.5);
+        let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
+        let mut fired = Vec::new();
+        // Four codes seen, two lengths, a 900-second bin: 0.05 x 0.25 / 8 each; the two-bin
+        // window does not fit yet but still saves.
+        rule.close_bin(2, 0, &history(&[(0, 0)]), &[1, 2], 900, 4, &mut fired);
+        let income = 0.05 * 0.25 / 8.0;
+        assert_eq!(rule.savings[2], vec![income, income]);
     }
 
     #[test]
     fn a_ratio_over_the_threshold_without_significance_does_not_fire() {
-        // 3 versus 1: a ratio of 3, but P(X >= 3 | 4, 1/2) = 5/16.
-        let b = bins(vec![vec![3]], vec![vec![1]], 0.5);
-        let out = Rolling { threshold: 1.25, window_bins: vec![1], alpha: 0.05 }.evaluate(&b);
-        assert!(out.windows.is_empty());
+        let config = config(vec![1], 0.5);
+        let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
+        let mut fired = Vec::new();
+        // 8 against 3: tested (0.5^11 <= 0.05) but P(X >= 8 | 11, 1/2) = 0.113.
+        rule.close_bin(0, 0, &history(&[(8, 3)]), &[1], 3600, 1, &mut fired);
+        assert!(fired.is_empty());
     }
 
     #[test]
     fn a_significant_increase_under_the_threshold_does_not_fire() {
-        // 1200 versus 1000 is very significant (z ~ 4.3) but only 20% more.
-        let b = bins(vec![vec![1200]], vec![vec![1000]], 0.5);
-        let out = Rolling { threshold: 1.25, window_bins: vec![1], alpha: 0.05 }.evaluate(&b);
-        assert!(out.windows.is_empty());
-        let out = Rolling { threshold: 1.1, window_bins: vec![1], alpha: 0.05 }.evaluate(&b);
-        assert_eq!(out.windows.len(), 1);
-    }
-
-    #[test]
-    fn a_code_without_baseline_events_has_an_infinite_value() {
-        let b = bins(vec![vec![0, 12]], vec![vec![0, 0]], 0.5);
-        let out = Rolling { threshold: 1.25, window_bins: vec![1, 2], alpha: 0.05 }.evaluate(&b);
-        // Windows: [0] (0 events), [1] (12), [0-1] (12): K = 2, level 0.025, 0.5^12 passes.
-        assert!(matches!(out.gate, Some(Gate::Tarone { testable: 2, .. })), "{:?}", out.gate);
-        assert_eq!(out.windows.len(), 2);
-        assert!(out.windows.iter().all(|w| w.value.is_infinite()));
+        let config = config(vec![1], 0.5);
+        let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
+        let mut fired = Vec::new();
+        // 1200 versus 1000: very significant (z ~ 4.3) but only 20% more.
+        rule.close_bin(0, 0, &history(&[(1200, 1000)]), &[1], 3600, 1, &mut fired);
+        assert!(fired.is_empty());
     }
 
     #[test]
     fn counts_are_normalized_by_the_traffic_split() {
-        // The canary serves 10% of users: 30 canary against 100 baseline events is a normalized
-        // ratio of (30 / 0.1) / (100 / 0.9) = 2.7, and P(X >= 30 | 130, 0.1) is tiny.
-        let b = bins(vec![vec![30]], vec![vec![100]], 0.1);
-        let out = Rolling { threshold: 1.25, window_bins: vec![1], alpha: 0.05 }.evaluate(&b);
-        assert_eq!(out.windows.len(), 1);
-        assert!((out.windows[0].value - 2.7).abs() < 1e-9);
+        // A 10% canary: 30 against 100 is a normalized ratio of (30 / 0.1) / (100 / 0.9) = 2.7.
+        let config = config(vec![1], 0.1);
+        let mut rule = Rolling::new(1.25, 0.05, 0.1, &config);
+        let mut fired = Vec::new();
+        rule.close_bin(0, 0, &history(&[(30, 100)]), &[1], 3600, 1, &mut fired);
+        assert_eq!(fired.len(), 1);
+        assert!((fired[0].value - 2.7).abs() < 1e-9);
         // The same counts at an equal split are a decrease and never fire.
-        let b = bins(vec![vec![30]], vec![vec![100]], 0.5);
-        assert!(
-            Rolling { threshold: 1.25, window_bins: vec![1], alpha: 0.05 }
-                .evaluate(&b)
-                .windows
-                .is_empty()
-        );
+        let config = self::config(vec![1], 0.5);
+        let mut rule = Rolling::new(0.01, 0.5, 0.5, &config);
+        fired.clear();
+        rule.close_bin(0, 0, &history(&[(30, 100)]), &[1], 3600, 1, &mut fired);
+        assert!(fired.is_empty());
     }
 
     #[test]
-    fn a_decrease_never_fires() {
-        let b = bins(vec![vec![0, 1, 2]], vec![vec![50, 60, 70]], 0.5);
-        let out = Rolling { threshold: 0.01, window_bins: vec![1, 2, 3], alpha: 0.5 }.evaluate(&b);
-        assert!(out.windows.is_empty());
+    fn a_code_without_baseline_events_has_an_infinite_value() {
+        let config = config(vec![1], 0.5);
+        let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
+        let mut fired = Vec::new();
+        rule.close_bin(0, 0, &history(&[(12, 0)]), &[1], 3600, 1, &mut fired);
+        assert_eq!(fired.len(), 1);
+        assert!(fired[0].value.is_infinite());
+    }
+
+    #[test]
+    fn a_detector_reports_the_episode_start_and_end() {
+        // 10-second bins; one code at one event per build per second, tripled in the canary
+        // over seconds 100..=199; windows of 2 bins.
+        let mut config = config(vec![2], 0.5);
+        config.bin_seconds = 10;
+        let canary: Vec<u32> =
+            (0..400).map(|s| if (100..200).contains(&s) { 3 } else { 1 }).collect();
+        let baseline = vec![1u32; 400];
+        let mut detector = config.detector();
+        let mut events = Vec::new();
+        for s in 0..400 {
+            detector.push_second(s, &[(u64::from(canary[s as usize]), 1)], &mut events);
+        }
+        detector.finish(&mut events);
+        let started: Vec<_> = events.iter().filter(|e| matches!(e, Event::Started(_))).collect();
+        assert_eq!(started.len(), 1, "{events:?}");
+        let episodes = run_batch(
+            config.detector().as_mut(),
+            0,
+            &[SecondCounts { canary: &canary, baseline: &baseline }],
+        );
+        assert_eq!(episodes.len(), 1);
+        assert_eq!((episodes[0].start_s, episodes[0].stop_s), (100, 199));
     }
 }

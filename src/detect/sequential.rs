@@ -41,7 +41,7 @@
 
 use statrs::function::beta::ln_beta;
 
-use super::{Alert, Detection, Gate, Rule, RuleInput};
+use super::{Detector, Episode, Event, Gate};
 
 /// Seconds in the hour that the false-alarm budget is stated per.
 pub const SECONDS_PER_HOUR: f64 = 3600.0;
@@ -121,31 +121,12 @@ pub struct SequentialDetector {
     codes_seen: usize,
     /// The first second fed, from which the start spacings count.
     origin: Option<i64>,
-    finished: Vec<Finished>,
-}
-
-/// A closed episode, before it is dressed as an [`Alert`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finished {
-    /// Index of the code.
-    pub code: usize,
-    /// Estimated first second of the increase.
-    pub start_s: i64,
-    /// Estimated last second of the increase.
-    pub stop_s: i64,
-    /// The second the first alarm was raised.
-    pub detected_at_s: i64,
-    /// The second of the last alarm in the episode.
-    pub last_alarm_s: i64,
-    /// Canary events over `[start_s, stop_s]`.
-    pub canary_count: u64,
-    /// Baseline events over `[start_s, stop_s]`.
-    pub baseline_count: u64,
+    finished: bool,
 }
 
 impl SequentialDetector {
-    /// A detector for `codes` codes with the canary serving `share` of the traffic.
-    pub fn new(rule: &Sequential, share: f64, codes: usize) -> SequentialDetector {
+    /// A detector with the canary serving `share` of the traffic.
+    pub fn new(rule: &Sequential, share: f64) -> SequentialDetector {
         let alternatives = (0..GRID_POINTS)
             .map(|k| {
                 let rho = rule.threshold * GRID_STEP.powi(k as i32);
@@ -153,24 +134,16 @@ impl SequentialDetector {
                 Alternative { up: (theta / share).ln(), down: ((1.0 - theta) / (1.0 - share)).ln() }
             })
             .collect::<Vec<_>>();
-        let state = CodeState {
-            seen: false,
-            ln_sr: vec![f64::NEG_INFINITY; alternatives.len()],
-            cusum: vec![0.0; alternatives.len()],
-            cusum_start: vec![(0, (0, 0)); alternatives.len()],
-            total: (0, 0),
-            open: None,
-        };
         SequentialDetector {
             threshold: rule.threshold,
             alpha: rule.alpha,
             share,
             ln_bound: (SECONDS_PER_HOUR / rule.alpha).ln(),
             alternatives,
-            codes: vec![state; codes],
+            codes: Vec::new(),
             codes_seen: 0,
             origin: None,
-            finished: Vec::new(),
+            finished: false,
         }
     }
 
@@ -179,9 +152,54 @@ impl SequentialDetector {
         SECONDS_PER_HOUR / self.alpha
     }
 
-    /// Feeds one second: `counts[code] = (canary, baseline)` events in `second`. Seconds must come
-    /// in order, every second once (a second without events is all zeros).
-    pub fn push_second(&mut self, second: i64, counts: &[(u64, u64)]) {
+    fn new_code_state(&self) -> CodeState {
+        let n = self.alternatives.len();
+        CodeState {
+            seen: false,
+            ln_sr: vec![f64::NEG_INFINITY; n],
+            cusum: vec![0.0; n],
+            cusum_start: vec![(0, (0, 0)); n],
+            total: (0, 0),
+            open: None,
+        }
+    }
+
+    /// Expected false alarms per stream-hour this detector is run at.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    fn episode(&self, code: usize, open: &Open, at: (u64, u64), stop_s: i64) -> Episode {
+        let canary_count = at.0 - open.before_start.0;
+        let baseline_count = at.1 - open.before_start.1;
+        Episode {
+            code,
+            start_s: open.start_s,
+            stop_s: stop_s.max(open.start_s),
+            windows_start_s: open.start_s,
+            windows_stop_s: open.last_alarm_s,
+            detected_at_s: open.detected_at_s,
+            window_bins: None,
+            value: ratio(canary_count, baseline_count, self.share),
+            canary_count,
+            baseline_count,
+            p_value: None,
+            ratio_interval: Some(ratio_interval(
+                canary_count,
+                baseline_count,
+                self.share,
+                self.alpha,
+            )),
+        }
+    }
+}
+
+impl Detector for SequentialDetector {
+    fn push_second(&mut self, second: i64, counts: &[(u64, u64)], events: &mut Vec<Event>) {
+        while self.codes.len() < counts.len() {
+            let state = self.new_code_state();
+            self.codes.push(state);
+        }
         for (code, &(c, b)) in counts.iter().enumerate() {
             if (c > 0 || b > 0) && !self.codes[code].seen {
                 self.codes[code].seen = true;
@@ -231,7 +249,8 @@ impl SequentialDetector {
                 }
                 if w <= 0.0 {
                     let open = state.open.take().expect("checked above");
-                    self.finished.push(close(code, &open));
+                    let episode = self.episode(code, &open, open.at_peak, open.peak_s);
+                    events.push(Event::Ended(episode));
                 }
             }
             let state = &mut self.codes[code];
@@ -253,7 +272,7 @@ impl SequentialDetector {
             match &mut state.open {
                 Some(open) => open.last_alarm_s = second,
                 None => {
-                    state.open = Some(Open {
+                    let open = Open {
                         alternative,
                         start_s,
                         detected_at_s: second,
@@ -262,43 +281,33 @@ impl SequentialDetector {
                         peak: state.cusum[alternative],
                         peak_s: second,
                         at_peak: state.total,
-                    })
+                    };
+                    let total = state.total;
+                    state.open = Some(open.clone());
+                    events.push(Event::Started(self.episode(code, &open, total, second)));
                 }
             }
         }
     }
 
-    /// Closes the episodes still open at the end of the input and returns every episode, in the
-    /// order they closed.
-    pub fn finish(mut self) -> Vec<Finished> {
+    fn finish(&mut self, events: &mut Vec<Event>) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
         for code in 0..self.codes.len() {
             if let Some(open) = self.codes[code].open.take() {
-                self.finished.push(close(code, &open));
+                events.push(Event::Ended(self.episode(code, &open, open.at_peak, open.peak_s)));
             }
         }
-        self.finished
     }
 
-    /// Episodes closed so far, taken out of the detector.
-    pub fn take_finished(&mut self) -> Vec<Finished> {
-        std::mem::take(&mut self.finished)
-    }
-
-    /// Expected false alarms per stream-hour this detector is run at.
-    pub fn alpha(&self) -> f64 {
-        self.alpha
-    }
-}
-
-fn close(code: usize, open: &Open) -> Finished {
-    Finished {
-        code,
-        start_s: open.start_s,
-        stop_s: open.peak_s.max(open.start_s),
-        detected_at_s: open.detected_at_s,
-        last_alarm_s: open.last_alarm_s,
-        canary_count: open.at_peak.0 - open.before_start.0,
-        baseline_count: open.at_peak.1 - open.before_start.1,
+    fn gate(&self) -> Option<Gate> {
+        Some(Gate::Sequential {
+            alpha: self.alpha,
+            bound: self.bound(),
+            alternatives: self.alternatives.len(),
+        })
     }
 }
 
@@ -346,60 +355,19 @@ pub fn ratio_interval(canary: u64, baseline: u64, share: f64, alpha: f64) -> (f6
     (to_ratio(lo), to_ratio(hi))
 }
 
-impl Rule for Sequential {
-    fn detect(&self, input: &RuleInput) -> Detection {
-        let bins = input.bins;
-        let share = bins.canary_share;
-        let mut detector = SequentialDetector::new(self, share, input.seconds.len());
-        let span = input.seconds.first().map_or(0, |s| s.canary.len());
-        let mut counts = vec![(0u64, 0u64); input.seconds.len()];
-        for i in 0..span {
-            for (slot, series) in counts.iter_mut().zip(&input.seconds) {
-                *slot = (u64::from(series.canary[i]), u64::from(series.baseline[i]));
-            }
-            detector.push_second(bins.first_second + i as i64, &counts);
-        }
-        let bound = detector.bound();
-        let mut alerts: Vec<Alert> = detector
-            .finish()
-            .into_iter()
-            .map(|f| {
-                let (_, baseline_total) = bins.totals(f.code);
-                Alert {
-                    code_index: f.code,
-                    code: bins.codes[f.code].clone(),
-                    start_s: f.start_s,
-                    stop_s: f.stop_s,
-                    windows_start_s: f.start_s,
-                    windows_stop_s: f.last_alarm_s,
-                    detected_at_s: f.detected_at_s,
-                    window_bins: None,
-                    value: ratio(f.canary_count, f.baseline_count, share),
-                    new_code: baseline_total == 0,
-                    threshold: self.threshold,
-                    canary_count: f.canary_count,
-                    baseline_count: f.baseline_count,
-                    p_value: None,
-                    ratio_interval: Some(ratio_interval(
-                        f.canary_count,
-                        f.baseline_count,
-                        share,
-                        self.alpha,
-                    )),
-                }
-            })
-            .collect();
-        alerts.sort_by_key(|a| (a.start_s, a.code_index));
-        Detection {
-            alerts,
-            gate: Some(Gate::Sequential { alpha: self.alpha, bound, alternatives: GRID_POINTS }),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ended(events: &[Event]) -> Vec<&Episode> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Ended(e) => Some(e),
+                Event::Started(_) => None,
+            })
+            .collect()
+    }
 
     #[test]
     fn the_statistic_follows_the_shiryaev_roberts_recursion() {
@@ -408,13 +376,14 @@ mod tests {
         // weight, w = 1/3: R1 = (1/3) 1.5^2 = 0.75, R2 = (1/3 + 0.75) 0.5 = 0.541666...,
         // R3 = (1/3 + 0.541666...) 1.5 = 1.3125.
         let rule = Sequential { threshold: 3.0, alpha: 0.05 };
-        let mut d = SequentialDetector::new(&rule, 0.5, 1);
+        let mut events = Vec::new();
+        let mut d = SequentialDetector::new(&rule, 0.5);
         d.alternatives.truncate(1);
         for ((second, counts), expected) in [(0, (2, 0)), (1, (0, 1)), (2, (1, 0))]
             .into_iter()
             .zip([0.75, 0.541_666_666_666_666_6, 1.3125])
         {
-            d.push_second(second, &[counts]);
+            d.push_second(second, &[counts], &mut events);
             assert!((d.codes[0].ln_sr[0].exp() - expected).abs() < 1e-12);
         }
         // The CUSUM: 2 ln 1.5 = 0.811, then + ln 0.5 = 0.118, then + ln 1.5 = 0.523.
@@ -424,12 +393,13 @@ mod tests {
     #[test]
     fn the_weight_is_shared_by_the_codes_seen_so_far() {
         let rule = Sequential { threshold: 3.0, alpha: 0.05 };
-        let mut d = SequentialDetector::new(&rule, 0.5, 2);
+        let mut events = Vec::new();
+        let mut d = SequentialDetector::new(&rule, 0.5);
         d.alternatives.truncate(1);
-        d.push_second(0, &[(1, 0), (0, 0)]);
+        d.push_second(0, &[(1, 0), (0, 0)], &mut events);
         // Only code 0 is known: w = 1/3, R = 1/3 x 1.5 = 0.5.
         assert!((d.codes[0].ln_sr[0].exp() - 0.5).abs() < 1e-12);
-        d.push_second(1, &[(0, 0), (1, 0)]);
+        d.push_second(1, &[(0, 0), (1, 0)], &mut events);
         // Two codes known: w = 1/6. Code 0: (1/6 + 0.5) x 1; code 1: (1/6 + 0) x 1.5 = 0.25.
         assert!((d.codes[0].ln_sr[0].exp() - (1.0 / 6.0 + 0.5)).abs() < 1e-12);
         assert!((d.codes[1].ln_sr[0].exp() - 0.25).abs() < 1e-12);
@@ -438,28 +408,29 @@ mod tests {
     #[test]
     fn starts_every_minute_and_ten_minutes_add_their_weight_at_the_end_of_each_period() {
         let rule = Sequential { threshold: 3.0, alpha: 0.05 };
-        let mut d = SequentialDetector::new(&rule, 0.5, 1);
+        let mut events = Vec::new();
+        let mut d = SequentialDetector::new(&rule, 0.5);
         d.alternatives.truncate(1);
         // Second 0: one event from each build, L = 1.5 x 0.5 = 0.75: R = 1/3 x 0.75 = 0.25. Then
         // quiet seconds (L = 1) add 1/3 each, and the 60th second adds 60 x 1/3 = 20 more.
-        d.push_second(0, &[(1, 1)]);
+        d.push_second(0, &[(1, 1)], &mut events);
         for second in 1..59 {
-            d.push_second(second, &[(0, 0)]);
+            d.push_second(second, &[(0, 0)], &mut events);
         }
         let before = 0.25 + 58.0 / 3.0;
         assert!((d.codes[0].ln_sr[0].exp() - before).abs() < 1e-9);
-        d.push_second(59, &[(0, 0)]);
+        d.push_second(59, &[(0, 0)], &mut events);
         assert!((d.codes[0].ln_sr[0].exp() - (before + 1.0 / 3.0 + 20.0)).abs() < 1e-9);
         // By second 600 the weights add up to 600 x 1/3 + 10 x 20 + 200 = 600: one per second.
         for second in 60..600 {
-            d.push_second(second, &[(0, 0)]);
+            d.push_second(second, &[(0, 0)], &mut events);
         }
         assert!((d.codes[0].ln_sr[0].exp() - (600.0 - 1.0 / 3.0 + 0.25)).abs() < 1e-9);
     }
 
     #[test]
     fn the_bound_is_an_hour_of_seconds_over_alpha() {
-        let d = SequentialDetector::new(&Sequential { threshold: 1.25, alpha: 0.05 }, 0.5, 3);
+        let d = SequentialDetector::new(&Sequential { threshold: 1.25, alpha: 0.05 }, 0.5);
         assert!((d.bound() - 72_000.0).abs() < 1e-6);
     }
 
@@ -468,12 +439,14 @@ mod tests {
         // One code: one event per build per second for 600 s, then five canary events a second
         // for 120 s, then back.
         let rule = Sequential { threshold: 1.25, alpha: 0.05 };
-        let mut d = SequentialDetector::new(&rule, 0.5, 1);
+        let mut events = Vec::new();
+        let mut d = SequentialDetector::new(&rule, 0.5);
         for t in 0..1200 {
             let c = if (600..720).contains(&t) { 5 } else { 1 };
-            d.push_second(t, &[(c, 1)]);
+            d.push_second(t, &[(c, 1)], &mut events);
         }
-        let episodes = d.finish();
+        d.finish(&mut events);
+        let episodes = ended(&events);
         assert_eq!(episodes.len(), 1, "{episodes:?}");
         let e = &episodes[0];
         assert!((600..=602).contains(&e.start_s), "{e:?}");
@@ -484,11 +457,13 @@ mod tests {
     #[test]
     fn no_alarm_without_an_increase() {
         let rule = Sequential { threshold: 1.25, alpha: 0.05 };
-        let mut d = SequentialDetector::new(&rule, 0.5, 2);
+        let mut events = Vec::new();
+        let mut d = SequentialDetector::new(&rule, 0.5);
         for t in 0..3600 {
-            d.push_second(t, &[(3, 3), (0, 5)]);
+            d.push_second(t, &[(3, 3), (0, 5)], &mut events);
         }
-        assert!(d.finish().is_empty());
+        d.finish(&mut events);
+        assert!(ended(&events).is_empty());
     }
 
     /// SplitMix64 and Knuth's Poisson sampler, for the simulation below.
@@ -526,15 +501,17 @@ mod tests {
         let mut draws = Draws(7);
         let mut alarmed = 0;
         for _ in 0..streams {
-            let mut d = SequentialDetector::new(&rule, 0.5, rates.len());
+            let mut events = Vec::new();
+            let mut d = SequentialDetector::new(&rule, 0.5);
             let mut counts = vec![(0, 0); rates.len()];
             for t in 0..seconds {
                 for (slot, &rate) in counts.iter_mut().zip(&rates) {
                     *slot = (draws.poisson(rate), draws.poisson(rate));
                 }
-                d.push_second(t, &counts);
+                d.push_second(t, &counts, &mut events);
             }
-            alarmed += usize::from(!d.finish().is_empty());
+            d.finish(&mut events);
+            alarmed += usize::from(!ended(&events).is_empty());
         }
         let share = alarmed as f64 / streams as f64;
         let bound = 0.5 * 10.0 / 60.0;

@@ -70,11 +70,11 @@ fn alert_value(report: &Report, alert: &Alert) -> Value {
 pub fn to_value(report: &Report) -> Value {
     let p = &report.parameters;
     let gate = report.gate.map(|g| match g {
-        Gate::Tarone { tests, testable, per_test_level, min_events, .. } => json!({
-            "windows_tested": tests,
-            "tarone_k": testable,
-            "per_window_alpha": per_test_level,
-            "min_events": min_events,
+        Gate::Budget { alpha, windows, tested, per_window_alpha } => json!({
+            "false_alarms_per_hour": alpha,
+            "windows": windows,
+            "windows_tested": tested,
+            "per_window_alpha": per_window_alpha,
         }),
         Gate::Sequential { alpha, bound, alternatives } => json!({
             "false_alarms_per_hour": alpha,

@@ -1,0 +1,445 @@
+//! The window rules' common machinery: seconds folded into bins, windows closed as bins close,
+//! and firing windows merged into episodes.
+//!
+//! Bins are `bin_seconds` long and start at the first second fed, as in [`crate::bins`]. When a bin
+//! closes (the first second of the next one arrives, or the input ends), every window of every
+//! length in `--threshold-bins` that ends with it is handed to the [`BinRule`] for every code seen
+//! so far. Windows that fire extend the code's open episode when they overlap or touch it (their
+//! first bin is at most one past its last); otherwise the open episode ends and a new one starts.
+//! An episode also ends once no future window could touch it: `max window` bins after its last
+//! firing bin.
+//!
+//! When an episode ends, its start and stop are estimated within its windows: given the canary's
+//! share of events `q` in its strongest window against the traffic share `s`, each bin scores the
+//! log likelihood ratio `C ln(q / s) + B ln((1 - q) / (1 - s))` of "this bin has the increase"
+//! against "it has not"; the best-scoring run of bins (Kadane's maximum-subarray scan) is the
+//! maximum-likelihood span of the increase given its size. `q` is smoothed by half an event, so a
+//! window without baseline events does not forbid every bin that has one.
+
+use std::collections::VecDeque;
+
+use super::{Detector, Episode, Event, Gate, RuleConfig};
+
+/// One window that fired.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fired {
+    /// The window's length in bins.
+    pub window_bins: usize,
+    /// The rule's value.
+    pub value: f64,
+    /// Canary events in the window.
+    pub canary_count: u64,
+    /// Baseline events in the window.
+    pub baseline_count: u64,
+    /// The one-sided p-value, for rules that test.
+    pub p_value: Option<f64>,
+}
+
+/// The decision of a window rule.
+pub trait BinRule {
+    /// Called when bin `bin` closes, once for every code seen so far. `history` holds the code's
+    /// (canary, baseline) events of the last closed bins, the closing one last (missing older bins
+    /// had no events); `length_s` is the closing bin's length in seconds (the last bin may be
+    /// short); `codes_seen` counts the codes with any event so far. Windows that fire are
+    /// appended to `fired`.
+    #[allow(clippy::too_many_arguments)]
+    fn close_bin(
+        &mut self,
+        code: usize,
+        bin: usize,
+        history: &VecDeque<(u64, u64)>,
+        window_bins: &[usize],
+        length_s: u64,
+        codes_seen: usize,
+        fired: &mut Vec<Fired>,
+    );
+
+    /// How the false-alarm budget was spent, for rules that have one.
+    fn gate(&self) -> Option<Gate>;
+}
+
+/// An episode still open.
+#[derive(Debug, Clone)]
+struct Open {
+    first_bin: usize,
+    last_bin: usize,
+    /// Events of every bin from `first_bin` on.
+    bins: Vec<(u64, u64)>,
+    episode: Episode,
+}
+
+/// A window rule run online: seconds in, episodes out.
+#[derive(Debug, Clone)]
+pub struct Binned<R> {
+    rule: R,
+    bin_seconds: u64,
+    window_bins: Vec<usize>,
+    max_window: usize,
+    canary_share: f64,
+    origin: Option<i64>,
+    last_second: i64,
+    /// The bin being filled.
+    current: usize,
+    /// Per code: events of the bin being filled.
+    filling: Vec<(u64, u64)>,
+    /// Per code: the last `max_window` closed bins.
+    history: Vec<VecDeque<(u64, u64)>>,
+    seen: Vec<bool>,
+    codes_seen: usize,
+    open: Vec<Option<Open>>,
+    fired: Vec<Fired>,
+    finished: bool,
+}
+
+impl<R: BinRule> Binned<R> {
+    /// Runs `rule` with the bins and windows of `config`.
+    pub fn new(rule: R, config: &RuleConfig) -> Binned<R> {
+        let mut window_bins = config.window_bins.clone();
+        window_bins.sort_unstable();
+        window_bins.dedup();
+        Binned {
+            rule,
+            bin_seconds: config.bin_seconds.max(1),
+            max_window: window_bins.last().copied().unwrap_or(1),
+            window_bins,
+            canary_share: config.canary_share,
+            origin: None,
+            last_second: 0,
+            current: 0,
+            filling: Vec::new(),
+            history: Vec::new(),
+            seen: Vec::new(),
+            codes_seen: 0,
+            open: Vec::new(),
+            fired: Vec::new(),
+            finished: false,
+        }
+    }
+
+    fn bin_start(&self, bin: usize) -> i64 {
+        self.origin.unwrap_or(0) + bin as i64 * self.bin_seconds as i64
+    }
+
+    fn bin_end(&self, bin: usize) -> i64 {
+        (self.bin_start(bin) + self.bin_seconds as i64 - 1).min(self.last_second)
+    }
+
+    fn close_bin(&mut self, bin: usize, length_s: u64, events: &mut Vec<Event>) {
+        for code in 0..self.filling.len() {
+            let counts = std::mem::take(&mut self.filling[code]);
+            if !self.seen[code] {
+                continue;
+            }
+            let history = &mut self.history[code];
+            history.push_back(counts);
+            if history.len() > self.max_window {
+                history.pop_front();
+            }
+            if let Some(open) = &mut self.open[code] {
+                open.bins.push(counts);
+            }
+            let mut fired = std::mem::take(&mut self.fired);
+            fired.clear();
+            self.rule.close_bin(
+                code,
+                bin,
+                &self.history[code],
+                &self.window_bins,
+                length_s,
+                self.codes_seen,
+                &mut fired,
+            );
+            if !fired.is_empty() {
+                self.on_fired(code, bin, &fired, events);
+            } else if self.open[code].as_ref().is_some_and(|o| bin >= o.last_bin + self.max_window)
+            {
+                self.end(code, events);
+            }
+            self.fired = fired;
+        }
+    }
+
+    fn on_fired(&mut self, code: usize, bin: usize, fired: &[Fired], events: &mut Vec<Event>) {
+        let longest = fired.iter().map(|f| f.window_bins).max().expect("fired is not empty");
+        let first_bin = bin + 1 - longest;
+        let strongest = fired
+            .iter()
+            .max_by(|a, b| a.value.total_cmp(&b.value).then(b.window_bins.cmp(&a.window_bins)))
+            .expect("fired is not empty");
+        let smallest_p = fired.iter().filter_map(|f| f.p_value).min_by(f64::total_cmp);
+        let bin_end = self.bin_end(bin);
+        if let Some(open) = &mut self.open[code]
+            && first_bin <= open.last_bin + 1
+        {
+            open.last_bin = bin;
+            let episode = &mut open.episode;
+            episode.windows_stop_s = bin_end;
+            if strongest.value > episode.value {
+                episode.value = strongest.value;
+                episode.window_bins = Some(strongest.window_bins);
+                episode.canary_count = strongest.canary_count;
+                episode.baseline_count = strongest.baseline_count;
+            }
+            episode.p_value = match (episode.p_value, smallest_p) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            return;
+        }
+        if self.open[code].is_some() {
+            self.end(code, events);
+        }
+        // The episode's bins from its first window's first bin; bins before the code was first
+        // seen had no events.
+        let history = &self.history[code];
+        let kept = history.len().min(longest);
+        let mut bins = vec![(0, 0); longest - kept];
+        bins.extend(history.iter().skip(history.len() - kept).copied());
+        let windows_start_s = self.bin_start(first_bin);
+        let episode = Episode {
+            code,
+            start_s: windows_start_s,
+            stop_s: bin_end,
+            windows_start_s,
+            windows_stop_s: bin_end,
+            detected_at_s: bin_end,
+            window_bins: Some(strongest.window_bins),
+            value: strongest.value,
+            canary_count: strongest.canary_count,
+            baseline_count: strongest.baseline_count,
+            p_value: smallest_p,
+            ratio_interval: None,
+        };
+        events.push(Event::Started(episode.clone()));
+        self.open[code] = Some(Open { first_bin, last_bin: bin, bins, episode });
+    }
+
+    fn end(&mut self, code: usize, events: &mut Vec<Event>) {
+        let Some(mut open) = self.open[code].take() else {
+            return;
+        };
+        open.bins.truncate(open.last_bin - open.first_bin + 1);
+        let (onset, end) = increase_span(&open.bins, &open.episode, self.canary_share);
+        open.episode.start_s = self.bin_start(open.first_bin + onset);
+        open.episode.stop_s = self.bin_end(open.first_bin + end);
+        events.push(Event::Ended(open.episode));
+    }
+}
+
+impl<R: BinRule> Detector for Binned<R> {
+    fn push_second(&mut self, second: i64, counts: &[(u64, u64)], events: &mut Vec<Event>) {
+        let origin = *self.origin.get_or_insert(second);
+        let bin = ((second - origin) as u64 / self.bin_seconds) as usize;
+        while self.current < bin {
+            self.close_bin(self.current, self.bin_seconds, events);
+            self.current += 1;
+        }
+        if counts.len() > self.filling.len() {
+            self.filling.resize(counts.len(), (0, 0));
+            self.history.resize_with(counts.len(), VecDeque::new);
+            self.seen.resize(counts.len(), false);
+            self.open.resize_with(counts.len(), || None);
+        }
+        for (code, &(canary, baseline)) in counts.iter().enumerate() {
+            if canary + baseline > 0 && !self.seen[code] {
+                self.seen[code] = true;
+                self.codes_seen += 1;
+            }
+            let slot = &mut self.filling[code];
+            *slot = (slot.0 + canary, slot.1 + baseline);
+        }
+        self.last_second = second;
+    }
+
+    fn finish(&mut self, events: &mut Vec<Event>) {
+        if self.finished || self.origin.is_none() {
+            return;
+        }
+        self.finished = true;
+        let length = (self.last_second - self.bin_start(self.current) + 1) as u64;
+        self.close_bin(self.current, length, events);
+        for code in 0..self.open.len() {
+            self.end(code, events);
+        }
+    }
+
+    fn gate(&self) -> Option<Gate> {
+        self.rule.gate()
+    }
+}
+
+/// The run of bins (offsets into `bins`) where the increase lies; see the module docs.
+fn increase_span(bins: &[(u64, u64)], episode: &Episode, share: f64) -> (usize, usize) {
+    let whole = (0, bins.len().saturating_sub(1));
+    let (c, b) = (episode.canary_count as f64, episode.baseline_count as f64);
+    let q = (c + 0.5) / (c + b + 1.0);
+    if q <= share {
+        return whole;
+    }
+    let (up, down) = ((q / share).ln(), ((1.0 - q) / (1.0 - share)).ln());
+    let mut best = (f64::NEG_INFINITY, whole.0, whole.1);
+    let (mut run, mut run_start) = (0.0, 0);
+    for (i, &(canary, baseline)) in bins.iter().enumerate() {
+        if run <= 0.0 {
+            run = 0.0;
+            run_start = i;
+        }
+        run += canary as f64 * up + baseline as f64 * down;
+        if run > best.0 {
+            best = (run, run_start, i);
+        }
+    }
+    if best.0 > 0.0 { (best.1, best.2) } else { whole }
+}
+
+/// Sums of the last `w` bins of a history.
+pub fn window_sum(history: &VecDeque<(u64, u64)>, w: usize) -> (u64, u64) {
+    history.iter().rev().take(w).fold((0, 0), |acc, &(c, b)| (acc.0 + c, acc.1 + b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{RuleKind, SecondCounts, run_batch};
+
+    /// Fires whenever the window's canary events reach `at_least`; value = canary events.
+    struct FireAt {
+        at_least: u64,
+    }
+
+    impl BinRule for FireAt {
+        fn close_bin(
+            &mut self,
+            _code: usize,
+            bin: usize,
+            history: &VecDeque<(u64, u64)>,
+            window_bins: &[usize],
+            _length_s: u64,
+            _codes_seen: usize,
+            fired: &mut Vec<Fired>,
+        ) {
+            for &w in window_bins {
+                if bin + 1 < w {
+                    continue;
+                }
+                let (c, b) = window_sum(history, w);
+                if c >= self.at_least {
+                    let value = c as f64 / (b.max(1)) as f64;
+                    fired.push(Fired {
+                        window_bins: w,
+                        value,
+                        canary_count: c,
+                        baseline_count: b,
+                        p_value: Some(1.0 / c as f64),
+                    });
+                }
+            }
+        }
+        fn gate(&self) -> Option<Gate> {
+            None
+        }
+    }
+
+    fn config(window_bins: Vec<usize>) -> RuleConfig {
+        RuleConfig {
+            rule: RuleKind::MeanDiff,
+            threshold: 1.0,
+            window_bins,
+            alpha: 0.05,
+            canary_share: 0.5,
+            bin_seconds: 10,
+        }
+    }
+
+    /// Runs `FireAt` over per-bin canary counts (baseline 1 per bin), one event at each bin's
+    /// first second.
+    fn run(canary_per_bin: &[u32], window_bins: Vec<usize>, at_least: u64) -> Vec<Event> {
+        let mut detector = Binned::new(FireAt { at_least }, &config(window_bins));
+        let mut events = Vec::new();
+        for (bin, &c) in canary_per_bin.iter().enumerate() {
+            for s in 0..10 {
+                let counts = if s == 0 { [(u64::from(c), 1)] } else { [(0, 0)] };
+                detector.push_second(bin as i64 * 10 + s, &counts, &mut events);
+            }
+        }
+        detector.finish(&mut events);
+        events
+    }
+
+    fn ended(events: &[Event]) -> Vec<&Episode> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Ended(e) => Some(e),
+                Event::Started(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn touching_windows_merge_and_a_gap_starts_a_new_episode() {
+        // One-bin windows fire on bins 2, 3 (touching) and 6 (a gap of two bins).
+        let events = run(&[0, 0, 5, 5, 0, 0, 5, 0], vec![1], 5);
+        let episodes = ended(&events);
+        assert_eq!(episodes.len(), 2, "{events:?}");
+        assert_eq!((episodes[0].windows_start_s, episodes[0].windows_stop_s), (20, 39));
+        assert_eq!(episodes[0].detected_at_s, 29);
+        assert_eq!((episodes[1].windows_start_s, episodes[1].windows_stop_s), (60, 69));
+        // Started comes before Ended, one each.
+        assert!(matches!(events[0], Event::Started(ref e) if e.detected_at_s == 29));
+        assert_eq!(events.iter().filter(|e| matches!(e, Event::Started(_))).count(), 2);
+    }
+
+    #[test]
+    fn an_episode_keeps_the_strongest_window_and_the_smallest_p() {
+        // Two-bin windows: bins [1,2] hold 3 + 4 = 7, bins [2,3] hold 4 + 9 = 13.
+        let events = run(&[0, 3, 4, 9, 0, 0, 0], vec![2], 6);
+        let episodes = ended(&events);
+        assert_eq!(episodes.len(), 1);
+        let e = episodes[0];
+        assert_eq!((e.canary_count, e.baseline_count, e.value), (13, 2, 6.5));
+        assert_eq!(e.p_value, Some(1.0 / 13.0));
+        assert_eq!((e.windows_start_s, e.windows_stop_s, e.detected_at_s), (10, 49, 29));
+        assert_eq!(e.window_bins, Some(2));
+    }
+
+    #[test]
+    fn the_span_of_the_increase_is_found_within_the_windows() {
+        // Four-bin windows with 20 canary and 4 baseline events fire: q = 20.5 / 25. A bin with 1
+        // and 1 scores ln(2q) + ln(2(1 - q)) < 0, one with 9 and 1 scores 9 ln(2q) +
+        // ln(2(1 - q)) > 0: the increase is bins 3-4.
+        let events = run(&[1, 1, 1, 9, 9, 1, 1, 1, 1, 1], vec![4], 20);
+        let episodes = ended(&events);
+        assert_eq!(episodes.len(), 1, "{events:?}");
+        // Windows [1-4], [2-5] and [3-6] hold 20 canary events each.
+        assert_eq!((episodes[0].windows_start_s, episodes[0].windows_stop_s), (10, 69));
+        assert_eq!((episodes[0].start_s, episodes[0].stop_s), (30, 49));
+    }
+
+    #[test]
+    fn the_last_bin_may_be_short_and_an_open_episode_ends_with_the_input() {
+        let mut detector = Binned::new(FireAt { at_least: 3 }, &config(vec![1]));
+        let mut events = Vec::new();
+        detector.push_second(0, &[(0, 1)], &mut events);
+        detector.push_second(10, &[(3, 0)], &mut events);
+        detector.push_second(11, &[(0, 0)], &mut events);
+        detector.push_second(12, &[(0, 0)], &mut events);
+        detector.finish(&mut events);
+        let episodes = ended(&events);
+        assert_eq!(episodes.len(), 1);
+        assert_eq!((episodes[0].windows_start_s, episodes[0].windows_stop_s), (10, 12));
+    }
+
+    #[test]
+    fn batch_runs_feed_every_second_in_order() {
+        let canary = [0u32, 0, 4, 0, 0];
+        let baseline = [0u32, 1, 0, 0, 1];
+        let mut config = config(vec![1]);
+        config.bin_seconds = 1;
+        let mut detector = Binned::new(FireAt { at_least: 4 }, &config);
+        let episodes =
+            run_batch(&mut detector, 100, &[SecondCounts { canary: &canary, baseline: &baseline }]);
+        assert_eq!(episodes.len(), 1);
+        assert_eq!((episodes[0].start_s, episodes[0].detected_at_s), (102, 102));
+    }
+}
