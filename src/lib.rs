@@ -18,6 +18,7 @@ pub mod cli;
 pub mod detect;
 pub mod generate;
 pub mod input;
+pub mod live;
 pub mod render;
 pub mod report;
 pub mod stats;

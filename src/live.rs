@@ -1,0 +1,549 @@
+//! The live pipeline: rows as they arrive, seconds closed by a watermark, alerts the moment they
+//! are known.
+//!
+//! A batch run reads a whole file, then replays its seconds in order through a [`Detector`]. A live
+//! run cannot wait for the end: rows may still arrive for a recent second. The stream's
+//! *watermark* is the latest second seen minus `--lateness`; every second up to the watermark is
+//! closed and fed to the detector, which emits episodes as they start and end. On time-ordered
+//! input a live run feeds the detector exactly the seconds a batch run would, so both give the
+//! same episodes.
+//!
+//! A row for a second that is already closed is *late*: it cannot change a decision already
+//! made, so the detector never sees it, but it is counted (and said), and it still counts in the
+//! heatmap and the totals.
+//!
+//! The baseline and the canary are fixed as soon as they can be: from `--baseline`/`--canary`, or
+//! when the second build appears (the lower version is the baseline). Until then seconds wait. A
+//! third build without names is an error, as in a batch run.
+//!
+//! Memory stays bounded on an unbounded stream: the detectors keep no more than their longest
+//! window, the open seconds span at most the lateness, and the heatmap's columns fold in pairs
+//! (doubling their length) whenever they exceed [`MAX_COLUMNS`].
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+
+use crate::bins::Bins;
+use crate::detect::{Alert, Detector, Episode, Event, Gate, RuleConfig};
+use crate::input::BuildStats;
+use crate::input::labels::{Code, compare_versions};
+
+/// The most heatmap columns kept; past it, adjacent columns merge.
+pub const MAX_COLUMNS: usize = 8192;
+
+/// The longest a stream may show a single build before errwatch gives up waiting for the second
+/// one, in seconds of stream time.
+pub const MAX_WAIT_FOR_BUILDS_S: i64 = 3600;
+
+/// Who is who among the builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles {
+    /// The baseline's build id.
+    pub baseline: usize,
+    /// The canary's build id.
+    pub canary: usize,
+}
+
+/// What happened, for the caller to print.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// An alert episode started.
+    Started(Alert),
+    /// An alert episode ended.
+    Ended(Alert),
+}
+
+/// The live engine.
+pub struct Live {
+    rule: RuleConfig,
+    lateness: i64,
+    baseline_name: Option<String>,
+    canary_name: Option<String>,
+    detector: Box<dyn Detector>,
+    roles: Option<Roles>,
+    first_second: Option<i64>,
+    max_second: Option<i64>,
+    /// The first second not yet fed to the detector (once feeding has begun).
+    next_second: Option<i64>,
+    /// Per open second: (build, code, events).
+    open: BTreeMap<i64, Vec<(usize, usize, u64)>>,
+    /// Heatmap columns: `columns[code] = [(canary, baseline)]`, from `origin`.
+    columns: Vec<Vec<(u64, u64)>>,
+    column_seconds: u64,
+    origin: Option<i64>,
+    late_rows: u64,
+    late_events: u64,
+    ended: Vec<Episode>,
+    /// Per code id: (canary, baseline) events fed or late, for "new code" and totals.
+    totals: Vec<(u64, u64)>,
+}
+
+impl Live {
+    /// A live engine for `rule`, closing seconds `lateness` seconds behind the latest seen.
+    pub fn new(
+        rule: RuleConfig,
+        lateness: u64,
+        baseline: Option<String>,
+        canary: Option<String>,
+    ) -> Live {
+        Live {
+            detector: rule.detector(),
+            column_seconds: rule.bin_seconds.max(1),
+            rule,
+            lateness: lateness as i64,
+            baseline_name: baseline,
+            canary_name: canary,
+            roles: None,
+            first_second: None,
+            max_second: None,
+            next_second: None,
+            open: BTreeMap::new(),
+            columns: Vec::new(),
+            origin: None,
+            late_rows: 0,
+            late_events: 0,
+            ended: Vec::new(),
+            totals: Vec::new(),
+        }
+    }
+
+    /// Rows that arrived after their second had closed.
+    pub fn late_rows(&self) -> u64 {
+        self.late_rows
+    }
+
+    /// The roles, once known.
+    pub fn roles(&self) -> Option<&Roles> {
+        self.roles.as_ref()
+    }
+
+    /// Takes one row: `count` events of `code` from `build` at `second`. `builds` and `codes` name
+    /// the ids seen so far. Returns what started or ended because the watermark moved.
+    pub fn push(
+        &mut self,
+        second: i64,
+        build: usize,
+        code: usize,
+        count: u64,
+        builds: &[BuildStats],
+        codes: &[Code],
+    ) -> Result<Vec<Update>> {
+        if self.roles.is_none() {
+            self.roles = self.resolve_roles(builds, false)?;
+        } else if self.baseline_name.is_none() && builds.len() > 2 {
+            self.too_many_builds(builds)?;
+        }
+        self.first_second = Some(self.first_second.map_or(second, |f| f.min(second)));
+        if self.next_second.is_some_and(|next| second < next) {
+            self.late_rows += 1;
+            self.late_events += count;
+            self.count_in_columns(second, build, code, count);
+            return Ok(Vec::new());
+        }
+        self.open.entry(second).or_default().push((build, code, count));
+        self.max_second = Some(self.max_second.map_or(second, |m| m.max(second)));
+        if self.roles.is_none()
+            && self.first_second.is_some_and(|f| second - f > MAX_WAIT_FOR_BUILDS_S)
+        {
+            bail!(
+                "cannot tell the baseline from the canary: only {} seen in the first hour; name \
+                 both with --baseline and --canary",
+                list_builds(builds)
+            );
+        }
+        let watermark = second - self.lateness;
+        Ok(self.advance(watermark, codes))
+    }
+
+    /// Ends the input: closes every open second and every episode.
+    pub fn finish(&mut self, builds: &[BuildStats], codes: &[Code]) -> Result<Vec<Update>> {
+        if self.roles.is_none() {
+            self.roles = self.resolve_roles(builds, true)?;
+        }
+        let mut updates = match self.max_second {
+            Some(max) => self.advance(max, codes),
+            None => Vec::new(),
+        };
+        let mut events = Vec::new();
+        self.detector.finish(&mut events);
+        updates.extend(self.dress(events, codes));
+        Ok(updates)
+    }
+
+    /// The episodes that ended, as alerts in heatmap order, with the bins to draw.
+    pub fn result(&self, codes: &[Code]) -> (Vec<Alert>, Bins) {
+        let bins = self.bins(codes);
+        let mut alerts: Vec<Alert> = self
+            .ended
+            .iter()
+            .map(|episode| {
+                let code = codes[episode.code].clone();
+                let row = bins.codes.iter().position(|c| *c == code).unwrap_or(0);
+                let new_code = self.totals.get(episode.code).is_some_and(|t| t.1 == 0);
+                Alert::new(episode, code, row, new_code, self.rule.threshold)
+            })
+            .collect();
+        alerts.sort_by_key(|a| (a.start_s, a.code_index));
+        (alerts, bins)
+    }
+
+    /// The false-alarm accounting so far.
+    pub fn gate(&self) -> Option<Gate> {
+        self.detector.gate()
+    }
+
+    /// The first and last second seen.
+    pub fn span(&self) -> Option<(i64, i64)> {
+        self.first_second.zip(self.max_second)
+    }
+
+    /// The heatmap's bins so far.
+    pub fn bins(&self, codes: &[Code]) -> Bins {
+        let origin = self.origin.unwrap_or(0);
+        let mut rows: Vec<usize> = (0..self.columns.len())
+            .filter(|&id| self.columns[id].iter().any(|&(c, b)| c + b > 0))
+            .collect();
+        rows.sort_by(|&a, &b| codes[a].cmp(&codes[b]));
+        let width = self.columns.iter().map(Vec::len).max().unwrap_or(0);
+        let column = |id: usize, pick: fn(&(u64, u64)) -> u64| -> Vec<u64> {
+            let mut out: Vec<u64> = self.columns[id].iter().map(pick).collect();
+            out.resize(width, 0);
+            out
+        };
+        Bins {
+            first_second: origin,
+            last_second: self.max_second.unwrap_or(origin),
+            bin_seconds: self.column_seconds,
+            canary_share: self.rule.canary_share,
+            codes: rows.iter().map(|&id| codes[id].clone()).collect(),
+            canary: rows.iter().map(|&id| column(id, |p| p.0)).collect(),
+            baseline: rows.iter().map(|&id| column(id, |p| p.1)).collect(),
+        }
+    }
+
+    /// An upper bound on the state kept, in counters: open seconds' rows plus heatmap cells.
+    pub fn state_size(&self) -> usize {
+        self.open.values().map(Vec::len).sum::<usize>()
+            + self.columns.iter().map(Vec::len).sum::<usize>()
+    }
+
+    fn resolve_roles(&self, builds: &[BuildStats], at_end: bool) -> Result<Option<Roles>> {
+        let find = |name: &str| builds.iter().position(|b| b.version == name);
+        match (&self.baseline_name, &self.canary_name) {
+            (Some(b), Some(c)) => match (find(b), find(c)) {
+                (Some(baseline), Some(canary)) => Ok(Some(Roles { baseline, canary })),
+                _ if !at_end => Ok(None),
+                (None, _) => {
+                    bail!("--baseline {b} is not in the data; builds seen: {}", list_builds(builds))
+                }
+                (_, None) => {
+                    bail!("--canary {c} is not in the data; builds seen: {}", list_builds(builds))
+                }
+            },
+            (named_baseline, named_canary) => {
+                if builds.len() > 2 {
+                    self.too_many_builds(builds)?;
+                }
+                if builds.len() < 2 {
+                    if at_end {
+                        bail!(
+                            "cannot tell the baseline from the canary: {} builds seen ({}); name \
+                             both with --baseline and --canary",
+                            builds.len(),
+                            list_builds(builds)
+                        );
+                    }
+                    return Ok(None);
+                }
+                let lower = if compare_versions(&builds[0].version, &builds[1].version).is_lt() {
+                    0
+                } else {
+                    1
+                };
+                let (baseline, canary) = if let Some(name) = named_baseline {
+                    let Some(b) = find(name) else { return Ok(None) };
+                    (b, 1 - b)
+                } else if let Some(name) = named_canary {
+                    let Some(c) = find(name) else { return Ok(None) };
+                    (1 - c, c)
+                } else {
+                    (lower, 1 - lower)
+                };
+                Ok(Some(Roles { baseline, canary }))
+            }
+        }
+    }
+
+    fn too_many_builds(&self, builds: &[BuildStats]) -> Result<()> {
+        bail!(
+            "cannot tell the baseline from the canary: {} builds seen ({}); name both with \
+             --baseline and --canary",
+            builds.len(),
+            list_builds(builds)
+        )
+    }
+
+    /// Feeds every open second up to `watermark` (when the roles are known).
+    fn advance(&mut self, watermark: i64, codes: &[Code]) -> Vec<Update> {
+        let Some(roles) = self.roles.clone() else {
+            return Vec::new();
+        };
+        let Some(&first_open) = self.open.keys().next() else {
+            return Vec::new();
+        };
+        let mut next = *self.next_second.get_or_insert(first_open);
+        if self.origin.is_none() {
+            self.origin = Some(next);
+        }
+        let mut events = Vec::new();
+        let mut counts: Vec<(u64, u64)> = Vec::new();
+        while next <= watermark {
+            counts.clear();
+            counts.resize(codes.len(), (0, 0));
+            for (build, code, n) in self.open.remove(&next).unwrap_or_default() {
+                self.count_in_columns(next, build, code, n);
+                if build == roles.canary {
+                    counts[code].0 += n;
+                } else if build == roles.baseline {
+                    counts[code].1 += n;
+                }
+            }
+            self.detector.push_second(next, &counts, &mut events);
+            next += 1;
+        }
+        self.next_second = Some(next);
+        self.dress(events, codes)
+    }
+
+    fn dress(&mut self, events: Vec<Event>, codes: &[Code]) -> Vec<Update> {
+        events
+            .into_iter()
+            .map(|event| {
+                let (episode, ended) = match event {
+                    Event::Started(e) => (e, false),
+                    Event::Ended(e) => (e, true),
+                };
+                let new_code = self.totals.get(episode.code).is_some_and(|t| t.1 == 0);
+                let alert = Alert::new(
+                    &episode,
+                    codes[episode.code].clone(),
+                    episode.code,
+                    new_code,
+                    self.rule.threshold,
+                );
+                if ended {
+                    self.ended.push(episode);
+                    Update::Ended(alert)
+                } else {
+                    Update::Started(alert)
+                }
+            })
+            .collect()
+    }
+
+    /// Adds events to the heatmap columns and the totals (whatever their lateness).
+    fn count_in_columns(&mut self, second: i64, build: usize, code: usize, n: u64) {
+        let Some(roles) = &self.roles else { return };
+        let canary = build == roles.canary;
+        if !canary && build != roles.baseline {
+            return;
+        }
+        if self.totals.len() <= code {
+            self.totals.resize(code + 1, (0, 0));
+        }
+        if canary {
+            self.totals[code].0 += n
+        } else {
+            self.totals[code].1 += n
+        }
+        let origin = *self.origin.get_or_insert(second);
+        if second < origin {
+            // A late row from before the first closed second: grow the columns to the left.
+            let shift = (origin - second) as u64;
+            let columns = shift.div_ceil(self.column_seconds) as usize;
+            for row in &mut self.columns {
+                row.splice(0..0, std::iter::repeat_n((0, 0), columns));
+            }
+            self.origin = Some(origin - (columns as u64 * self.column_seconds) as i64);
+        }
+        let origin = self.origin.expect("set above");
+        let column = ((second - origin) as u64 / self.column_seconds) as usize;
+        if self.columns.len() <= code {
+            self.columns.resize_with(code + 1, Vec::new);
+        }
+        let row = &mut self.columns[code];
+        if row.len() <= column {
+            row.resize(column + 1, (0, 0));
+        }
+        let cell = &mut row[column];
+        if canary {
+            cell.0 += n
+        } else {
+            cell.1 += n
+        }
+        if column >= MAX_COLUMNS {
+            self.fold_columns();
+        }
+    }
+
+    /// Merges adjacent heatmap columns in pairs, doubling their length.
+    fn fold_columns(&mut self) {
+        for row in &mut self.columns {
+            *row = row
+                .chunks(2)
+                .map(|p| p.iter().fold((0, 0), |a, c| (a.0 + c.0, a.1 + c.1)))
+                .collect();
+        }
+        self.column_seconds *= 2;
+    }
+}
+
+fn list_builds(builds: &[BuildStats]) -> String {
+    let mut builds: Vec<&BuildStats> = builds.iter().collect();
+    builds.sort_by(|a, b| compare_versions(&a.version, &b.version));
+    builds.iter().map(|b| format!("{} ({} rows)", b.version, b.rows)).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{RuleKind, SecondCounts, run_batch};
+
+    fn rule(kind: RuleKind) -> RuleConfig {
+        RuleConfig {
+            rule: kind,
+            threshold: 1.25,
+            window_bins: vec![3, 6],
+            alpha: 0.05,
+            canary_share: 0.5,
+            bin_seconds: 10,
+        }
+    }
+
+    fn builds() -> Vec<BuildStats> {
+        ["1.0", "2.0"]
+            .iter()
+            .map(|v| BuildStats { version: v.to_string(), rows: 1, events: 1 })
+            .collect()
+    }
+
+    /// A small stream: (second, build, code, events), in time order.
+    fn stream(seconds: i64, burst: std::ops::Range<i64>) -> Vec<(i64, usize, usize, u64)> {
+        let mut rows = Vec::new();
+        for s in 0..seconds {
+            rows.push((s, 0, 0, 1));
+            rows.push((s, 1, 0, if burst.contains(&s) { 4 } else { 1 }));
+            if s % 7 == 0 {
+                rows.push((s, 0, 1, 1));
+                rows.push((s, 1, 1, 1));
+            }
+        }
+        rows
+    }
+
+    fn live_alerts(
+        kind: RuleKind,
+        rows: &[(i64, usize, usize, u64)],
+        lateness: u64,
+    ) -> (Vec<Alert>, Vec<Update>) {
+        let codes = vec![Code::Int(7), Code::Int(9)];
+        let mut live = Live::new(rule(kind), lateness, None, None);
+        let mut updates = Vec::new();
+        for &(s, b, c, n) in rows {
+            updates.extend(live.push(s, b, c, n, &builds(), &codes).unwrap());
+        }
+        updates.extend(live.finish(&builds(), &codes).unwrap());
+        (live.result(&codes).0, updates)
+    }
+
+    fn batch_episodes(kind: RuleKind, rows: &[(i64, usize, usize, u64)]) -> Vec<Episode> {
+        let span = rows.iter().map(|r| r.0).max().unwrap() as usize + 1;
+        let mut series = vec![(vec![0u32; span], vec![0u32; span]); 2];
+        for &(s, b, c, n) in rows {
+            let slot = if b == 1 { &mut series[c].0 } else { &mut series[c].1 };
+            slot[s as usize] += n as u32;
+        }
+        let seconds: Vec<SecondCounts> =
+            series.iter().map(|(c, b)| SecondCounts { canary: c, baseline: b }).collect();
+        run_batch(rule(kind).detector().as_mut(), 0, &seconds)
+    }
+
+    #[test]
+    fn live_and_batch_runs_agree_on_time_ordered_input() {
+        let rows = stream(600, 200..320);
+        for kind in [RuleKind::Rolling, RuleKind::Sequential, RuleKind::MeanDiff] {
+            let (alerts, _) = live_alerts(kind, &rows, 5);
+            let batch = batch_episodes(kind, &rows);
+            let spans: Vec<_> =
+                alerts.iter().map(|a| (a.start_s, a.stop_s, a.detected_at_s)).collect();
+            let expected: Vec<_> =
+                batch.iter().map(|e| (e.start_s, e.stop_s, e.detected_at_s)).collect();
+            assert_eq!(spans, expected, "{kind:?}");
+            assert!(!spans.is_empty(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn an_alert_starts_before_the_input_ends() {
+        let rows = stream(600, 200..320);
+        let (_, updates) = live_alerts(RuleKind::Rolling, &rows, 5);
+        let first = updates.iter().position(|u| matches!(u, Update::Started(_))).unwrap();
+        let Update::Started(alert) = &updates[first] else { unreachable!() };
+        assert!(alert.detected_at_s < 320, "{alert:?}");
+        assert!(matches!(updates.last(), Some(Update::Ended(_))));
+    }
+
+    #[test]
+    fn late_rows_are_counted_and_kept_out_of_detection() {
+        let codes = vec![Code::Int(7), Code::Int(9)];
+        let mut live = Live::new(rule(RuleKind::Rolling), 5, None, None);
+        for s in 0..100 {
+            live.push(s, 0, 0, 1, &builds(), &codes).unwrap();
+            live.push(s, 1, 0, 1, &builds(), &codes).unwrap();
+        }
+        // Second 10 closed long ago (the watermark is 99 - 5).
+        live.push(10, 1, 1, 3, &builds(), &codes).unwrap();
+        // Second 96 is still open.
+        live.push(96, 1, 1, 2, &builds(), &codes).unwrap();
+        live.finish(&builds(), &codes).unwrap();
+        assert_eq!(live.late_rows(), 1);
+        let bins = live.bins(&codes);
+        // The late events still show in the heatmap and the totals.
+        assert_eq!(
+            bins.totals(bins.codes.iter().position(|c| *c == Code::Int(9)).unwrap()),
+            (5, 0)
+        );
+    }
+
+    #[test]
+    fn state_stays_bounded_over_many_hours() {
+        let codes = vec![Code::Int(7), Code::Int(9)];
+        let mut rule = rule(RuleKind::Rolling);
+        rule.bin_seconds = 1;
+        let mut live = Live::new(rule, 5, None, None);
+        let mut largest = 0;
+        for s in 0..(48 * 3600) {
+            live.push(s, 0, 0, 1, &builds(), &codes).unwrap();
+            live.push(s, 1, 0, 1, &builds(), &codes).unwrap();
+            if s % 3600 == 0 {
+                largest = largest.max(live.state_size());
+            }
+        }
+        // Two codes' columns folded to at most MAX_COLUMNS each, plus a few open seconds.
+        assert!(largest <= 2 * (MAX_COLUMNS + 1) + 64, "{largest}");
+        assert!(live.bins(&codes).len() <= MAX_COLUMNS + 1);
+    }
+
+    #[test]
+    fn a_third_build_without_names_is_an_error() {
+        let codes = vec![Code::Int(7)];
+        let mut builds = builds();
+        let mut live = Live::new(rule(RuleKind::Rolling), 5, None, None);
+        live.push(0, 0, 0, 1, &builds, &codes).unwrap();
+        live.push(0, 1, 0, 1, &builds, &codes).unwrap();
+        builds.push(BuildStats { version: "3.0".into(), rows: 1, events: 1 });
+        let err = live.push(1, 2, 0, 1, &builds, &codes).unwrap_err();
+        assert!(format!("{err}").contains("3 builds seen"), "{err}");
+    }
+}
