@@ -4,6 +4,7 @@ mod util;
 
 mod aggregate;
 mod analyze;
+mod ci;
 mod detection;
 mod generate;
 mod heatmap;

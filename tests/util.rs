@@ -87,9 +87,19 @@ impl Errwatch {
             .args(&self.args)
             .current_dir(self.dir.path())
             .env_remove("NO_COLOR")
+            // Colour, the step summary and the flags' twins come from the environment; a test
+            // sets the ones it means.
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR")
+            .env_remove("GITHUB_STEP_SUMMARY")
             .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("ERRWATCH_") {
+                command.env_remove(k);
+            }
+        }
         for (k, v) in &self.env {
             command.env(k, v);
         }

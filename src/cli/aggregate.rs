@@ -10,7 +10,9 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use clap::ArgAction;
 use clap::Args;
+use clap::builder::BoolishValueParser;
 
 use crate::aggregate::{self, Written};
 use crate::input::{self, Table};
@@ -28,10 +30,16 @@ pub struct AggregateArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
     /// Where to write the counts [default: stdout].
-    #[arg(short, long, value_name = "PATH")]
+    #[arg(short, long, env = "ERRWATCH_AGGREGATE_OUTPUT", value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// No progress bar and no summary line on stderr.
-    #[arg(long, short)]
+    #[arg(
+        long,
+        short,
+        env = "ERRWATCH_AGGREGATE_QUIET",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new()
+    )]
     pub quiet: bool,
 }
 

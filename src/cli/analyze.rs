@@ -5,15 +5,19 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
-use clap::{Args, ValueEnum};
+use anyhow::{Context, Result, bail};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, ValueEnum};
 
 use super::Outcome;
 use crate::bins::{Bins, code_order};
 use crate::detect::{Alert, RuleConfig, RuleKind, SecondCounts, run_batch};
 use crate::input::{self, BuildStats, Table, labels::compare_versions};
 use crate::render::{self, HeatmapSpec, Palette};
-use crate::report::{Format, Parameters, Report, json::Json, text::Text};
+use crate::report::{
+    Format, Parameters, Report, github::Github, json::Json, junit::Junit, markdown::Markdown,
+    text::Text,
+};
 
 /// Arguments of `errwatch analyze`.
 #[derive(Debug, Args)]
@@ -21,51 +25,69 @@ pub struct AnalyzeArgs {
     /// The error-event CSV (`Timestamp,Build_Version,Error_Code[,Count]`); `-` reads stdin.
     pub input: String,
     /// Seconds per time bin (5 makes [0:00:00 - 0:00:04] one bin).
-    #[arg(long, default_value_t = 100, value_name = "SECONDS")]
+    #[arg(long, env = "ERRWATCH_BINS", default_value_t = 100, value_name = "SECONDS")]
     pub bins: u64,
     /// The canary/baseline rate ratio at which a window fires (1.25 = 25% more errors); for
     /// `--rule mean-diff`, the mean differential bucket.
-    #[arg(long, default_value_t = 1.25, allow_negative_numbers = true)]
+    #[arg(long, env = "ERRWATCH_THRESHOLD", default_value_t = 1.25, allow_negative_numbers = true)]
     pub threshold: f64,
     /// Window lengths, in bins, over which rates are averaged (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "5,10", value_name = "N,...")]
+    #[arg(
+        long,
+        env = "ERRWATCH_THRESHOLD_BINS",
+        value_delimiter = ',',
+        default_value = "5,10",
+        value_name = "N,..."
+    )]
     pub threshold_bins: Vec<usize>,
     /// False-alarm budget: the probability of any false alert in the whole run (rolling), or the
     /// expected false alarms per stream-hour (sequential).
-    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    #[arg(long, env = "ERRWATCH_ALPHA", default_value_t = 0.05, allow_negative_numbers = true)]
     pub alpha: f64,
     /// The alert rule.
-    #[arg(long, value_enum, default_value_t = RuleName::Rolling)]
+    #[arg(long, env = "ERRWATCH_RULE", value_enum, default_value_t = RuleName::Rolling)]
     pub rule: RuleName,
     /// The old build's version (default: the lower of exactly two builds).
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, env = "ERRWATCH_BASELINE", value_name = "VERSION")]
     pub baseline: Option<String>,
     /// The new build's version (default: the higher of exactly two builds).
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, env = "ERRWATCH_CANARY", value_name = "VERSION")]
     pub canary: Option<String>,
     /// The canary's share of users, in (0, 1); counts are normalized to an equal split.
-    #[arg(long, default_value_t = 0.5, value_name = "SHARE", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        env = "ERRWATCH_TRAFFIC",
+        default_value_t = 0.5,
+        value_name = "SHARE",
+        allow_negative_numbers = true
+    )]
     pub traffic: f64,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    /// Output format; `github` also appends the markdown summary to the file named by
+    /// GITHUB_STEP_SUMMARY, when it is set.
+    #[arg(long, env = "ERRWATCH_FORMAT", value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-    /// Exit 0 even when alerts fire (errors still exit 2).
-    #[arg(long)]
+    /// Exit 0 even when alerts fire (errors still exit 2). The variable takes true/false, 1/0,
+    /// yes/no or on/off.
+    #[arg(long, env = "ERRWATCH_EXIT_ZERO", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub exit_zero: bool,
+    /// When to colour the text report: `auto` colours on a terminal unless NO_COLOR is set
+    /// (CLICOLOR_FORCE colours anywhere); other formats are never coloured.
+    #[arg(long, env = "ERRWATCH_COLOR", value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
     /// Where to write the differential heatmap; a `.svg` ending writes SVG, anything else PNG
     /// [default: `<input stem>.heatmap.png` in the current directory, `errwatch.heatmap.png` for
     /// stdin].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, env = "ERRWATCH_HEATMAP", value_name = "PATH")]
     pub heatmap: Option<PathBuf>,
-    /// Do not draw the heatmap.
-    #[arg(long, conflicts_with = "heatmap")]
+    /// Do not draw the heatmap (the variable takes true/false, 1/0, yes/no or on/off).
+    #[arg(long, env = "ERRWATCH_NO_HEATMAP", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub no_heatmap: bool,
     /// Heatmap colours: red where the canary has more errors, and green (the seed's convention) or
     /// blue (colour-blind safe) where it has fewer.
-    #[arg(long, value_enum, default_value_t = PaletteName::RedGreen)]
+    #[arg(long, env = "ERRWATCH_PALETTE", value_enum, default_value_t = PaletteName::RedGreen)]
     pub palette: PaletteName,
     /// No progress bar while the input is read (it is only drawn when stderr is a terminal).
-    #[arg(long, short)]
+    #[arg(long, short, env = "ERRWATCH_QUIET", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub quiet: bool,
 }
 
@@ -107,6 +129,23 @@ pub enum OutputFormat {
     Text,
     /// One JSON document.
     Json,
+    /// GitHub Actions workflow commands: an `::error` annotation per alert.
+    Github,
+    /// A Markdown summary: the alerts, the builds, the parameters.
+    Markdown,
+    /// JUnit XML: one test case per error code, failed when it alerted.
+    Junit,
+}
+
+/// When to colour the text report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set; anywhere when CLICOLOR_FORCE is set.
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// A validated `analyze` configuration.
@@ -134,6 +173,8 @@ pub struct AnalyzeConfig {
     pub format: OutputFormat,
     /// Exit 0 even with alerts.
     pub exit_zero: bool,
+    /// When to colour the text report.
+    pub color: ColorWhen,
     /// Where to write the heatmap, if at all.
     pub heatmap: Option<PathBuf>,
     /// The heatmap's palette.
@@ -171,6 +212,10 @@ impl AnalyzeArgs {
         {
             bail!("--baseline and --canary name the same build ({b})");
         }
+        // Checked here rather than by clap, which would also refuse ERRWATCH_NO_HEATMAP=false.
+        if self.no_heatmap && self.heatmap.is_some() {
+            bail!("--heatmap and --no-heatmap cannot be used together");
+        }
         let heatmap = if self.no_heatmap {
             None
         } else {
@@ -194,6 +239,7 @@ impl AnalyzeArgs {
             traffic: self.traffic,
             format: self.format,
             exit_zero: self.exit_zero,
+            color: self.color,
             quiet: self.quiet,
         })
     }
@@ -235,8 +281,11 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
         }
     }
     let bytes = match config.format {
-        OutputFormat::Text => Text.render(&report),
+        OutputFormat::Text => Text { color: use_color(config.color) }.render(&report),
         OutputFormat::Json => Json.render(&report),
+        OutputFormat::Github => Github.render(&report),
+        OutputFormat::Markdown => Markdown.render(&report),
+        OutputFormat::Junit => Junit.render(&report),
     };
     if report.repeated_headers > 0 {
         eprintln!(
@@ -253,9 +302,46 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
         Err(e) => return Err(anyhow::Error::new(e).context("writing the report to stdout")),
         Ok(()) => {}
     }
+    let step_summary = step_summary_path(config.format, std::env::var_os(STEP_SUMMARY_VAR));
+    if let Some(path) = step_summary {
+        append_step_summary(&path, &Markdown.render(&report))?;
+    }
     match heatmap_error {
         Some(e) => Err(e),
         None => Ok(outcome),
+    }
+}
+
+/// The file GitHub Actions renders as the step's summary page.
+const STEP_SUMMARY_VAR: &str = "GITHUB_STEP_SUMMARY";
+
+/// Where `--format github` appends its Markdown summary: the file GitHub names, if it does.
+fn step_summary_path(format: OutputFormat, var: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    var.filter(|path| format == OutputFormat::Github && !path.is_empty()).map(PathBuf::from)
+}
+
+/// Appends to the step summary: other steps and tools write to the same file, so it is never
+/// truncated.
+fn append_step_summary(path: &Path, markdown: &[u8]) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(markdown))
+        .with_context(|| {
+            format!("appending the summary to {} ({STEP_SUMMARY_VAR})", path.display())
+        })
+}
+
+/// Whether the text report is coloured: `--color` decides, and `auto` follows the terminal and
+/// the NO_COLOR / CLICOLOR_FORCE conventions (NO_COLOR wins when both are set).
+fn use_color(when: ColorWhen) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+        }
     }
 }
 
@@ -333,6 +419,7 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
         span: table.counts.first_second.zip(table.counts.last_second),
         bins: bins.len(),
         codes: bins.codes.len(),
+        compared_codes: bins.codes.clone(),
         gate,
         alerts,
         repeated_headers: table.repeated_headers,
@@ -484,5 +571,29 @@ mod tests {
         let config = parse(&["--baseline", "9.9", "--canary", "1.0"]).unwrap();
         let e = format!("{:#}", choose_builds(&config, &table(&["1.0", "2.0"])).unwrap_err());
         assert!(e.contains("--baseline 9.9 is not in the data"), "{e}");
+    }
+
+    #[test]
+    fn the_ci_formats_and_colour_are_flags() {
+        assert_eq!(parse(&["--format", "github"]).unwrap().format, OutputFormat::Github);
+        assert_eq!(parse(&["--format", "markdown"]).unwrap().format, OutputFormat::Markdown);
+        assert_eq!(parse(&["--format", "junit"]).unwrap().format, OutputFormat::Junit);
+        assert_eq!(parse(&[]).unwrap().color, ColorWhen::Auto);
+        assert_eq!(parse(&["--color", "never"]).unwrap().color, ColorWhen::Never);
+        assert_eq!(parse(&["--color", "always"]).unwrap().color, ColorWhen::Always);
+        assert!(parse(&["--color", "sometimes"]).is_err());
+        assert!(!use_color(ColorWhen::Never));
+        assert!(use_color(ColorWhen::Always));
+    }
+
+    #[test]
+    fn only_the_github_format_appends_a_step_summary() {
+        let var = || Some(std::ffi::OsString::from("summary.md"));
+        assert_eq!(step_summary_path(OutputFormat::Github, var()), Some("summary.md".into()));
+        for other in [OutputFormat::Text, OutputFormat::Json, OutputFormat::Markdown] {
+            assert_eq!(step_summary_path(other, var()), None);
+        }
+        assert_eq!(step_summary_path(OutputFormat::Github, Some("".into())), None);
+        assert_eq!(step_summary_path(OutputFormat::Github, None), None);
     }
 }

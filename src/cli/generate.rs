@@ -35,22 +35,28 @@ pub enum TimestampFormat {
 )]
 pub struct GenerateArgs {
     /// Seed of the ChaCha8 pseudo-random generator
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, env = "ERRWATCH_GENERATE_SEED", default_value_t = 1)]
     pub seed: u64,
 
     /// Exact number of event rows (0 writes the header only)
-    #[arg(long, default_value_t = 14_000)]
+    #[arg(long, env = "ERRWATCH_GENERATE_ROWS", default_value_t = 14_000)]
     pub rows: u64,
 
     /// Length of the stream, in seconds or H:MM:SS; timestamps run from the start to start +
     /// duration inclusive
-    #[arg(long, default_value = "3600", value_name = "SECONDS|H:MM:SS")]
+    #[arg(
+        long,
+        env = "ERRWATCH_GENERATE_DURATION",
+        default_value = "3600",
+        value_name = "SECONDS|H:MM:SS"
+    )]
     pub duration: String,
 
     /// Build versions, comma-separated: the first is the baseline, the last the canary (one or
     /// more; list them in ascending version order, as errwatch analyze takes the lower as baseline)
     #[arg(
         long,
+        env = "ERRWATCH_GENERATE_BUILDS",
         value_delimiter = ',',
         default_value = "5.0007.510.011,5.0007.610.011",
         value_name = "BUILD,..."
@@ -59,44 +65,69 @@ pub struct GenerateArgs {
 
     /// Integer error codes every build emits, inclusive; ranks (frequencies) are drawn from the
     /// seed, the code at rank k having a base rate proportional to k^-1.5
-    #[arg(long, default_value = "-17..15", value_name = "LO..HI", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        env = "ERRWATCH_GENERATE_CODES",
+        default_value = "-17..15",
+        value_name = "LO..HI",
+        allow_hyphen_values = true
+    )]
     pub codes: String,
 
     /// The canary's share of the traffic, strictly between 0 and 1; the other builds split the
     /// rest equally
-    #[arg(long, default_value_t = 0.5, value_name = "SHARE")]
+    #[arg(long, env = "ERRWATCH_GENERATE_TRAFFIC", default_value_t = 0.5, value_name = "SHARE")]
     pub traffic: f64,
 
     /// A regression in the canary: the code's rate times FACTOR (above 1) over START-END
-    /// (repeatable)
-    #[arg(long, value_name = "CODE:START-END:xFACTOR", allow_hyphen_values = true)]
+    /// (repeatable, or comma-separated)
+    #[arg(
+        long,
+        env = "ERRWATCH_GENERATE_INJECT",
+        value_delimiter = ',',
+        value_name = "CODE:START-END:xFACTOR",
+        allow_hyphen_values = true
+    )]
     pub inject: Vec<String>,
 
     /// A code only the canary has, over START-END, at FACTOR (default 1) times the median base
-    /// rate of --codes; the code must lie outside --codes and may be a label (repeatable)
-    #[arg(long, value_name = "CODE:START-END[:xFACTOR]", allow_hyphen_values = true)]
+    /// rate of --codes; the code must lie outside --codes and may be a label (repeatable, or
+    /// comma-separated)
+    #[arg(
+        long,
+        env = "ERRWATCH_GENERATE_NEW_CODE",
+        value_delimiter = ',',
+        value_name = "CODE:START-END[:xFACTOR]",
+        allow_hyphen_values = true
+    )]
     pub new_code: Vec<String>,
 
     /// An improvement in the canary: the code's rate divided by FACTOR (above 1) over START-END
-    /// (repeatable)
-    #[arg(long, value_name = "CODE:START-END:xFACTOR", allow_hyphen_values = true)]
+    /// (repeatable, or comma-separated)
+    #[arg(
+        long,
+        env = "ERRWATCH_GENERATE_IMPROVE",
+        value_delimiter = ',',
+        value_name = "CODE:START-END:xFACTOR",
+        allow_hyphen_values = true
+    )]
     pub improve: Vec<String>,
 
     /// Timestamp notation
-    #[arg(long, value_enum, default_value_t = TimestampFormat::Hms)]
+    #[arg(long, env = "ERRWATCH_GENERATE_TIMESTAMPS", value_enum, default_value_t = TimestampFormat::Hms)]
     pub timestamps: TimestampFormat,
 
     /// Clock value of the first second, in the --timestamps notation [default: 0:00:00 for hms,
     /// 2026-11-22T00:00:00Z for rfc3339, 1795305600 for epoch]
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    #[arg(long, env = "ERRWATCH_GENERATE_START", value_name = "TIME", allow_hyphen_values = true)]
     pub start: Option<String>,
 
     /// Write the stream here instead of standard output ('-' is standard output)
-    #[arg(short = 'o', long, value_name = "PATH")]
+    #[arg(short = 'o', long, env = "ERRWATCH_GENERATE_OUTPUT", value_name = "PATH")]
     pub output: Option<PathBuf>,
 
     /// Write the ground truth here as JSON: the injections and every code's base rate
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, env = "ERRWATCH_GENERATE_TRUTH", value_name = "PATH")]
     pub truth: Option<PathBuf>,
 }
 

@@ -4,11 +4,15 @@
 //! bytes. Formats are pure, so they are unit-tested on hand-built reports. Timestamps are written
 //! in the input's own notation.
 
+pub mod github;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod text;
 
 use crate::detect::{Alert, Gate};
 use crate::input::BuildStats;
+use crate::input::labels::Code;
 use crate::input::timestamp::Notation;
 
 /// Everything a report says about one run.
@@ -34,6 +38,8 @@ pub struct Report {
     pub bins: usize,
     /// Number of error codes compared.
     pub codes: usize,
+    /// The error codes compared, in code order (one JUnit test case each).
+    pub compared_codes: Vec<Code>,
     /// The significance gate's accounting, for rules that test.
     pub gate: Option<Gate>,
     /// The alert episodes, ordered by start.
@@ -69,5 +75,10 @@ pub trait Format {
 
 /// The seed's label for an error code: `Error_Code_3`.
 pub fn code_label(alert: &Alert) -> String {
-    format!("Error_Code_{}", alert.code)
+    label(&alert.code)
+}
+
+/// The seed's label for any code, alerting or not: `Error_Code_3`.
+pub fn label(code: &Code) -> String {
+    format!("Error_Code_{code}")
 }

@@ -11,84 +11,145 @@
 //!     detected at 0:59:40; windows fired from 0:51:40 to 0:59:59; strongest window 5 bins x 100 s
 //!     canary 57 events, baseline 30 events, p-value 3.2e-6
 //! ```
+//!
+//! With colour on (the CLI decides: a terminal, `NO_COLOR`, `CLICOLOR_FORCE`, `--color`), the
+//! `Alert:` header lines and the closing verdict are styled with ANSI escapes; with it off the
+//! bytes are plain, and the same as they always were.
 
 use std::fmt::Write as _;
 
+use anstyle::{AnsiColor, Style};
+
 use super::{Format, Report, code_label};
+use crate::detect::Alert;
 
 /// The text format.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Text;
+pub struct Text {
+    /// Style the alert headers and the verdict with ANSI escapes.
+    pub color: bool,
+}
+
+/// An alert's header line and a run with alerts: bold red.
+const ALERT_STYLE: Style = Style::new().bold().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+/// A run without alerts: green.
+const CLEAN_STYLE: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+
+impl Text {
+    /// `text` in `style` when colour is on, else as is.
+    fn styled(&self, style: Style, text: &str) -> String {
+        if self.color { format!("{style}{text}{style:#}") } else { text.to_string() }
+    }
+}
 
 impl Format for Text {
     fn render(&self, report: &Report) -> Vec<u8> {
         let mut out = String::new();
-        let time = |s: i64| report.notation.format(s);
         for alert in &report.alerts {
-            let value = if alert.value.is_finite() {
-                format!("{:.2}", alert.value)
-            } else if alert.new_code {
-                format!("inf (code {} is new in the canary build)", alert.code)
-            } else {
-                "inf (no baseline events in the window)".to_string()
-            };
-            let _ = writeln!(out, "Alert: Mean Threshold Exceeded");
-            let _ = writeln!(out, "Start Timestamp: {}", time(alert.start_s));
-            let _ = writeln!(out, "Stop Timestamp: {}", time(alert.stop_s));
-            let _ = writeln!(out, "Error Code: {}", code_label(alert));
-            let _ = writeln!(out, "Value: {value}");
-            let _ = writeln!(out, "Threshold: {}", alert.threshold);
-            match alert.window_bins {
-                Some(window_bins) => writeln!(
-                    out,
-                    "    detected at {}; windows fired from {} to {}; strongest window {} bins x {} s",
-                    time(alert.detected_at_s),
-                    time(alert.windows_start_s),
-                    time(alert.windows_stop_s),
-                    window_bins,
-                    report.parameters.bin_seconds
-                ),
-                None => writeln!(
-                    out,
-                    "    detected at {}; last alarm at {}",
-                    time(alert.detected_at_s),
-                    time(alert.windows_stop_s),
-                ),
-            }
-            .expect("writing to a String cannot fail");
-            let mut counts = format!(
-                "    canary {} events, baseline {} events",
-                alert.canary_count, alert.baseline_count
-            );
-            if let Some(p) = alert.p_value {
-                let _ = write!(counts, ", p-value {}", format_p(p));
-            }
-            if let Some((lo, hi)) = alert.ratio_interval {
-                let hi = if hi.is_finite() { format!("{hi:.2}") } else { "inf".to_string() };
-                let _ = write!(counts, ", ratio between {lo:.2} and {hi}");
-            }
-            let _ = writeln!(out, "{counts}");
+            let _ = writeln!(out, "{}", self.styled(ALERT_STYLE, "Alert: Mean Threshold Exceeded"));
+            out.push_str(&alert_body(report, alert));
             out.push('\n');
         }
-        let alerts = match report.alerts.len() {
-            0 => "no alerts".to_string(),
-            1 => "1 alert".to_string(),
-            n => format!("{n} alerts"),
-        };
-        let _ = writeln!(
-            out,
-            "{}: {} rows, canary {} vs baseline {}, {} codes in {} bins of {} s, rule {}: {alerts}",
-            report.input,
-            report.rows,
-            report.canary.version,
-            report.baseline.version,
-            report.codes,
-            report.bins,
-            report.parameters.bin_seconds,
-            report.parameters.rule,
-        );
+        let style = if report.alerts.is_empty() { CLEAN_STYLE } else { ALERT_STYLE };
+        let verdict = self.styled(style, &verdict(report.alerts.len()));
+        let _ = writeln!(out, "{}", summary_line(report, &verdict));
         out.into_bytes()
     }
+}
+
+/// The closing line: the input, the builds, the shape of the data, the rule and the verdict.
+pub fn summary_line(report: &Report, verdict: &str) -> String {
+    format!(
+        "{}: {} rows, canary {} vs baseline {}, {} codes in {} bins of {} s, rule {}: {verdict}",
+        report.input,
+        report.rows,
+        report.canary.version,
+        report.baseline.version,
+        report.codes,
+        report.bins,
+        report.parameters.bin_seconds,
+        report.parameters.rule,
+    )
+}
+
+/// The verdict in words: `no alerts`, `1 alert`, `3 alerts`.
+pub fn verdict(alerts: usize) -> String {
+    match alerts {
+        0 => "no alerts".to_string(),
+        1 => "1 alert".to_string(),
+        n => format!("{n} alerts"),
+    }
+}
+
+/// An alert's value in words: `1.90`, or `inf` with the reason.
+pub fn format_value(alert: &Alert) -> String {
+    if alert.value.is_finite() {
+        format!("{:.2}", alert.value)
+    } else if alert.new_code {
+        format!("inf (code {} is new in the canary build)", alert.code)
+    } else {
+        "inf (no baseline events in the window)".to_string()
+    }
+}
+
+/// An alert block after its header line: the seed's fields, then the indented details.
+pub fn alert_body(report: &Report, alert: &Alert) -> String {
+    let mut out = String::new();
+    let time = |s: i64| report.notation.format(s);
+    let _ = writeln!(out, "Start Timestamp: {}", time(alert.start_s));
+    let _ = writeln!(out, "Stop Timestamp: {}", time(alert.stop_s));
+    let _ = writeln!(out, "Error Code: {}", code_label(alert));
+    let _ = writeln!(out, "Value: {}", format_value(alert));
+    let _ = writeln!(out, "Threshold: {}", alert.threshold);
+    let _ = writeln!(out, "    {}", detection_details(report, alert));
+    let _ = writeln!(out, "    {}", evidence(alert));
+    out
+}
+
+/// When the alert was known and which windows fired: `detected at 0:59:40; windows fired from
+/// 0:51:40 to 0:59:59; strongest window 5 bins x 100 s`.
+pub fn detection_details(report: &Report, alert: &Alert) -> String {
+    let time = |s: i64| report.notation.format(s);
+    match alert.window_bins {
+        Some(window_bins) => format!(
+            "detected at {}; windows fired from {} to {}; strongest window {} bins x {} s",
+            time(alert.detected_at_s),
+            time(alert.windows_start_s),
+            time(alert.windows_stop_s),
+            window_bins,
+            report.parameters.bin_seconds
+        ),
+        None => format!(
+            "detected at {}; last alarm at {}",
+            time(alert.detected_at_s),
+            time(alert.windows_stop_s),
+        ),
+    }
+}
+
+/// The counts behind the value and the test's verdict: `canary 57 events, baseline 30 events,
+/// p-value 3.2e-6` (or the sequential rule's `ratio between LO and HI`).
+pub fn evidence(alert: &Alert) -> String {
+    let mut counts =
+        format!("canary {} events, baseline {} events", alert.canary_count, alert.baseline_count);
+    if let Some(statistic) = statistic(alert) {
+        let _ = write!(counts, ", {statistic}");
+    }
+    counts
+}
+
+/// The test's verdict alone: `p-value 3.2e-6`, `ratio between 1.40 and 3.10`, or nothing for a
+/// rule without a test.
+pub fn statistic(alert: &Alert) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(p) = alert.p_value {
+        parts.push(format!("p-value {}", format_p(p)));
+    }
+    if let Some((lo, hi)) = alert.ratio_interval {
+        let hi = if hi.is_finite() { format!("{hi:.2}") } else { "inf".to_string() };
+        parts.push(format!("ratio between {lo:.2} and {hi}"));
+    }
+    if parts.is_empty() { None } else { Some(parts.join(", ")) }
 }
 
 /// A p-value in two significant digits.
@@ -125,6 +186,10 @@ pub(crate) mod tests {
             span: Some((0, 3600)),
             bins: 37,
             codes: 33,
+            compared_codes: (-17..=14)
+                .map(Code::Int)
+                .chain(std::iter::once(Code::Label("E_NEW".into())))
+                .collect(),
             gate: None,
             alerts: vec![
                 Alert {
@@ -169,7 +234,7 @@ pub(crate) mod tests {
 
     #[test]
     fn alerts_print_in_the_seed_format_with_details() {
-        let text = String::from_utf8(Text.render(&sample_report())).unwrap();
+        let text = String::from_utf8(Text::default().render(&sample_report())).unwrap();
         let expected = "\
 Alert: Mean Threshold Exceeded
 Start Timestamp: 0:59:00
@@ -198,7 +263,23 @@ a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in
     fn a_clean_run_says_so() {
         let mut report = sample_report();
         report.alerts.clear();
-        let text = String::from_utf8(Text.render(&report)).unwrap();
+        let text = String::from_utf8(Text::default().render(&report)).unwrap();
         assert!(text.ends_with("rule rolling: no alerts\n"), "{text}");
+    }
+
+    #[test]
+    fn colour_styles_the_headers_and_the_verdict_and_nothing_else() {
+        let plain = String::from_utf8(Text::default().render(&sample_report())).unwrap();
+        let colored = String::from_utf8(Text { color: true }.render(&sample_report())).unwrap();
+        assert_eq!(anstream::adapter::strip_str(&colored).to_string(), plain);
+        let bold_red = "\u{1b}[1m\u{1b}[31m";
+        assert_eq!(
+            colored
+                .matches(&format!("{bold_red}Alert: Mean Threshold Exceeded\u{1b}[0m\n"))
+                .count(),
+            2
+        );
+        assert!(colored.contains(&format!("{bold_red}2 alerts\u{1b}[0m\n")), "{colored:?}");
+        assert!(!plain.contains('\u{1b}'));
     }
 }

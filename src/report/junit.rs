@@ -1,0 +1,226 @@
+//! JUnit XML: one test case per error code compared, failed when the code alerted, for the test
+//! widgets of CI systems (GitLab's test report, Jenkins, Azure Pipelines, GitHub test reporters).
+//!
+//! ```xml
+//! <testsuites name="errwatch" tests="33" failures="2" errors="0">
+//!   <testsuite name="errwatch: canary 5.0007.610.011 vs baseline 5.0007.510.011" tests="33" ...>
+//!     <testcase name="Error_Code_3" classname="errwatch">
+//!       <failure message="Error_Code_3 increased from 0:59:00 to 0:59:40: value 1.90, ..."
+//!                type="regression">Alert: Mean Threshold Exceeded ...</failure>
+//!     </testcase>
+//! ```
+//!
+//! The elements and attributes the JUnit schema requires are always there (`testsuites`;
+//! `testsuite` with `name`, `tests`, `failures`, `errors`; `testcase` with `name` and `classname`;
+//! `failure` with `message`). A code with several episodes is one failed case whose message counts
+//! them and whose body holds every alert block in the text format. There are no timings or
+//! timestamps, so the same input gives the same bytes.
+//!
+//! Text from the input is escaped for XML 1.0: `& < > " '` as entities, line breaks and tabs in
+//! attributes as character references (so they survive attribute normalization), and the control
+//! characters XML 1.0 cannot carry at all as U+FFFD.
+
+use std::fmt::Write as _;
+
+use super::text::{alert_body, evidence, format_value};
+use super::{Format, Report, code_label, label};
+use crate::detect::Alert;
+
+/// The JUnit format.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Junit;
+
+/// Every test case's `classname`: the tool, so CI widgets group the codes together.
+const CLASSNAME: &str = "errwatch";
+
+impl Format for Junit {
+    fn render(&self, report: &Report) -> Vec<u8> {
+        let mut codes = report.compared_codes.clone();
+        // An alert's code is always among those compared; this keeps every alert reported even
+        // if a caller builds a report where it is not.
+        for alert in &report.alerts {
+            if !codes.contains(&alert.code) {
+                codes.push(alert.code.clone());
+            }
+        }
+        let failures = codes.iter().filter(|c| report.alerts.iter().any(|a| &a.code == *c)).count();
+        let suite = format!(
+            "errwatch: canary {} vs baseline {}",
+            report.canary.version, report.baseline.version
+        );
+        let p = &report.parameters;
+        let windows = p.window_bins.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+        let properties = [
+            ("input", report.input.clone()),
+            ("baseline", report.baseline.version.clone()),
+            ("canary", report.canary.version.clone()),
+            ("rule", p.rule.to_string()),
+            ("bin_seconds", p.bin_seconds.to_string()),
+            ("threshold", p.threshold.to_string()),
+            ("threshold_bins", windows),
+            ("alpha", p.alpha.to_string()),
+            ("traffic", p.traffic.to_string()),
+        ]
+        .into_iter()
+        .chain(report.heatmap.clone().map(|path| ("heatmap", path)));
+
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let counts = format!("tests=\"{}\" failures=\"{failures}\" errors=\"0\"", codes.len());
+        let _ = writeln!(out, "<testsuites name=\"errwatch\" {counts}>");
+        let _ = writeln!(out, "  <testsuite name=\"{}\" {counts} skipped=\"0\">", attr(&suite));
+        out.push_str("    <properties>\n");
+        for (name, value) in properties {
+            let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", attr(&value));
+        }
+        out.push_str("    </properties>\n");
+        for code in &codes {
+            let name = attr(&label(code));
+            let alerts: Vec<&Alert> = report.alerts.iter().filter(|a| &a.code == code).collect();
+            let Some(first) = alerts.first() else {
+                let _ = writeln!(out, "    <testcase name=\"{name}\" classname=\"{CLASSNAME}\"/>");
+                continue;
+            };
+            let mut message = failure_message(report, first);
+            if alerts.len() > 1 {
+                let _ = write!(message, " (and {} more episode(s))", alerts.len() - 1);
+            }
+            let body = alerts
+                .iter()
+                .map(|a| format!("Alert: Mean Threshold Exceeded\n{}", alert_body(report, a)))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let _ = writeln!(out, "    <testcase name=\"{name}\" classname=\"{CLASSNAME}\">");
+            let _ = writeln!(
+                out,
+                "      <failure message=\"{}\" type=\"regression\">{}</failure>",
+                attr(&message),
+                text(&body)
+            );
+            out.push_str("    </testcase>\n");
+        }
+        out.push_str("  </testsuite>\n</testsuites>\n");
+        out.into_bytes()
+    }
+}
+
+/// The failure's one-line message: the code, the span, the value, the evidence.
+fn failure_message(report: &Report, alert: &Alert) -> String {
+    let time = |s: i64| report.notation.format(s);
+    format!(
+        "{} increased from {} to {}: value {}, threshold {}; {}",
+        code_label(alert),
+        time(alert.start_s),
+        time(alert.stop_s),
+        format_value(alert),
+        alert.threshold,
+        evidence(alert),
+    )
+}
+
+/// Whether XML 1.0 can carry the character at all.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Character data: markup characters as entities.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if xml_char(c) => out.push(c),
+            _ => out.push('\u{FFFD}'),
+        }
+    }
+    out
+}
+
+/// An attribute value in double quotes: also quotes, and whitespace that attribute-value
+/// normalization would turn into spaces.
+fn attr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in text(s).chars() {
+        match c {
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::labels::Code;
+    use crate::report::text::tests::sample_report;
+
+    fn small_report() -> Report {
+        let mut report = sample_report();
+        report.compared_codes = vec![Code::Int(-2), Code::Int(3), Code::Label("E_NEW".into())];
+        report.codes = 3;
+        report
+    }
+
+    fn render(report: &Report) -> String {
+        String::from_utf8(Junit.render(report)).unwrap()
+    }
+
+    #[test]
+    fn one_case_per_code_failed_when_it_alerted() {
+        insta::assert_snapshot!(render(&small_report()));
+    }
+
+    #[test]
+    fn the_schema_s_required_parts_are_there() {
+        let xml = render(&small_report());
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "testsuites");
+        let suite = root.children().find(|n| n.has_tag_name("testsuite")).unwrap();
+        assert_eq!(suite.attribute("tests"), Some("3"));
+        assert_eq!(suite.attribute("failures"), Some("2"));
+        let cases: Vec<_> = suite.children().filter(|n| n.has_tag_name("testcase")).collect();
+        let names: Vec<_> = cases.iter().map(|c| c.attribute("name").unwrap()).collect();
+        assert_eq!(names, ["Error_Code_-2", "Error_Code_3", "Error_Code_E_NEW"]);
+        assert!(cases.iter().all(|c| c.attribute("classname") == Some("errwatch")));
+        let failure = cases[1].children().find(|n| n.has_tag_name("failure")).unwrap();
+        assert_eq!(
+            failure.attribute("message"),
+            Some(
+                "Error_Code_3 increased from 0:59:00 to 0:59:40: value 1.90, threshold 1.25; \
+                 canary 57 events, baseline 30 events, p-value 3.2e-6"
+            )
+        );
+        assert!(failure.text().unwrap().starts_with("Alert: Mean Threshold Exceeded\n"));
+        assert!(cases[0].children().all(|n| !n.is_element()), "a quiet code passes");
+    }
+
+    #[test]
+    fn labels_survive_as_written() {
+        let mut report = small_report();
+        let odd = "E<&>\"'\n\t\u{1}x";
+        report.alerts[0].code = Code::Label(odd.into());
+        report.compared_codes[1] = Code::Label(odd.into());
+        let xml = render(&report);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let case = doc.descendants().filter(|n| n.has_tag_name("testcase")).nth(1).unwrap();
+        assert_eq!(case.attribute("name"), Some("Error_Code_E<&>\"'\n\t\u{FFFD}x"));
+    }
+
+    #[test]
+    fn several_episodes_of_one_code_are_one_failure() {
+        let mut report = small_report();
+        let again = report.alerts[0].clone();
+        report.alerts.push(again);
+        let xml = render(&report);
+        assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
+        assert!(xml.contains("p-value 3.2e-6 (and 1 more episode(s))\""), "{xml}");
+        assert_eq!(xml.matches("Alert: Mean Threshold Exceeded").count(), 3, "{xml}");
+    }
+}
