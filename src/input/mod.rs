@@ -151,128 +151,198 @@ impl Interner {
     }
 }
 
-/// Reads CSV from `reader`; `name` is used in messages.
-pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
-    let mut buffered = BufReader::with_capacity(1 << 16, reader);
-    skip_bom(&mut buffered).with_context(|| format!("{name}: cannot read"))?;
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(buffered);
-    let header = match csv.byte_headers() {
-        Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => {
-            bail!(
-                "{name}: empty input: expected a header line with Timestamp, Build_Version, Error_Code"
-            )
-        }
-        Ok(h) => h.clone(),
-        Err(e) => return Err(csv_error(name, e)),
-    };
-    let columns = Columns::find(&header, name)?;
+/// One data row, as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    /// The line it starts on.
+    pub line: u64,
+    /// Its second on the input's clock.
+    pub second: i64,
+    /// The interned id of its build.
+    pub build: usize,
+    /// The interned id of its error code.
+    pub code: usize,
+    /// The events it stands for (`Count`, or 1).
+    pub count: u64,
+}
 
-    let mut table = Table {
-        name: name.to_string(),
-        notation: None,
-        rows: 0,
-        builds: Vec::new(),
-        codes: Vec::new(),
-        counts: Aggregator::new().finish(),
-        repeated_headers: 0,
-    };
-    let mut aggregator = Aggregator::new();
-    let mut builds = Interner::default();
-    let mut codes = Interner::default();
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(name, e)),
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        let at = |what: String| anyhow!("{name}:{line}: {what}");
-        if record.len() == 1 && record[0].is_empty() {
-            continue; // a line of spaces
-        }
-        if record.len() != columns.width {
-            bail!(at(format!(
-                "expected {} fields as in the header, found {} ({})",
-                columns.width,
-                record.len(),
-                quote(&join_fields(&record))
-            )));
-        }
-        if is_repeated_header(&record, &header) {
-            table.repeated_headers += 1;
-            continue;
-        }
-        let field = |index: usize, column: &str| -> Result<&str> {
-            let bytes = &record[index];
-            let text = std::str::from_utf8(bytes).map_err(|_| {
-                at(format!(
-                    "{column} is not valid UTF-8 ({})",
-                    quote(&String::from_utf8_lossy(bytes))
-                ))
-            })?;
-            if text.is_empty() {
-                bail!(at(format!("empty {column}")));
+/// Reads rows one at a time with the csv crate, as they arrive: the reference reader, and the one
+/// that follows live streams.
+pub struct Rows<R: Read> {
+    name: String,
+    csv: csv::Reader<BufReader<R>>,
+    header: csv::ByteRecord,
+    columns: Columns,
+    record: csv::ByteRecord,
+    build_ids: Interner,
+    code_ids: Interner,
+    /// The timestamp notation, once the first data row has shown it.
+    pub notation: Option<Notation>,
+    /// Builds by interned id, with their rows and events so far.
+    pub builds: Vec<BuildStats>,
+    /// Codes by interned id.
+    pub codes: Vec<Code>,
+    /// Data rows read so far.
+    pub rows: u64,
+    /// Repeated header lines skipped so far.
+    pub repeated_headers: u64,
+}
+
+impl<R: Read> Rows<R> {
+    /// Reads the header of CSV from `reader`; `name` is used in messages.
+    pub fn new(reader: R, name: &str) -> Result<Rows<R>> {
+        let mut buffered = BufReader::with_capacity(1 << 16, reader);
+        skip_bom(&mut buffered).with_context(|| format!("{name}: cannot read"))?;
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(buffered);
+        let header = match csv.byte_headers() {
+            Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => {
+                bail!(
+                    "{name}: empty input: expected a header line with Timestamp, Build_Version, Error_Code"
+                )
             }
-            Ok(text)
+            Ok(h) => h.clone(),
+            Err(e) => return Err(csv_error(name, e)),
         };
+        let columns = Columns::find(&header, name)?;
+        Ok(Rows {
+            name: name.to_string(),
+            csv,
+            header,
+            columns,
+            record: csv::ByteRecord::new(),
+            build_ids: Interner::default(),
+            code_ids: Interner::default(),
+            notation: None,
+            builds: Vec::new(),
+            codes: Vec::new(),
+            rows: 0,
+            repeated_headers: 0,
+        })
+    }
 
-        let stamp = field(columns.timestamp, "Timestamp")?;
-        let notation = match table.notation {
-            Some(n) => n,
-            None => {
-                let n = Notation::detect(stamp).ok_or_else(|| {
+    /// The input's name as used in messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The next data row, `None` at the end of the input.
+    pub fn next_row(&mut self) -> Result<Option<Row>> {
+        let name = &self.name;
+        loop {
+            match self.csv.read_byte_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(csv_error(name, e)),
+            }
+            let record = &self.record;
+            let columns = &self.columns;
+            let line = record.position().map_or(0, |p| p.line());
+            let at = |what: String| anyhow!("{name}:{line}: {what}");
+            if record.len() == 1 && record[0].is_empty() {
+                continue; // a line of spaces
+            }
+            if record.len() != columns.width {
+                bail!(at(format!(
+                    "expected {} fields as in the header, found {} ({})",
+                    columns.width,
+                    record.len(),
+                    quote(&join_fields(record))
+                )));
+            }
+            if is_repeated_header(record, &self.header) {
+                self.repeated_headers += 1;
+                continue;
+            }
+            let field = |index: usize, column: &str| -> Result<&str> {
+                let bytes = &record[index];
+                let text = std::str::from_utf8(bytes).map_err(|_| {
                     at(format!(
-                        "unrecognised timestamp, expected H:MM:SS, RFC 3339 or Unix seconds ({})",
-                        quote(stamp)
+                        "{column} is not valid UTF-8 ({})",
+                        quote(&String::from_utf8_lossy(bytes))
                     ))
                 })?;
-                table.notation = Some(n);
-                n
-            }
-        };
-        let second = notation.parse(stamp).map_err(|e| at(format!("{e} ({})", quote(stamp))))?;
+                if text.is_empty() {
+                    bail!(at(format!("empty {column}")));
+                }
+                Ok(text)
+            };
 
-        let version = field(columns.build, "Build_Version")?;
-        let (build, new_build) = builds.id(version.as_bytes());
-        if new_build {
-            table.builds.push(BuildStats { version: version.to_string(), rows: 0, events: 0 });
-        }
-        let code_text = field(columns.code, "Error_Code")?;
-        let (code, new_code) = codes.id(code_text.as_bytes());
-        if new_code {
-            table.codes.push(Code::parse(code_text));
-        }
-        let count = match columns.count {
-            None => 1,
-            Some(index) => {
-                let text = field(index, "Count")?;
-                text.parse::<u64>().map_err(|_| {
-                    let what = if text.starts_with('-') {
-                        "Count must not be negative"
-                    } else if text.bytes().all(|b| b.is_ascii_digit()) {
-                        "Count is too large"
-                    } else {
-                        "Count is not a non-negative integer"
-                    };
-                    at(format!("{what} ({})", quote(text)))
-                })?
+            let stamp = field(columns.timestamp, "Timestamp")?;
+            let notation = match self.notation {
+                Some(n) => n,
+                None => {
+                    let n = Notation::detect(stamp).ok_or_else(|| {
+                        at(format!(
+                            "unrecognised timestamp, expected H:MM:SS, RFC 3339 or Unix seconds ({})",
+                            quote(stamp)
+                        ))
+                    })?;
+                    self.notation = Some(n);
+                    n
+                }
+            };
+            let second =
+                notation.parse(stamp).map_err(|e| at(format!("{e} ({})", quote(stamp))))?;
+
+            let version = field(columns.build, "Build_Version")?;
+            let code_text = field(columns.code, "Error_Code")?;
+            let count = match columns.count {
+                None => 1,
+                Some(index) => {
+                    let text = field(index, "Count")?;
+                    text.parse::<u64>().map_err(|_| {
+                        let what = if text.starts_with('-') {
+                            "Count must not be negative"
+                        } else if text.bytes().all(|b| b.is_ascii_digit()) {
+                            "Count is too large"
+                        } else {
+                            "Count is not a non-negative integer"
+                        };
+                        at(format!("{what} ({})", quote(text)))
+                    })?
+                }
+            };
+            let (build, new_build) = self.build_ids.id(version.as_bytes());
+            if new_build {
+                self.builds.push(BuildStats { version: version.to_string(), rows: 0, events: 0 });
             }
-        };
-        aggregator
-            .add(second, build, code, count)
-            .map_err(|e| at(format!("{e} ({})", quote(stamp))))?;
-        let stats = &mut table.builds[build];
-        stats.rows += 1;
-        stats.events = stats.events.saturating_add(count);
-        table.rows += 1;
+            let (code, new_code) = self.code_ids.id(code_text.as_bytes());
+            if new_code {
+                self.codes.push(Code::parse(code_text));
+            }
+            let stats = &mut self.builds[build];
+            stats.rows += 1;
+            stats.events = stats.events.saturating_add(count);
+            self.rows += 1;
+            return Ok(Some(Row { line, second, build, code, count }));
+        }
     }
-    table.counts = aggregator.finish();
-    Ok(table)
+}
+
+/// Reads CSV from `reader`; `name` is used in messages.
+pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
+    let mut rows = Rows::new(reader, name)?;
+    let mut aggregator = Aggregator::new();
+    while let Some(row) = rows.next_row()? {
+        aggregator.add(row.second, row.build, row.code, row.count).map_err(|e| {
+            let stamp =
+                rows.notation.map_or_else(|| row.second.to_string(), |n| n.format(row.second));
+            anyhow!("{name}:{}: {e} ({})", row.line, quote(&stamp))
+        })?;
+    }
+    Ok(Table {
+        name: name.to_string(),
+        notation: rows.notation,
+        rows: rows.rows,
+        builds: rows.builds,
+        codes: rows.codes,
+        counts: aggregator.finish(),
+        repeated_headers: rows.repeated_headers,
+    })
 }
 
 /// Merges the tables of several inputs (shards of one stream) into one, as if their rows had been
