@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::process::Command;
 
 use errwatch::generate::{self, Config};
 use errwatch::input::source::GaveUp;
@@ -250,4 +251,32 @@ fn a_bad_row_deep_in_a_large_file_names_the_reference_line() {
         assert!(file.stderr.contains(message), "{row}: {}", file.stderr);
         assert_eq!(file.stderr.replace("s.csv", "<stdin>"), piped.stderr, "{row}");
     }
+}
+
+/// The progress bar is drawn on a terminal (here a pseudo-terminal made by `script`) and cleared
+/// at the end; `--quiet` draws none, and neither is there one when stderr is not a terminal (the
+/// other tests read stderr through a pipe and find only what they expect).
+#[test]
+fn the_progress_bar_shows_on_a_terminal_unless_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.csv"), stream(Notation::Offset, 20_000)).unwrap();
+    let on_a_terminal = |extra: &str| {
+        let command =
+            format!("{} analyze s.csv --no-heatmap {extra}", env!("CARGO_BIN_EXE_errwatch"));
+        Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+    };
+    let Ok(shown) = on_a_terminal("") else {
+        eprintln!("skipped: script (util-linux) not installed");
+        return;
+    };
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains(" / ") && shown.contains("left"), "{shown:?}");
+    assert!(shown.contains("\u{1b}[2K"), "the bar is cleared: {shown:?}");
+    let quiet = on_a_terminal("--quiet").unwrap();
+    let quiet = String::from_utf8_lossy(&quiet.stdout);
+    assert!(quiet.contains("20000 rows") && !quiet.contains("left"), "{quiet:?}");
 }

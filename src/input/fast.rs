@@ -15,10 +15,17 @@
 //!    found as on the reference path and the timestamp notation is detected from the first row.
 //! 2. The data is cut into chunks of whole lines ([`super::source`]); each worker thread parses
 //!    its chunks into its own [`Aggregator`], with its own small interning tables for builds and
-//!    codes. Fields are split by a word-at-a-time scan for `,`, `\n` and `\r`; timestamps in their
-//!    common shapes are parsed in place without allocating (`H:MM:SS`, Unix seconds, and RFC 3339
-//!    `...Z` by caching the day of the last date seen), anything rarer by the reference parser.
-//! 3. The workers' tables are merged: each build and code gets the id of its first appearance in
+//!    codes. Timestamps in their common shapes are parsed in place without allocating
+//!    (`H:MM:SS`, Unix seconds, and RFC 3339 `...Z` by caching the day of the last date seen),
+//!    anything rarer by the reference parser.
+//! 3. A line takes one of two ways. The long way splits it into fields (a word-at-a-time scan for
+//!    `,`, `\n` and `\r`) and checks each field as the reference does. When the timestamp is the
+//!    first column and there is no `Count`, the rest of the line after the timestamp's comma (say
+//!    `5.0007.610.011,-12`) decides the build and the code; a worker remembers every rest it
+//!    took the long way, so the short way is: parse the timestamp, find the newline, look the
+//!    rest up whole (a hash of three words), count. The values repeat, so nearly every line takes
+//!    the short way, and a rest seen before stands for fields already checked.
+//! 4. The workers' tables are merged: each build and code gets the id of its first appearance in
 //!    the file (the earliest file offset any worker saw it at), as the reference path numbers
 //!    them, and the per-second counters are added.
 
