@@ -457,16 +457,18 @@ mod tests {
         (live.result(&codes).0, updates)
     }
 
+    /// What a batch run does: the stream's seconds from its first to its last, fed in order.
     fn batch_episodes(kind: RuleKind, rows: &[(i64, usize, usize, u64)]) -> Vec<Episode> {
-        let span = rows.iter().map(|r| r.0).max().unwrap() as usize + 1;
+        let first = rows.iter().map(|r| r.0).min().unwrap();
+        let span = (rows.iter().map(|r| r.0).max().unwrap() - first) as usize + 1;
         let mut series = vec![(vec![0u32; span], vec![0u32; span]); 2];
         for &(s, b, c, n) in rows {
             let slot = if b == 1 { &mut series[c].0 } else { &mut series[c].1 };
-            slot[s as usize] += n as u32;
+            slot[(s - first) as usize] += n as u32;
         }
         let seconds: Vec<SecondCounts> =
             series.iter().map(|(c, b)| SecondCounts { canary: c, baseline: b }).collect();
-        run_batch(rule(kind).detector().as_mut(), 0, &seconds)
+        run_batch(rule(kind).detector().as_mut(), first, &seconds)
     }
 
     #[test]
@@ -481,6 +483,44 @@ mod tests {
                 batch.iter().map(|e| (e.start_s, e.stop_s, e.detected_at_s)).collect();
             assert_eq!(spans, expected, "{kind:?}");
             assert!(!spans.is_empty(), "{kind:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// On time-ordered input, live and batch runs give the same episodes, whatever the rule.
+        #[test]
+        fn live_equals_batch_on_random_streams(
+            seconds in 60i64..400,
+            burst_start in 0i64..300,
+            burst_len in 0i64..200,
+            factor in 1u64..8,
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let mut state = seed | 1;
+            let mut noise = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state % 3
+            };
+            let mut rows = Vec::new();
+            for s in 0..seconds {
+                let burst = (burst_start..burst_start + burst_len).contains(&s);
+                rows.push((s, 0, 0, noise()));
+                rows.push((s, 1, 0, noise() * if burst { factor } else { 1 }));
+                rows.push((s, 0, 1, noise()));
+                rows.push((s, 1, 1, noise()));
+            }
+            rows.retain(|r| r.3 > 0);
+            proptest::prop_assume!(rows.iter().any(|r| r.1 == 0) && rows.iter().any(|r| r.1 == 1));
+            for kind in [RuleKind::Rolling, RuleKind::Sequential, RuleKind::MeanDiff] {
+                let (alerts, _) = live_alerts(kind, &rows, 3);
+                let batch = batch_episodes(kind, &rows);
+                let live: Vec<_> = alerts.iter().map(|a| (a.start_s, a.stop_s, a.detected_at_s)).collect();
+                let expected: Vec<_> = batch.iter().map(|e| (e.start_s, e.stop_s, e.detected_at_s)).collect();
+                proptest::prop_assert_eq!(live, expected, "{:?}", kind);
+            }
         }
     }
 

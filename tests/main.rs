@@ -8,4 +8,5 @@ mod ci;
 mod detection;
 mod generate;
 mod heatmap;
+mod live;
 mod throughput;

@@ -11,12 +11,14 @@ use clap::{ArgAction, Args, ValueEnum};
 
 use super::Outcome;
 use crate::bins::{Bins, code_order};
-use crate::detect::{Alert, RuleConfig, RuleKind, SecondCounts, run_batch};
+use crate::detect::{Alert, Gate, RuleConfig, RuleKind, SecondCounts, run_batch};
+use crate::input::timestamp::Notation;
 use crate::input::{self, BuildStats, Table, labels::compare_versions};
 use crate::render::{self, HeatmapSpec, Palette};
+use crate::report::jsonl::{self, Jsonl};
+use crate::report::text::{self, Text};
 use crate::report::{
     Format, Parameters, Report, github::Github, json::Json, junit::Junit, markdown::Markdown,
-    text::Text,
 };
 
 /// Arguments of `errwatch analyze`.
@@ -40,8 +42,7 @@ pub struct AnalyzeArgs {
         value_name = "N,..."
     )]
     pub threshold_bins: Vec<usize>,
-    /// False-alarm budget: the probability of any false alert in the whole run (rolling), or the
-    /// expected false alarms per stream-hour (sequential).
+    /// False-alarm budget: expected false alarms per hour of stream (rolling and sequential).
     #[arg(long, env = "ERRWATCH_ALPHA", default_value_t = 0.05, allow_negative_numbers = true)]
     pub alpha: f64,
     /// The alert rule.
@@ -89,6 +90,14 @@ pub struct AnalyzeArgs {
     /// No progress bar while the input is read (it is only drawn when stderr is a terminal).
     #[arg(long, short, env = "ERRWATCH_QUIET", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub quiet: bool,
+    /// Follow INPUT as it grows (like `tail -f`), reporting alerts as they happen, until SIGINT or
+    /// SIGTERM; `-` (stdin) is always read live.
+    #[arg(long, env = "ERRWATCH_FOLLOW", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub follow: bool,
+    /// Live input: a second closes (and is evaluated) once a row this many seconds later has been
+    /// seen; rows for closed seconds are counted as late.
+    #[arg(long, env = "ERRWATCH_LATENESS", default_value_t = 5, value_name = "SECONDS")]
+    pub lateness: u64,
 }
 
 /// Heatmap palettes.
@@ -135,6 +144,8 @@ pub enum OutputFormat {
     Markdown,
     /// JUnit XML: one test case per error code, failed when it alerted.
     Junit,
+    /// JSON Lines: `alert_started` and `alert_ended` objects as they happen, then a `summary`.
+    Jsonl,
 }
 
 /// When to colour the text report.
@@ -181,6 +192,12 @@ pub struct AnalyzeConfig {
     pub palette: Palette,
     /// Draw no progress bar.
     pub quiet: bool,
+    /// Read the input live: stdin, or a followed file.
+    pub live: bool,
+    /// Follow the input file as it grows.
+    pub follow: bool,
+    /// Seconds a live stream waits for late rows before closing a second.
+    pub lateness: u64,
 }
 
 impl AnalyzeArgs {
@@ -188,6 +205,9 @@ impl AnalyzeArgs {
     pub fn validate(self) -> Result<AnalyzeConfig> {
         if self.bins == 0 {
             bail!("--bins must be at least 1 second (got 0)");
+        }
+        if self.follow && self.input == input::STDIN {
+            bail!("--follow needs a file: standard input is always read live");
         }
         if !(self.threshold.is_finite() && self.threshold > 0.0) {
             bail!("--threshold must be a positive number (got {})", self.threshold);
@@ -225,6 +245,7 @@ impl AnalyzeArgs {
             PaletteName::RedGreen => Palette::RedGreen,
             PaletteName::RedBlue => Palette::RedBlue,
         };
+        let live = self.follow || self.input == input::STDIN;
         Ok(AnalyzeConfig {
             heatmap,
             palette,
@@ -241,6 +262,9 @@ impl AnalyzeArgs {
             exit_zero: self.exit_zero,
             color: self.color,
             quiet: self.quiet,
+            live,
+            follow: self.follow,
+            lateness: self.lateness,
         })
     }
 }
@@ -257,8 +281,12 @@ fn default_heatmap_path(input: &str) -> PathBuf {
 /// Runs `errwatch analyze`.
 pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
     let config = args.validate()?;
-    let table = input::read_path_with(&config.input, !config.quiet)?;
-    let (mut report, bins) = analyze(&config, table)?;
+    let (mut report, bins) = if config.live {
+        super::live::run(&config)?
+    } else {
+        let table = input::read_path_with(&config.input, !config.quiet)?;
+        analyze(&config, table)?
+    };
     let mut heatmap_error = None;
     if let Some(path) = &config.heatmap {
         let title_input = Path::new(&report.input)
@@ -281,6 +309,13 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
         }
     }
     let bytes = match config.format {
+        // A live run printed each alert as it ended; what is left is the closing line.
+        OutputFormat::Text if config.live => {
+            let verdict = text::verdict(report.alerts.len());
+            format!("{}\n", text::summary_line(&report, &verdict)).into_bytes()
+        }
+        OutputFormat::Jsonl if config.live => jsonl::summary_line(&report),
+        OutputFormat::Jsonl => Jsonl.render(&report),
         OutputFormat::Text => Text { color: use_color(config.color) }.render(&report),
         OutputFormat::Json => Json.render(&report),
         OutputFormat::Github => Github.render(&report),
@@ -291,6 +326,13 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
         eprintln!(
             "errwatch: warning: {}: skipped {} repeated header line(s)",
             report.input, report.repeated_headers
+        );
+    }
+    if report.late_rows > 0 {
+        eprintln!(
+            "errwatch: warning: {}: {} row(s) arrived more than {} s after later rows, when their \
+             second had closed: counted in the totals and the heatmap, not in detection",
+            report.input, report.late_rows, config.lateness
         );
     }
     let outcome =
@@ -335,7 +377,7 @@ fn append_step_summary(path: &Path, markdown: &[u8]) -> Result<()> {
 
 /// Whether the text report is coloured: `--color` decides, and `auto` follows the terminal and
 /// the NO_COLOR / CLICOLOR_FORCE conventions (NO_COLOR wins when both are set).
-fn use_color(when: ColorWhen) -> bool {
+pub fn use_color(when: ColorWhen) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
@@ -394,19 +436,63 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
         })
         .collect();
     let gate = detector.gate();
-    let ignored_builds = table
+    let facts = RunFacts {
+        input: &table.name,
+        notation: table.notation,
+        rows: table.rows,
+        builds: &table.builds,
+        baseline,
+        canary,
+        span: table.counts.first_second.zip(table.counts.last_second),
+        repeated_headers: table.repeated_headers,
+        late_rows: 0,
+    };
+    Ok((report(config, &facts, &bins, alerts, gate), bins))
+}
+
+/// What a run learnt of its input, batch or live.
+pub struct RunFacts<'a> {
+    /// The input's name.
+    pub input: &'a str,
+    /// Its timestamp notation, if it had rows.
+    pub notation: Option<Notation>,
+    /// Data rows read.
+    pub rows: u64,
+    /// Every build by id.
+    pub builds: &'a [BuildStats],
+    /// The baseline's id.
+    pub baseline: usize,
+    /// The canary's id.
+    pub canary: usize,
+    /// First and last second seen.
+    pub span: Option<(i64, i64)>,
+    /// Repeated header lines skipped.
+    pub repeated_headers: u64,
+    /// Rows that came after their second had closed (live runs).
+    pub late_rows: u64,
+}
+
+/// The report of a run.
+pub fn report(
+    config: &AnalyzeConfig,
+    facts: &RunFacts,
+    bins: &Bins,
+    alerts: Vec<Alert>,
+    gate: Option<Gate>,
+) -> Report {
+    let ignored_builds = facts
         .builds
         .iter()
         .enumerate()
-        .filter(|&(id, _)| id != baseline && id != canary)
+        .filter(|&(id, _)| id != facts.baseline && id != facts.canary)
         .map(|(_, b)| b.clone())
         .collect();
-    let report = Report {
-        input: table.name.clone(),
-        notation: table.notation.unwrap_or(crate::input::timestamp::Notation::Offset),
-        rows: table.rows,
-        baseline: table.builds[baseline].clone(),
-        canary: table.builds[canary].clone(),
+    Report {
+        input: facts.input.to_string(),
+        notation: facts.notation.unwrap_or(Notation::Offset),
+        rows: facts.rows,
+        baseline: facts.builds[facts.baseline].clone(),
+        canary: facts.builds[facts.canary].clone(),
         ignored_builds,
         parameters: Parameters {
             rule: config.rule.name(),
@@ -416,16 +502,16 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
             alpha: config.alpha,
             traffic: config.traffic,
         },
-        span: table.counts.first_second.zip(table.counts.last_second),
+        span: facts.span,
         bins: bins.len(),
         codes: bins.codes.len(),
         compared_codes: bins.codes.clone(),
         gate,
         alerts,
-        repeated_headers: table.repeated_headers,
+        repeated_headers: facts.repeated_headers,
+        late_rows: facts.late_rows,
         heatmap: None,
-    };
-    Ok((report, bins))
+    }
 }
 
 /// Picks the baseline and canary build ids.

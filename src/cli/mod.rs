@@ -6,6 +6,7 @@
 pub mod aggregate;
 pub mod analyze;
 pub mod generate;
+pub mod live;
 pub mod meta;
 
 use anyhow::Result;

@@ -18,6 +18,7 @@
 //! the file is read again on the reference path; so errors are always the reference path's.
 
 pub mod fast;
+pub mod follow;
 pub mod labels;
 pub mod progress;
 pub mod source;

@@ -11,6 +11,7 @@ use super::{Format, Report};
 use crate::detect::{Alert, Gate};
 use crate::input::BuildStats;
 use crate::input::labels::Code;
+use crate::input::timestamp::Notation;
 
 /// The schema version of the JSON report.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -39,8 +40,9 @@ fn code_value(code: &Code) -> Value {
     }
 }
 
-fn alert_value(report: &Report, alert: &Alert) -> Value {
-    let time = |s: i64| report.notation.format(s);
+/// One alert as JSON, its times in `notation`.
+pub fn alert_value(notation: Notation, alert: &Alert) -> Value {
+    let time = |s: i64| notation.format(s);
     json!({
         "code": code_value(&alert.code),
         "start": time(alert.start_s),
@@ -106,13 +108,14 @@ pub fn to_value(report: &Report) -> Value {
             "alpha": p.alpha,
             "traffic": p.traffic,
         },
-        "alerts": report.alerts.iter().map(|a| alert_value(report, a)).collect::<Vec<_>>(),
+        "alerts": report.alerts.iter().map(|a| alert_value(report.notation, a)).collect::<Vec<_>>(),
         "summary": {
             "alerts": report.alerts.len(),
             "codes": report.codes,
             "bins": report.bins,
             "significance": gate,
             "skipped": { "repeated_headers": report.repeated_headers },
+            "late_rows": report.late_rows,
         },
         "heatmap": report.heatmap,
     })

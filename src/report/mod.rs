@@ -6,6 +6,7 @@
 
 pub mod github;
 pub mod json;
+pub mod jsonl;
 pub mod junit;
 pub mod markdown;
 pub mod text;
@@ -46,6 +47,9 @@ pub struct Report {
     pub alerts: Vec<Alert>,
     /// Repeated header lines skipped.
     pub repeated_headers: u64,
+    /// Rows of a live stream that arrived after their second had closed: counted in the totals and
+    /// the heatmap, not seen by the detector.
+    pub late_rows: u64,
     /// Where the heatmap was written, if it was.
     pub heatmap: Option<String>,
 }

@@ -42,13 +42,22 @@ impl Text {
     }
 }
 
+impl Text {
+    /// One alert's block, header line included, and the blank line after it.
+    pub fn alert_block(&self, report: &Report, alert: &Alert) -> String {
+        format!(
+            "{}\n{}\n",
+            self.styled(ALERT_STYLE, "Alert: Mean Threshold Exceeded"),
+            alert_body(report, alert)
+        )
+    }
+}
+
 impl Format for Text {
     fn render(&self, report: &Report) -> Vec<u8> {
         let mut out = String::new();
         for alert in &report.alerts {
-            let _ = writeln!(out, "{}", self.styled(ALERT_STYLE, "Alert: Mean Threshold Exceeded"));
-            out.push_str(&alert_body(report, alert));
-            out.push('\n');
+            out.push_str(&self.alert_block(report, alert));
         }
         let style = if report.alerts.is_empty() { CLEAN_STYLE } else { ALERT_STYLE };
         let verdict = self.styled(style, &verdict(report.alerts.len()));
@@ -228,6 +237,7 @@ pub(crate) mod tests {
                 },
             ],
             repeated_headers: 0,
+            late_rows: 0,
             heatmap: None,
         }
     }

@@ -1,0 +1,161 @@
+//! Live input: alerts before the input ends, JSON Lines, late rows, `--follow`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::util::Errwatch;
+
+/// Rows of one second of a stream where code 7 has one event per build, and from second 100 on
+/// the canary has six.
+fn second_rows(second: u32) -> String {
+    let stamp = format!("{}:{:02}:{:02}", second / 3600, second / 60 % 60, second % 60);
+    let canary = if second >= 100 { 6 } else { 1 };
+    let mut rows = format!("{stamp},1.0,7\n{stamp},1.0,9\n{stamp},2.0,9\n");
+    for _ in 0..canary {
+        rows.push_str(&format!("{stamp},2.0,7\n"));
+    }
+    rows
+}
+
+#[test]
+fn the_first_alert_arrives_before_the_producer_has_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_errwatch"))
+        .args(["analyze", "-", "--bins", "10", "--threshold-bins", "3", "--format", "jsonl"])
+        .args(["--heatmap", "live.png"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (seen_alert, alert_seen) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let value: serde_json::Value = serde_json::from_str(&line).expect("each line is JSON");
+            if value["type"] == "alert_started" {
+                let _ = seen_alert.send(());
+            }
+            lines.push(value);
+        }
+        lines
+    });
+    // The producer writes 200 seconds of rows, then waits (up to a minute) until errwatch has
+    // reported the alert before it writes the rest and closes the stream.
+    stdin.write_all(b"Timestamp,Build_Version,Error_Code\n").unwrap();
+    for second in 0..200 {
+        stdin.write_all(second_rows(second).as_bytes()).unwrap();
+    }
+    stdin.flush().unwrap();
+    let reported_early = alert_seen.recv_timeout(Duration::from_secs(60)).is_ok();
+    assert!(dir.path().join("live.png").exists(), "the heatmap is drawn while the stream runs");
+    for second in 200..300 {
+        stdin.write_all(second_rows(second).as_bytes()).unwrap();
+    }
+    drop(stdin);
+    let lines = reader.join().unwrap();
+    let status = child.wait().unwrap();
+    assert!(reported_early, "no alert before the end of the input: {lines:?}");
+    assert_eq!(status.code(), Some(1));
+    let kinds: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["alert_started", "alert_ended", "summary"], "{lines:?}");
+    assert_eq!(lines[0]["code"], 7);
+    // Bins of 10 s: the regression starts with bin 10; the first three-bin window holding it
+    // ends with bin 10 at 0:01:49 at the earliest.
+    assert!(lines[0]["detected_at_s"].as_i64().unwrap() >= 109, "{}", lines[0]);
+    assert_eq!(lines[1]["start_s"], 100);
+    assert_eq!(lines[2]["summary"]["alerts"], 1);
+    assert_eq!(lines[2]["summary"]["late_rows"], 0);
+}
+
+#[test]
+fn late_rows_are_counted_said_and_kept_in_the_totals() {
+    let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
+    for second in 0..60 {
+        csv.push_str(&second_rows(second));
+    }
+    // Second 5 has long closed by second 59 with the default lateness of 5 s.
+    csv.push_str("0:00:05,2.0,9\n0:00:05,2.0,9\n");
+    csv.push_str(&second_rows(60));
+    let out = Errwatch::new(&["analyze", "-", "--format", "json", "--no-heatmap"]).stdin(csv).run();
+    assert!(out.code < 2, "{out:?}");
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["late_rows"], 2);
+    // Seconds 0..=60 have four rows each (no regression before second 100), plus the two late.
+    assert_eq!(report["rows"], 61 * 4 + 2, "every row counted");
+    assert_eq!(report["builds"]["canary"]["events"], 61 + 61 + 2);
+    assert!(
+        out.stderr.contains("2 row(s) arrived more than 5 s after later rows"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_followed_file_is_read_until_sigterm() {
+    let run = Errwatch::new(&[]);
+    let path = run.path("grow.csv");
+    let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
+    for second in 0..150 {
+        csv.push_str(&second_rows(second));
+    }
+    std::fs::write(&path, &csv).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_errwatch"))
+        .args(["analyze", "--follow", path.to_str().unwrap(), "--bins", "10"])
+        .args(["--threshold-bins", "3", "--no-heatmap"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (started, started_seen) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if line.starts_with("Alert started") {
+                let _ = started.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    // The file grows while errwatch follows it.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut more = String::new();
+    for second in 150..300 {
+        more.push_str(&second_rows(second));
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(more.as_bytes())
+        .unwrap();
+    let early = started_seen.recv_timeout(Duration::from_secs(60)).is_ok();
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let text = reader.join().unwrap();
+    assert!(early, "{text}");
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("Alert: Mean Threshold Exceeded"), "{text}");
+    // 150 seconds of 4 rows, then 150 of 3 + 6.
+    assert!(text.contains(": 1950 rows, canary 2.0 vs baseline 1.0"), "{text}");
+    assert!(text.trim_end().ends_with("rule rolling: 1 alert"), "{text}");
+}
+
+#[test]
+fn follow_needs_a_file() {
+    let out = Errwatch::new(&["analyze", "-", "--follow"]).stdin("").run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--follow needs a file"), "{}", out.stderr);
+}
