@@ -26,8 +26,8 @@ use anyhow::{Result, bail};
 
 use crate::bins::Bins;
 use crate::detect::{Alert, Detector, Episode, Event, Gate, RuleConfig};
-use crate::input::BuildStats;
 use crate::input::labels::{Code, compare_versions};
+use crate::input::{BuildStats, list_builds};
 
 /// The most heatmap columns kept; past it, adjacent columns merge.
 pub const MAX_COLUMNS: usize = 8192;
@@ -397,12 +397,6 @@ impl Live {
         }
         self.column_seconds *= 2;
     }
-}
-
-fn list_builds(builds: &[BuildStats]) -> String {
-    let mut builds: Vec<&BuildStats> = builds.iter().collect();
-    builds.sort_by(|a, b| compare_versions(&a.version, &b.version));
-    builds.iter().map(|b| format!("{} ({} rows)", b.version, b.rows)).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

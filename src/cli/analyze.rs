@@ -13,7 +13,7 @@ use super::Outcome;
 use crate::bins::{Bins, code_order};
 use crate::detect::{Alert, Gate, RuleConfig, RuleKind, SecondCounts, run_batch};
 use crate::input::timestamp::Notation;
-use crate::input::{self, BuildStats, Table, labels::compare_versions};
+use crate::input::{self, BuildStats, Table, labels::compare_versions, list_builds};
 use crate::render::{self, HeatmapSpec, Palette};
 use crate::report::jsonl::{self, Jsonl};
 use crate::report::text::{self, Text};
@@ -550,12 +550,6 @@ fn choose_builds(config: &AnalyzeConfig, table: &Table) -> Result<(usize, usize)
             seen()
         ),
     }
-}
-
-fn list_builds(builds: &[BuildStats]) -> String {
-    let mut builds: Vec<&BuildStats> = builds.iter().collect();
-    builds.sort_by(|a, b| compare_versions(&a.version, &b.version));
-    builds.iter().map(|b| format!("{} ({} rows)", b.version, b.rows)).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

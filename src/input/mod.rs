@@ -52,6 +52,14 @@ pub struct BuildStats {
     pub events: u64,
 }
 
+/// The builds, lowest version first, with their row counts: `1.0 (2 rows), 2.0 (1 rows)`, for
+/// messages that must say which builds were seen.
+pub fn list_builds(builds: &[BuildStats]) -> String {
+    let mut builds: Vec<&BuildStats> = builds.iter().collect();
+    builds.sort_by(|a, b| labels::compare_versions(&a.version, &b.version));
+    builds.iter().map(|b| format!("{} ({} rows)", b.version, b.rows)).collect::<Vec<_>>().join(", ")
+}
+
 /// Everything read from one input.
 #[derive(Debug, Clone)]
 pub struct Table {

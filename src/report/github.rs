@@ -20,7 +20,8 @@
 
 use std::fmt::Write as _;
 
-use super::text::{detection_details, evidence, format_value, summary_line, verdict};
+use super::one_line;
+use super::text::{detection_details, summary_line, verdict};
 use super::{Format, Report, code_label};
 use crate::detect::Alert;
 
@@ -67,15 +68,9 @@ impl Format for Github {
 /// One alert in one line: the code, the span, the value and the evidence, when it was known,
 /// the builds.
 fn message(report: &Report, alert: &Alert) -> String {
-    let time = |s: i64| report.notation.format(s);
     format!(
-        "{} increased from {} to {}: value {}, threshold {}; {}; {}; canary {} vs baseline {}",
-        code_label(alert),
-        time(alert.start_s),
-        time(alert.stop_s),
-        format_value(alert),
-        alert.threshold,
-        evidence(alert),
+        "{}; {}; canary {} vs baseline {}",
+        one_line(report, alert),
         detection_details(report, alert),
         report.canary.version,
         report.baseline.version

@@ -22,8 +22,8 @@
 
 use std::fmt::Write as _;
 
-use super::text::{alert_body, evidence, format_value};
-use super::{Format, Report, code_label, label};
+use super::text::alert_body;
+use super::{Format, Report, label, one_line};
 use crate::detect::Alert;
 
 /// The JUnit format.
@@ -80,7 +80,7 @@ impl Format for Junit {
                 let _ = writeln!(out, "    <testcase name=\"{name}\" classname=\"{CLASSNAME}\"/>");
                 continue;
             };
-            let mut message = failure_message(report, first);
+            let mut message = one_line(report, first);
             if alerts.len() > 1 {
                 let _ = write!(message, " (and {} more episode(s))", alerts.len() - 1);
             }
@@ -101,20 +101,6 @@ impl Format for Junit {
         out.push_str("  </testsuite>\n</testsuites>\n");
         out.into_bytes()
     }
-}
-
-/// The failure's one-line message: the code, the span, the value, the evidence.
-fn failure_message(report: &Report, alert: &Alert) -> String {
-    let time = |s: i64| report.notation.format(s);
-    format!(
-        "{} increased from {} to {}: value {}, threshold {}; {}",
-        code_label(alert),
-        time(alert.start_s),
-        time(alert.stop_s),
-        format_value(alert),
-        alert.threshold,
-        evidence(alert),
-    )
 }
 
 /// Whether XML 1.0 can carry the character at all.

@@ -77,6 +77,21 @@ pub trait Format {
     fn render(&self, report: &Report) -> Vec<u8>;
 }
 
+/// An alert in one line: `Error_Code_3 increased from 0:50:00 to 1:00:00: value 2.76, threshold
+/// 1.25; canary 243 events, baseline 88 events, p-value 3.1e-18`.
+pub fn one_line(report: &Report, alert: &Alert) -> String {
+    let time = |s: i64| report.notation.format(s);
+    format!(
+        "{} increased from {} to {}: value {}, threshold {}; {}",
+        code_label(alert),
+        time(alert.start_s),
+        time(alert.stop_s),
+        text::format_value(alert),
+        alert.threshold,
+        text::evidence(alert),
+    )
+}
+
 /// The seed's label for an error code: `Error_Code_3`.
 pub fn code_label(alert: &Alert) -> String {
     label(&alert.code)
