@@ -14,8 +14,8 @@
 //! 1. The header and the first data row are read from the start of the file: the columns are
 //!    found as on the reference path and the timestamp notation is detected from the first row.
 //! 2. The data is cut into chunks of whole lines ([`super::source`]); each worker thread parses
-//!    its chunks into its own [`Aggregator`], with its own small interning tables for builds and
-//!    codes. Timestamps in their common shapes are parsed in place without allocating
+//!    its chunks into its own counters (a `Tally`, laid out for counting rows in time order),
+//!    with its own small interning tables for builds and codes. Timestamps in their common shapes are parsed in place without allocating
 //!    (`H:MM:SS`, Unix seconds, and RFC 3339 `...Z` by caching the day of the last date seen),
 //!    anything rarer by the reference parser.
 //! 3. A line takes one of two ways. The long way splits it into fields (a word-at-a-time scan for
@@ -27,7 +27,7 @@
 //!    the short way, and a rest seen before stands for fields already checked.
 //! 4. The workers' tables are merged: each build and code gets the id of its first appearance in
 //!    the file (the earliest file offset any worker saw it at), as the reference path numbers
-//!    them, and the per-second counters are added.
+//!    them, and the per-second counters are added into one [`Aggregator`].
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -37,7 +37,7 @@ use std::path::Path;
 use super::progress::Progress;
 use super::source::{self, GaveUp};
 use super::{BuildStats, Columns, Table, is_repeated_header, labels::Code, timestamp::Notation};
-use crate::aggregate::Aggregator;
+use crate::aggregate::{Aggregator, MAX_SPAN_SECONDS};
 
 /// Bytes read from the start of the file to find the header and the first data row.
 const HEAD_BYTES: u64 = 64 << 10;
@@ -419,8 +419,10 @@ struct Worker<'a> {
     build_events: Vec<u64>,
     codes: Interner,
     code_first: Vec<u64>,
-    aggregator: Aggregator,
-    rows: u64,
+    tally: Tally,
+    /// Per cell of the tally: rows counted the short way (one event each), added to their build's
+    /// rows and events at the merge.
+    tail_rows: Vec<u64>,
     repeated_headers: u64,
     /// RFC 3339: the `YYYY-MM-DDT` of the last date seen and the Unix second of its midnight.
     day: Option<([u8; 11], i64)>,
@@ -430,8 +432,8 @@ struct Worker<'a> {
     by_tail: bool,
     /// The rests of lines after the timestamp and its comma (without the `\n`) read so far.
     tails: Interner,
-    /// The build and code of each rest, by its id in `tails`.
-    tail_ids: Vec<(usize, usize)>,
+    /// The tally cell (build and code) of each rest, by its id in `tails`.
+    tail_cells: Vec<usize>,
 }
 
 impl<'a> Worker<'a> {
@@ -444,14 +446,14 @@ impl<'a> Worker<'a> {
             build_events: Vec::new(),
             codes: Interner::new(),
             code_first: Vec::new(),
-            aggregator: Aggregator::new(),
-            rows: 0,
+            tally: Tally::default(),
+            tail_rows: Vec::new(),
             repeated_headers: 0,
             day: None,
             fields: Fields::default(),
             by_tail: layout.columns.timestamp == 0 && layout.columns.count.is_none(),
             tails: Interner::new(),
-            tail_ids: Vec::new(),
+            tail_cells: Vec::new(),
         }
     }
 
@@ -490,11 +492,9 @@ impl<'a> Worker<'a> {
         }
         let second = self.fast_timestamp(&lines[at..comma])?;
         let newline = find_newline(lines, comma + 1);
-        let (build, code) = self.tail_ids[self.tails.get(lines, comma + 1, newline)?];
-        self.aggregator.add(second, build, code, 1).ok()?;
-        self.build_rows[build] += 1;
-        self.build_events[build] = self.build_events[build].saturating_add(1);
-        self.rows += 1;
+        let cell = self.tail_cells[self.tails.get(lines, comma + 1, newline)?];
+        self.tally.add(second, cell, 1).ok()?;
+        self.tail_rows[cell] += 1;
         Some(newline + 1)
     }
 
@@ -528,19 +528,20 @@ impl<'a> Worker<'a> {
         let where_seen = offset + line_start as u64;
         let build = self.build(lines, columns.build, where_seen)?;
         let code = self.code(lines, columns.code, where_seen)?;
-        self.aggregator
-            .add(second, build, code, count)
-            .map_err(|_| GaveUp("a span or a counter out of range"))?;
+        let cell = self.tally.cell(build, code);
+        if cell == self.tail_rows.len() {
+            self.tail_rows.push(0);
+        }
+        self.tally.add(second, cell, count)?;
         self.build_rows[build] += 1;
         self.build_events[build] = self.build_events[build].saturating_add(count);
-        self.rows += 1;
         if self.by_tail {
             // The rest after the timestamp's comma, without the newline.
             let tail = self.fields.ranges[0].1 + 1;
             let end = if lines.get(next - 1) == Some(&b'\n') { next - 1 } else { next };
             if end - tail <= SHORT_KEY && self.tails.get(lines, tail, end).is_none() {
                 self.tails.insert(&lines[tail..end]);
-                self.tail_ids.push((build, code));
+                self.tail_cells.push(cell);
             }
         }
         Ok(())
@@ -690,6 +691,136 @@ fn parse_time_of_day(time: &[u8]) -> Option<i64> {
     (hours < 24 && minutes < 60 && seconds < 60).then_some(hours * 3600 + minutes * 60 + seconds)
 }
 
+/// One worker's per-second counters, by cell (a build and code pair, numbered as the worker meets
+/// it), second-major: the cells of one second lie side by side, so rows in time order keep to a
+/// few cache lines and a count is one multiply-add away. [`Tally::add_to`] hands the counts to an
+/// [`Aggregator`] at the end.
+#[derive(Default)]
+struct Tally {
+    /// The second of the first row of `counts`.
+    origin: i64,
+    /// Seconds of room.
+    room: usize,
+    /// Cells of room per second.
+    stride: usize,
+    /// `counts[(second - origin) * stride + cell]`.
+    counts: Vec<u32>,
+    /// The earliest and latest second counted (zero counts included), inside the room.
+    span: Option<(i64, i64)>,
+    /// The build and code of each cell.
+    cells: Vec<(usize, usize)>,
+    cell_ids: HashMap<(usize, usize), usize>,
+}
+
+impl Tally {
+    /// The cell of a build and a code, made at first sight.
+    fn cell(&mut self, build: usize, code: usize) -> usize {
+        if let Some(&cell) = self.cell_ids.get(&(build, code)) {
+            return cell;
+        }
+        let cell = self.cells.len();
+        self.cells.push((build, code));
+        self.cell_ids.insert((build, code), cell);
+        if cell >= self.stride {
+            // Cells appear in the first rows of a stream, when the span is short and a relayout
+            // cheap; growing to just what is needed keeps the counters dense.
+            self.relayout(self.origin, self.room, (cell + 1).next_multiple_of(8));
+        }
+        cell
+    }
+
+    /// Adds `count` events of `cell` at `second`; gives up where the reference path would fail
+    /// (a span over [`MAX_SPAN_SECONDS`], a counter overflow).
+    #[inline]
+    fn add(&mut self, second: i64, cell: usize, count: u64) -> Result<(), GaveUp> {
+        if let Some((first, last)) = self.span
+            && first <= second
+            && second <= last
+        {
+            let at = (second - self.origin) as usize * self.stride + cell;
+            return bump(&mut self.counts[at], count);
+        }
+        self.add_growing(second, cell, count)
+    }
+
+    #[cold]
+    fn add_growing(&mut self, second: i64, cell: usize, count: u64) -> Result<(), GaveUp> {
+        let (first, last) = match self.span {
+            None => (second, second),
+            Some((first, last)) => (first.min(second), last.max(second)),
+        };
+        if last - first > MAX_SPAN_SECONDS {
+            return Err(GaveUp("a span over the longest the counters cover"));
+        }
+        if self.room == 0 {
+            self.relayout(second, 64, self.stride);
+        } else if first < self.origin {
+            // Doubling the room toward the past keeps reverse-ordered input linear.
+            let grow = ((self.origin - first) as usize).max(self.room);
+            self.relayout(self.origin - grow as i64, self.room + grow, self.stride);
+        } else if (last - self.origin) as usize >= self.room {
+            let room = ((last - self.origin) as usize + 1).max(self.room + self.room / 2);
+            self.relayout(self.origin, room, self.stride);
+        }
+        self.span = Some((first, last));
+        let at = (second - self.origin) as usize * self.stride + cell;
+        bump(&mut self.counts[at], count)
+    }
+
+    /// Moves the counts into a room of `room` seconds from `origin` with `stride` cells each.
+    fn relayout(&mut self, origin: i64, room: usize, stride: usize) {
+        let mut counts = vec![0u32; room * stride];
+        if let Some((first, last)) = self.span {
+            for second in first..=last {
+                let from = (second - self.origin) as usize * self.stride;
+                let to = (second - origin) as usize * stride;
+                counts[to..to + self.stride]
+                    .copy_from_slice(&self.counts[from..from + self.stride]);
+            }
+        }
+        (self.origin, self.room, self.stride, self.counts) = (origin, room, stride, counts);
+    }
+
+    /// Adds the counts to `aggregator`, mapping this worker's build and code ids through `builds`
+    /// and `codes`.
+    fn add_to(
+        &self,
+        aggregator: &mut Aggregator,
+        builds: &[usize],
+        codes: &[usize],
+    ) -> Result<(), GaveUp> {
+        let Some((first, last)) = self.span else {
+            return Ok(());
+        };
+        let out_of_range = |_| GaveUp("a merged span or counter out of range");
+        for (cell, &(build, code)) in self.cells.iter().enumerate() {
+            let (build, code) = (builds[build], codes[code]);
+            // The span and the ids as the reference path leaves them, zero counts included.
+            aggregator.add(first, build, code, 0).map_err(out_of_range)?;
+            aggregator.add(last, build, code, 0).map_err(out_of_range)?;
+            for second in first..=last {
+                let n = self.counts[(second - self.origin) as usize * self.stride + cell];
+                if n > 0 {
+                    aggregator.add(second, build, code, u64::from(n)).map_err(out_of_range)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Adds `count` to one counter, giving up where it would overflow.
+#[inline]
+fn bump(counter: &mut u32, count: u64) -> Result<(), GaveUp> {
+    match u32::try_from(count).ok().and_then(|c| counter.checked_add(c)) {
+        Some(sum) => {
+            *counter = sum;
+            Ok(())
+        }
+        None => Err(GaveUp("a counter overflow")),
+    }
+}
+
 /// One build's or code's first sighting by one worker.
 struct Sighting {
     offset: u64,
@@ -735,18 +866,21 @@ fn merge(name: &str, layout: &Layout, workers: Vec<Worker>) -> Result<Table, Gav
     let mut builds: Vec<BuildStats> =
         versions.into_iter().map(|version| BuildStats { version, rows: 0, events: 0 }).collect();
     let mut aggregator = Aggregator::new();
-    let (mut rows, mut repeated_headers) = (0, 0);
-    for (w, (build_map, code_map)) in workers.into_iter().zip(build_maps.iter().zip(&code_maps)) {
+    let mut repeated_headers = 0;
+    for (w, (build_map, code_map)) in workers.iter().zip(build_maps.iter().zip(&code_maps)) {
         for (local, &global) in build_map.iter().enumerate() {
             builds[global].rows += w.build_rows[local];
             builds[global].events = builds[global].events.saturating_add(w.build_events[local]);
         }
-        rows += w.rows;
+        for (&(build, _), &tail_rows) in w.tally.cells.iter().zip(&w.tail_rows) {
+            let stats = &mut builds[build_map[build]];
+            stats.rows += tail_rows;
+            stats.events = stats.events.saturating_add(tail_rows);
+        }
         repeated_headers += w.repeated_headers;
-        aggregator
-            .add_counts(&w.aggregator.finish(), build_map, code_map)
-            .map_err(|_| GaveUp("a merged span or counter out of range"))?;
+        w.tally.add_to(&mut aggregator, build_map, code_map)?;
     }
+    let rows = builds.iter().map(|b| b.rows).sum();
     if rows == 0 {
         return Err(GaveUp("no data rows"));
     }
@@ -814,6 +948,51 @@ mod tests {
             assert_eq!(interner.get(&line, 0, key.len()), Some(id));
         }
         assert_eq!(interner.get(b"03", 0, 2), None);
+    }
+
+    /// A tally handed to an aggregator gives the aggregator's own counts, whatever the order of
+    /// the rows, the growth of the room both ways and of the cells.
+    #[test]
+    fn a_tally_counts_as_the_aggregator_does() {
+        let mut state = 7u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let rows: Vec<(i64, usize, usize, u64)> = (0..5000)
+            .map(|_| (next(4000) as i64 - 2000, next(3) as usize, next(40) as usize, next(3)))
+            .collect();
+        let (mut tally, mut reference) = (Tally::default(), Aggregator::new());
+        for &(second, build, code, count) in &rows {
+            let cell = tally.cell(build, code);
+            tally.add(second, cell, count).unwrap();
+            reference.add(second, build, code, count).unwrap();
+        }
+        let mut merged = Aggregator::new();
+        let ids: Vec<usize> = (0..40).collect();
+        tally.add_to(&mut merged, &ids, &ids).unwrap();
+        let (merged, reference) = (merged.finish(), reference.finish());
+        assert_eq!(merged.first_second, reference.first_second);
+        assert_eq!(merged.last_second, reference.last_second);
+        for build in 0..3 {
+            for code in 0..40 {
+                for second in -2000..2000 {
+                    assert_eq!(merged.get(build, code, second), reference.get(build, code, second));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_tally_gives_up_where_the_aggregator_fails() {
+        let mut tally = Tally::default();
+        let cell = tally.cell(0, 0);
+        tally.add(0, cell, u64::from(u32::MAX)).unwrap();
+        assert!(tally.add(0, cell, 1).is_err());
+        assert!(tally.add(MAX_SPAN_SECONDS + 1, cell, 1).is_err());
+        assert!(tally.add(-MAX_SPAN_SECONDS - 1, cell, 1).is_err());
     }
 
     #[test]
