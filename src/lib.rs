@@ -19,6 +19,7 @@ pub mod detect;
 pub mod generate;
 pub mod input;
 pub mod live;
+pub mod output;
 pub mod render;
 pub mod report;
 pub mod stats;

@@ -5,7 +5,6 @@
 //! non-zero rows only), which `errwatch analyze` reads like the raw events. Aggregating shards
 //! where they are and analysing the count files together gives the alerts of the whole stream.
 
-use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
@@ -102,23 +101,13 @@ pub fn run(args: AggregateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes the counts to a temporary file beside `path` and renames it, so a failed run never
-/// leaves a partial count file behind.
+/// Writes the counts to `path` through a temporary file, so a failed run never leaves a partial
+/// count file behind.
 fn write_file(table: &Table, path: &Path) -> Result<Written> {
-    let file_name = path.file_name().map_or_else(|| "counts".into(), |n| n.to_string_lossy());
-    let temporary = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-    let write = || -> Result<Written> {
-        let file = File::create(&temporary).context("cannot create the file")?;
-        let mut out = BufWriter::new(file);
-        let written = aggregate::write_counts(table, &mut out).context("cannot write")?;
-        out.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all())?;
-        std::fs::rename(&temporary, path).context("cannot rename the written file into place")?;
-        Ok(written)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        e.context(format!("-o {}", path.display()))
+    crate::output::replace_file(path, ".tmp", |_, out| {
+        aggregate::write_counts(table, out).context("cannot write")
     })
+    .with_context(|| format!("-o {}", path.display()))
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 //! [`validate`] turns the parsed flags into a [`generate::Config`], with an error naming the flag
 //! and the value for anything wrong; [`run`] then writes the stream and, if asked, the truth file.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -243,11 +242,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let truth = generator.truth();
     match args.output.as_deref().filter(|p| *p != Path::new("-")) {
         Some(path) => {
-            let file = File::create(path)
-                .with_context(|| format!("-o {}: cannot create the file", path.display()))?;
-            let mut out = BufWriter::with_capacity(1 << 16, file);
-            generator
-                .write(&mut out)
+            crate::output::replace_file(path, ".tmp", |_, out| Ok(generator.write(out)?))
                 .with_context(|| format!("-o {}: cannot write the stream", path.display()))?;
         }
         None => {
@@ -262,9 +257,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     if let Some(path) = &args.truth {
         let mut json = serde_json::to_string_pretty(&truth)?;
         json.push('\n');
-        let mut file = File::create(path)
-            .with_context(|| format!("--truth {}: cannot create the file", path.display()))?;
-        file.write_all(json.as_bytes())
+        crate::output::replace_file(path, ".tmp", |_, out| Ok(out.write_all(json.as_bytes())?))
             .with_context(|| format!("--truth {}: cannot write the file", path.display()))?;
     }
     Ok(())

@@ -52,11 +52,10 @@ mod scale;
 mod tests;
 
 use std::fmt;
-use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
 use plotters::backend::{BitMapBackend, DrawingBackend, SVGBackend};
@@ -223,40 +222,17 @@ enum Encoded {
 }
 
 fn write_atomically(path: &Path, bins: &Bins, alerts: &[Alert], spec: &HeatmapSpec) -> Result<()> {
-    let name = path.file_name().ok_or_else(|| anyhow!("not a file name"))?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
     let encoded = if is_svg(path) {
         Encoded::Svg(render_svg(bins, alerts, spec)?)
     } else {
         Encoded::Png(render_rgb(bins, alerts, spec)?)
     };
-    // A name of our own next to the target, so the rename stays within one file system. The PNG
-    // encoder picks the format from the extension, so the temporary name keeps one.
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(
-        ".{}-{}.tmp.{}",
-        std::process::id(),
-        WRITES.fetch_add(1, Ordering::Relaxed),
-        if matches!(encoded, Encoded::Svg(_)) { "svg" } else { "png" }
-    ));
-    let temp = dir.join(temp_name);
-    // Creating it first gives a plain I/O error when the directory is missing or read-only.
-    OpenOptions::new().write(true).create_new(true).open(&temp)?;
-    let result = match &encoded {
-        Encoded::Svg(text) => std::fs::write(&temp, text).map_err(anyhow::Error::from),
-        Encoded::Png(image) => write_png(&temp, image),
-    }
-    .and_then(|()| std::fs::rename(&temp, path).map_err(anyhow::Error::from));
-    if result.is_err() {
-        // Best effort: the first error is the one to report.
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    // The PNG encoder picks the format from the extension, so the temporary name keeps one.
+    let suffix = if matches!(encoded, Encoded::Svg(_)) { ".tmp.svg" } else { ".tmp.png" };
+    crate::output::replace_file(path, suffix, |temporary, out| match &encoded {
+        Encoded::Svg(text) => Ok(out.write_all(text.as_bytes())?),
+        Encoded::Png(image) => write_png(temporary, image),
+    })
 }
 
 /// Encodes `image` as PNG at `path` (whose extension must be `.png`).
