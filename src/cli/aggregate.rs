@@ -73,7 +73,10 @@ impl AggregateArgs {
 pub fn run(args: AggregateArgs) -> Result<()> {
     let config = args.validate()?;
     let shards = config.inputs.iter().map(|path| {
-        let table = input::read_path_with(path, !config.quiet)?;
+        let table = input::read_path_with(
+            path,
+            &input::ReadOptions { progress: !config.quiet, ..Default::default() },
+        )?;
         if table.repeated_headers > 0 {
             eprintln!(
                 "errwatch: warning: {}: skipped {} repeated header line(s)",

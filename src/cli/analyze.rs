@@ -13,7 +13,10 @@ use super::Outcome;
 use crate::bins::{Bins, code_order};
 use crate::detect::{Alert, Gate, RuleConfig, RuleKind, SecondCounts, run_batch};
 use crate::input::timestamp::Notation;
-use crate::input::{self, BuildStats, Table, labels::compare_versions, list_builds};
+use crate::input::{
+    self, BuildStats, MaxInvalid, ReadOptions, Skipped, Table, labels::compare_versions,
+    list_builds,
+};
 use crate::render::{self, HeatmapSpec, Palette};
 use crate::report::jsonl::{self, Jsonl};
 use crate::report::text::{self, Text};
@@ -90,6 +93,14 @@ pub struct AnalyzeArgs {
     /// No progress bar while the input is read (it is only drawn when stderr is a terminal).
     #[arg(long, short, env = "ERRWATCH_QUIET", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub quiet: bool,
+    /// Skip invalid rows, counting them by reason (stderr, the summary, JSON `summary.skipped`),
+    /// instead of stopping at the first.
+    #[arg(long, env = "ERRWATCH_SKIP_INVALID", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub skip_invalid: bool,
+    /// With invalid rows skipped, fail (exit 2) when more than N rows, or more than this share of
+    /// the rows (a number below 1, e.g. 0.01), are invalid; implies --skip-invalid.
+    #[arg(long, env = "ERRWATCH_MAX_INVALID", value_name = "N|SHARE", value_parser = parse_max_invalid)]
+    pub max_invalid: Option<MaxInvalid>,
     /// Follow INPUT as it grows (like `tail -f`), reporting alerts as they happen, until SIGINT or
     /// SIGTERM; `-` (stdin) is always read live.
     #[arg(long, env = "ERRWATCH_FOLLOW", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
@@ -98,6 +109,19 @@ pub struct AnalyzeArgs {
     /// seen; rows for closed seconds are counted as late.
     #[arg(long, env = "ERRWATCH_LATENESS", default_value_t = 5, value_name = "SECONDS")]
     pub lateness: u64,
+}
+
+/// `--max-invalid`: a whole number of rows, or a share below 1.
+pub fn parse_max_invalid(text: &str) -> std::result::Result<MaxInvalid, String> {
+    if let Ok(n) = text.parse::<u64>() {
+        return Ok(MaxInvalid::Rows(n));
+    }
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..1.0).contains(&share) => Ok(MaxInvalid::Fraction(share)),
+        _ => Err(format!(
+            "expected a number of rows (e.g. 100) or a share below 1 (e.g. 0.01), got {text:?}"
+        )),
+    }
 }
 
 /// Heatmap palettes.
@@ -192,6 +216,8 @@ pub struct AnalyzeConfig {
     pub palette: Palette,
     /// Draw no progress bar.
     pub quiet: bool,
+    /// How rows are read: progress bar, invalid rows.
+    pub read: ReadOptions,
     /// Read the input live: stdin, or a followed file.
     pub live: bool,
     /// Follow the input file as it grows.
@@ -262,6 +288,11 @@ impl AnalyzeArgs {
             exit_zero: self.exit_zero,
             color: self.color,
             quiet: self.quiet,
+            read: ReadOptions {
+                progress: !self.quiet,
+                skip_invalid: self.skip_invalid,
+                max_invalid: self.max_invalid,
+            },
             live,
             follow: self.follow,
             lateness: self.lateness,
@@ -284,7 +315,7 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
     let (mut report, bins) = if config.live {
         super::live::run(&config)?
     } else {
-        let table = input::read_path_with(&config.input, !config.quiet)?;
+        let table = input::read_path_with(&config.input, &config.read)?;
         analyze(&config, table)?
     };
     let mut heatmap_error = None;
@@ -326,6 +357,14 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
         eprintln!(
             "errwatch: warning: {}: skipped {} repeated header line(s)",
             report.input, report.repeated_headers
+        );
+    }
+    if report.skipped.total() > 0 {
+        eprintln!(
+            "errwatch: warning: {}: skipped {} invalid row(s): {}",
+            report.input,
+            report.skipped.total(),
+            report.skipped.describe()
         );
     }
     if report.late_rows > 0 {
@@ -446,6 +485,7 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
         span: table.counts.first_second.zip(table.counts.last_second),
         repeated_headers: table.repeated_headers,
         late_rows: 0,
+        skipped: &table.skipped,
     };
     Ok((report(config, &facts, &bins, alerts, gate), bins))
 }
@@ -470,6 +510,8 @@ pub struct RunFacts<'a> {
     pub repeated_headers: u64,
     /// Rows that came after their second had closed (live runs).
     pub late_rows: u64,
+    /// Invalid rows skipped.
+    pub skipped: &'a Skipped,
 }
 
 /// The report of a run.
@@ -510,6 +552,7 @@ pub fn report(
         alerts,
         repeated_headers: facts.repeated_headers,
         late_rows: facts.late_rows,
+        skipped: facts.skipped.clone(),
         heatmap: None,
     }
 }

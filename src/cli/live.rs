@@ -33,7 +33,9 @@ const HEATMAP_EVERY: Duration = Duration::from_secs(1);
 /// and the bins to draw.
 pub fn run(config: &AnalyzeConfig) -> Result<(Report, Bins)> {
     if config.input == STDIN {
-        read_live(config, io::stdin().lock(), "<stdin>")
+        let stdin = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
+        let stdin = crate::input::decompress(stdin).context("<stdin>: cannot read")?;
+        read_live(config, stdin, "<stdin>")
     } else {
         let file =
             File::open(&config.input).with_context(|| format!("{}: cannot open", config.input))?;
@@ -46,7 +48,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<(Report, Bins)> {
 }
 
 fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(Report, Bins)> {
-    let mut rows = Rows::new(reader, name)?;
+    let mut rows = Rows::new(reader, name)?.skip_invalid(config.read.skipping());
     let mut live = Live::new(
         config.rule_config(),
         config.lateness,
@@ -56,6 +58,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     let mut printer = Printer::new(config, name);
     let mut last_heatmap: Option<Instant> = None;
     while let Some(row) = rows.next_row()? {
+        config.read.check_invalid(name, &rows.skipped, rows.rows, false)?;
         let updates = live
             .push(row.second, row.build, row.code, row.count, &rows.builds, &rows.codes)
             .map_err(|e| anyhow!("{name}:{}: {e:#}", row.line))?;
@@ -70,6 +73,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
             draw(config, path, name, &rows, &live, &bins, &alerts)?;
         }
     }
+    config.read.check_invalid(name, &rows.skipped, rows.rows, true)?;
     let updates = live.finish(&rows.builds, &rows.codes).map_err(|e| anyhow!("{name}: {e:#}"))?;
     printer.notation = rows.notation.unwrap_or(Notation::Offset);
     printer.print(&updates)?;
@@ -85,6 +89,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
         span: live.span(),
         repeated_headers: rows.repeated_headers,
         late_rows: live.late_rows(),
+        skipped: &rows.skipped,
     };
     Ok((report(config, &facts, &bins, alerts, live.gate()), bins))
 }
@@ -149,6 +154,7 @@ impl<'a> Printer<'a> {
             alerts: Vec::new(),
             repeated_headers: 0,
             late_rows: 0,
+            skipped: Default::default(),
             heatmap: None,
         };
         Printer { config, frame, notation: Notation::Offset, color: use_color(config.color) }

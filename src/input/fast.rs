@@ -892,6 +892,7 @@ fn merge(name: &str, layout: &Layout, workers: Vec<Worker>) -> Result<Table, Gav
         codes: codes.iter().map(|c| Code::parse(c)).collect(),
         counts: aggregator.finish(),
         repeated_headers,
+        skipped: super::Skipped::default(),
     })
 }
 

@@ -77,37 +77,233 @@ pub struct Table {
     pub counts: Counts,
     /// Repeated header lines skipped.
     pub repeated_headers: u64,
+    /// Invalid rows skipped (with `--skip-invalid`).
+    pub skipped: Skipped,
 }
 
 pub use progress::Progress;
 
-/// Reads the file at `path` (`-` for standard input) into per-second counters.
-pub fn read_path(path: &str) -> Result<Table> {
-    read_path_with(path, false)
+/// Why a row is invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Invalid {
+    /// Not as many fields as the header.
+    FieldCount,
+    /// A required field is empty.
+    EmptyField,
+    /// A field is not UTF-8.
+    Utf8,
+    /// A timestamp that cannot be read in the file's notation.
+    Timestamp,
+    /// A `Count` that is not a non-negative integer.
+    Count,
+    /// A timestamp or count out of the range errwatch can hold.
+    OutOfRange,
 }
 
-/// [`read_path`], with a progress bar on stderr when `progress` is asked for, the input is a file
-/// and stderr is a terminal.
+impl Invalid {
+    /// The reason's name in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Invalid::FieldCount => "field_count",
+            Invalid::EmptyField => "empty_field",
+            Invalid::Utf8 => "invalid_utf8",
+            Invalid::Timestamp => "timestamp",
+            Invalid::Count => "count",
+            Invalid::OutOfRange => "out_of_range",
+        }
+    }
+}
+
+/// The invalid rows skipped, by reason, with the first message of each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Skipped {
+    /// Rows skipped per reason, with the message of the first.
+    pub by_reason: std::collections::BTreeMap<Invalid, (u64, String)>,
+}
+
+impl Skipped {
+    /// All rows skipped.
+    pub fn total(&self) -> u64 {
+        self.by_reason.values().map(|(n, _)| n).sum()
+    }
+
+    fn record(&mut self, reason: Invalid, message: &anyhow::Error) {
+        let entry = self.by_reason.entry(reason).or_insert_with(|| (0, format!("{message:#}")));
+        entry.0 += 1;
+    }
+
+    /// Adds another input's skipped rows.
+    pub fn add(&mut self, other: &Skipped) {
+        for (reason, (n, first)) in &other.by_reason {
+            let entry = self.by_reason.entry(*reason).or_insert_with(|| (0, first.clone()));
+            entry.0 += n;
+        }
+    }
+
+    /// `2 timestamp (first: x.csv:17: ...), 1 empty_field (first: ...)`.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .by_reason
+            .iter()
+            .map(|(reason, (n, first))| format!("{n} {} (first: {first})", reason.name()))
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// How many invalid rows `--max-invalid` tolerates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxInvalid {
+    /// At most this many.
+    Rows(u64),
+    /// At most this share of the rows read (valid and invalid), checked at the end.
+    Fraction(f64),
+}
+
+impl std::fmt::Display for MaxInvalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxInvalid::Rows(n) => write!(f, "{n}"),
+            MaxInvalid::Fraction(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+/// How an input is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReadOptions {
+    /// Draw a progress bar (when stderr is a terminal and the input a file).
+    pub progress: bool,
+    /// Skip invalid rows, counting them, instead of stopping at the first.
+    pub skip_invalid: bool,
+    /// Fail when more rows than this are invalid (implies skipping).
+    pub max_invalid: Option<MaxInvalid>,
+}
+
+impl ReadOptions {
+    /// Whether invalid rows are skipped.
+    pub fn skipping(&self) -> bool {
+        self.skip_invalid || self.max_invalid.is_some()
+    }
+
+    /// Fails when the skipped rows are too many for `--max-invalid`; `at_end` checks fractions.
+    pub fn check_invalid(
+        &self,
+        name: &str,
+        skipped: &Skipped,
+        rows: u64,
+        at_end: bool,
+    ) -> Result<()> {
+        let invalid = skipped.total();
+        let too_many = match self.max_invalid {
+            Some(MaxInvalid::Rows(n)) => invalid > n,
+            Some(MaxInvalid::Fraction(share)) if at_end => {
+                invalid as f64 > share * (rows + invalid) as f64
+            }
+            _ => false,
+        };
+        if too_many {
+            bail!(
+                "{name}: {invalid} invalid rows{}, more than --max-invalid {} allows: {}",
+                if at_end { format!(" of {}", rows + invalid) } else { String::new() },
+                self.max_invalid.expect("checked above"),
+                skipped.describe()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The longest line read before concluding the input is not CSV: 1 MiB.
+pub const MAX_LINE_BYTES: u64 = 1 << 20;
+
+/// Refuses lines longer than [`MAX_LINE_BYTES`], so a file without newlines (a binary, a
+/// truncated upload) gives a clear error instead of being buffered whole.
+pub struct LineLimit<R> {
+    inner: R,
+    since_newline: u64,
+    line: u64,
+}
+
+impl<R: Read> LineLimit<R> {
+    /// Wraps a reader.
+    pub fn new(inner: R) -> LineLimit<R> {
+        LineLimit { inner, since_newline: 0, line: 1 }
+    }
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut rest = &buf[..n];
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            self.since_newline = 0;
+            self.line += 1;
+            rest = &rest[i + 1..];
+        }
+        self.since_newline += rest.len() as u64;
+        if self.since_newline > MAX_LINE_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "line {} is longer than {} bytes without a newline: not a CSV file?",
+                    self.line, MAX_LINE_BYTES
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// The first two bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Reads gzip-compressed input transparently: whether it is compressed is seen from its first
+/// bytes, whatever its name.
+pub fn decompress<'a, R: BufRead + 'a>(mut reader: R) -> io::Result<Box<dyn Read + 'a>> {
+    let head = reader.fill_buf()?;
+    if head.starts_with(&GZIP_MAGIC) {
+        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(reader)))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
+/// Reads the file at `path` (`-` for standard input) into per-second counters.
+pub fn read_path(path: &str) -> Result<Table> {
+    read_path_with(path, &ReadOptions::default())
+}
+
+/// [`read_path`] with options: a progress bar on stderr (when the input is a file and stderr a
+/// terminal), skipping invalid rows.
 ///
-/// A regular file is read on the fast path, and again on the reference path if the fast path
-/// gives up; standard input and other streams, which cannot be read twice, on the reference path.
-pub fn read_path_with(path: &str, progress: bool) -> Result<Table> {
+/// A plain regular file is read on the fast path, and again on the reference path if the fast
+/// path gives up; compressed input, standard input and other streams on the reference path.
+pub fn read_path_with(path: &str, options: &ReadOptions) -> Result<Table> {
     if path == STDIN {
-        return read(io::stdin().lock(), "<stdin>");
+        let stdin = BufReader::with_capacity(1 << 16, io::stdin());
+        let reader = decompress(stdin).context("<stdin>: cannot read")?;
+        return read_with(reader, "<stdin>", options);
     }
     let meta = std::fs::metadata(path).with_context(|| format!("{path}: cannot open"))?;
     if meta.is_dir() {
         bail!("{path}: is a directory, not a CSV file");
     }
-    let progress = Progress::bytes(meta.len(), progress && meta.is_file());
-    if meta.is_file() {
+    let mut head = [0u8; 2];
+    let gzip = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .is_ok_and(|n| n == 2 && head == GZIP_MAGIC);
+    let progress = Progress::bytes(meta.len(), options.progress && meta.is_file());
+    if meta.is_file() && !gzip {
         match fast::read_file(Path::new(path), path, &progress) {
             Ok(table) => return Ok(table),
             Err(_) => progress.restart(),
         }
     }
     let file = File::open(Path::new(path)).with_context(|| format!("{path}: cannot open"))?;
-    read(progress.reader(file), path)
+    let file = BufReader::with_capacity(1 << 16, progress.reader(file));
+    let reader = decompress(file).with_context(|| format!("{path}: cannot read"))?;
+    read_with(reader, path, options)
 }
 
 /// Column positions found in the header.
@@ -179,7 +375,7 @@ pub struct Row {
 /// that follows live streams.
 pub struct Rows<R: Read> {
     name: String,
-    csv: csv::Reader<BufReader<R>>,
+    csv: csv::Reader<BufReader<LineLimit<R>>>,
     header: csv::ByteRecord,
     columns: Columns,
     record: csv::ByteRecord,
@@ -195,12 +391,15 @@ pub struct Rows<R: Read> {
     pub rows: u64,
     /// Repeated header lines skipped so far.
     pub repeated_headers: u64,
+    skip_invalid: bool,
+    /// Invalid rows skipped so far.
+    pub skipped: Skipped,
 }
 
 impl<R: Read> Rows<R> {
     /// Reads the header of CSV from `reader`; `name` is used in messages.
     pub fn new(reader: R, name: &str) -> Result<Rows<R>> {
-        let mut buffered = BufReader::with_capacity(1 << 16, reader);
+        let mut buffered = BufReader::with_capacity(1 << 16, LineLimit::new(reader));
         skip_bom(&mut buffered).with_context(|| format!("{name}: cannot read"))?;
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -230,7 +429,25 @@ impl<R: Read> Rows<R> {
             codes: Vec::new(),
             rows: 0,
             repeated_headers: 0,
+            skip_invalid: false,
+            skipped: Skipped::default(),
         })
+    }
+
+    /// Skips invalid rows, counting them in [`Rows::skipped`], instead of failing on the first.
+    pub fn skip_invalid(mut self, skip: bool) -> Rows<R> {
+        self.skip_invalid = skip;
+        self
+    }
+
+    /// Counts a row that [`Rows::next_row`] returned as invalid after all (a later stage refused
+    /// it), taking it out of the totals.
+    pub fn reject(&mut self, row: &Row, reason: Invalid, message: &anyhow::Error) {
+        self.rows -= 1;
+        let stats = &mut self.builds[row.build];
+        stats.rows -= 1;
+        stats.events = stats.events.saturating_sub(row.count);
+        self.skipped.record(reason, message);
     }
 
     /// The input's name as used in messages.
@@ -238,111 +455,156 @@ impl<R: Read> Rows<R> {
         &self.name
     }
 
-    /// The next data row, `None` at the end of the input.
+    /// The next data row, `None` at the end of the input. With [`Rows::skip_invalid`], invalid
+    /// rows are counted and passed over; otherwise the first ends the read with its error.
     pub fn next_row(&mut self) -> Result<Option<Row>> {
-        let name = &self.name;
         loop {
-            match self.csv.read_byte_record(&mut self.record) {
-                Ok(true) => {}
-                Ok(false) => return Ok(None),
-                Err(e) => return Err(csv_error(name, e)),
+            match self.parse_next() {
+                Ok(Parsed::Row(row)) => return Ok(Some(row)),
+                Ok(Parsed::End) => return Ok(None),
+                Ok(Parsed::Skip) => continue,
+                Err(Bad::Fatal(e)) => return Err(e),
+                Err(Bad::Row(reason, e)) if self.skip_invalid => self.skipped.record(reason, &e),
+                Err(Bad::Row(_, e)) => return Err(e),
             }
-            let record = &self.record;
-            let columns = &self.columns;
-            let line = record.position().map_or(0, |p| p.line());
-            let at = |what: String| anyhow!("{name}:{line}: {what}");
-            if record.len() == 1 && record[0].is_empty() {
-                continue; // a line of spaces
-            }
-            if record.len() != columns.width {
-                bail!(at(format!(
+        }
+    }
+
+    fn parse_next(&mut self) -> std::result::Result<Parsed, Bad> {
+        let name = &self.name;
+        match self.csv.read_byte_record(&mut self.record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(Parsed::End),
+            Err(e) => return Err(Bad::Fatal(csv_error(name, e))),
+        }
+        let record = &self.record;
+        let columns = &self.columns;
+        let line = record.position().map_or(0, |p| p.line());
+        let at = |reason: Invalid, what: String| Bad::Row(reason, anyhow!("{name}:{line}: {what}"));
+        if record.len() == 1 && record[0].is_empty() {
+            return Ok(Parsed::Skip); // a line of spaces
+        }
+        if record.len() != columns.width {
+            return Err(at(
+                Invalid::FieldCount,
+                format!(
                     "expected {} fields as in the header, found {} ({})",
                     columns.width,
                     record.len(),
                     quote(&join_fields(record))
-                )));
-            }
-            if is_repeated_header(record, &self.header) {
-                self.repeated_headers += 1;
-                continue;
-            }
-            let field = |index: usize, column: &str| -> Result<&str> {
-                let bytes = &record[index];
-                let text = std::str::from_utf8(bytes).map_err(|_| {
-                    at(format!(
+                ),
+            ));
+        }
+        if is_repeated_header(record, &self.header) {
+            self.repeated_headers += 1;
+            return Ok(Parsed::Skip);
+        }
+        let field = |index: usize, column: &str| -> std::result::Result<&str, Bad> {
+            let bytes = &record[index];
+            let text = std::str::from_utf8(bytes).map_err(|_| {
+                at(
+                    Invalid::Utf8,
+                    format!(
                         "{column} is not valid UTF-8 ({})",
                         quote(&String::from_utf8_lossy(bytes))
-                    ))
-                })?;
-                if text.is_empty() {
-                    bail!(at(format!("empty {column}")));
-                }
-                Ok(text)
-            };
-
-            let stamp = field(columns.timestamp, "Timestamp")?;
-            let notation = match self.notation {
-                Some(n) => n,
-                None => {
-                    let n = Notation::detect(stamp).ok_or_else(|| {
-                        at(format!(
-                            "unrecognised timestamp, expected H:MM:SS, RFC 3339 or Unix seconds ({})",
-                            quote(stamp)
-                        ))
-                    })?;
-                    self.notation = Some(n);
-                    n
-                }
-            };
-            let second =
-                notation.parse(stamp).map_err(|e| at(format!("{e} ({})", quote(stamp))))?;
-
-            let version = field(columns.build, "Build_Version")?;
-            let code_text = field(columns.code, "Error_Code")?;
-            let count = match columns.count {
-                None => 1,
-                Some(index) => {
-                    let text = field(index, "Count")?;
-                    text.parse::<u64>().map_err(|_| {
-                        let what = if text.starts_with('-') {
-                            "Count must not be negative"
-                        } else if text.bytes().all(|b| b.is_ascii_digit()) {
-                            "Count is too large"
-                        } else {
-                            "Count is not a non-negative integer"
-                        };
-                        at(format!("{what} ({})", quote(text)))
-                    })?
-                }
-            };
-            let (build, new_build) = self.build_ids.id(version.as_bytes());
-            if new_build {
-                self.builds.push(BuildStats { version: version.to_string(), rows: 0, events: 0 });
+                    ),
+                )
+            })?;
+            if text.is_empty() {
+                return Err(at(Invalid::EmptyField, format!("empty {column}")));
             }
-            let (code, new_code) = self.code_ids.id(code_text.as_bytes());
-            if new_code {
-                self.codes.push(Code::parse(code_text));
+            Ok(text)
+        };
+
+        let stamp = field(columns.timestamp, "Timestamp")?;
+        let notation = match self.notation {
+            Some(n) => n,
+            None => Notation::detect(stamp).ok_or_else(|| {
+                at(
+                    Invalid::Timestamp,
+                    format!(
+                        "unrecognised timestamp, expected H:MM:SS, RFC 3339 or Unix seconds ({})",
+                        quote(stamp)
+                    ),
+                )
+            })?,
+        };
+        let second = notation
+            .parse(stamp)
+            .map_err(|e| at(Invalid::Timestamp, format!("{e} ({})", quote(stamp))))?;
+        let version = field(columns.build, "Build_Version")?;
+        let code_text = field(columns.code, "Error_Code")?;
+        let count = match columns.count {
+            None => 1,
+            Some(index) => {
+                let text = field(index, "Count")?;
+                text.parse::<u64>().map_err(|_| {
+                    let what = if text.starts_with('-') {
+                        "Count must not be negative"
+                    } else if text.bytes().all(|b| b.is_ascii_digit()) {
+                        "Count is too large"
+                    } else {
+                        "Count is not a non-negative integer"
+                    };
+                    at(Invalid::Count, format!("{what} ({})", quote(text)))
+                })?
             }
-            let stats = &mut self.builds[build];
-            stats.rows += 1;
-            stats.events = stats.events.saturating_add(count);
-            self.rows += 1;
-            return Ok(Some(Row { line, second, build, code, count }));
+        };
+        // Only a valid row fixes the notation and names builds and codes.
+        self.notation = Some(notation);
+        let (build, new_build) = self.build_ids.id(version.as_bytes());
+        if new_build {
+            self.builds.push(BuildStats { version: version.to_string(), rows: 0, events: 0 });
         }
+        let (code, new_code) = self.code_ids.id(code_text.as_bytes());
+        if new_code {
+            self.codes.push(Code::parse(code_text));
+        }
+        let stats = &mut self.builds[build];
+        stats.rows += 1;
+        stats.events = stats.events.saturating_add(count);
+        self.rows += 1;
+        Ok(Parsed::Row(Row { line, second, build, code, count }))
     }
+}
+
+/// What reading one record gave.
+enum Parsed {
+    Row(Row),
+    Skip,
+    End,
+}
+
+/// Why a record gave no row.
+enum Bad {
+    /// The input cannot be read on: stop.
+    Fatal(anyhow::Error),
+    /// This row is invalid.
+    Row(Invalid, anyhow::Error),
 }
 
 /// Reads CSV from `reader`; `name` is used in messages.
 pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
-    let mut rows = Rows::new(reader, name)?;
+    read_with(reader, name, &ReadOptions::default())
+}
+
+/// [`read`], skipping invalid rows as `options` say.
+pub fn read_with<R: Read>(reader: R, name: &str, options: &ReadOptions) -> Result<Table> {
+    let mut rows = Rows::new(reader, name)?.skip_invalid(options.skipping());
     let mut aggregator = Aggregator::new();
     while let Some(row) = rows.next_row()? {
-        aggregator.add(row.second, row.build, row.code, row.count).map_err(|e| {
+        if let Err(e) = aggregator.add(row.second, row.build, row.code, row.count) {
             let stamp =
                 rows.notation.map_or_else(|| row.second.to_string(), |n| n.format(row.second));
-            anyhow!("{name}:{}: {e} ({})", row.line, quote(&stamp))
-        })?;
+            let e = anyhow!("{name}:{}: {e} ({})", row.line, quote(&stamp));
+            if !options.skipping() {
+                return Err(e);
+            }
+            rows.reject(&row, Invalid::OutOfRange, &e);
+        }
+        options.check_invalid(name, &rows.skipped, rows.rows, false)?;
     }
+    options.check_invalid(name, &rows.skipped, rows.rows, true)?;
     Ok(Table {
         name: name.to_string(),
         notation: rows.notation,
@@ -351,6 +613,7 @@ pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
         codes: rows.codes,
         counts: aggregator.finish(),
         repeated_headers: rows.repeated_headers,
+        skipped: rows.skipped,
     })
 }
 
@@ -370,6 +633,7 @@ pub fn merge(shards: impl IntoIterator<Item = Result<Table>>, name: &str) -> Res
         codes: Vec::new(),
         counts: Aggregator::new().finish(),
         repeated_headers: 0,
+        skipped: Skipped::default(),
     };
     let mut aggregator = Aggregator::new();
     let mut first_with_rows: Option<String> = None;
@@ -600,5 +864,99 @@ mod tests {
         bytes.push(b'\n');
         let e = format!("{:#}", read(&bytes[..], "t.csv").unwrap_err());
         assert!(e.starts_with("t.csv:2: Build_Version is not valid UTF-8"), "{e}");
+    }
+
+    const MIXED: &str = "Timestamp,Build_Version,Error_Code,Count\n\
+        0:00:01,1.0,3,2\n\
+        0:00:01,2.0,3\n\
+        0:61:00,2.0,3,1\n\
+        0:00:02,,3,1\n\
+        0:00:02,2.0,3,-4\n\
+        0:00:03,2.0,3,5\n\
+        9999:00:00,2.0,3,1\n";
+
+    fn skipping() -> ReadOptions {
+        ReadOptions { skip_invalid: true, ..ReadOptions::default() }
+    }
+
+    #[test]
+    fn invalid_rows_are_skipped_counted_by_reason_and_change_nothing_else() {
+        let t = read_with(MIXED.as_bytes(), "m.csv", &skipping()).unwrap();
+        let reasons: Vec<(&str, u64)> =
+            t.skipped.by_reason.iter().map(|(r, (n, _))| (r.name(), *n)).collect();
+        // 9999:00:00 is a valid offset but stretches the span past a year.
+        assert_eq!(
+            reasons,
+            [
+                ("field_count", 1),
+                ("empty_field", 1),
+                ("timestamp", 1),
+                ("count", 1),
+                ("out_of_range", 1)
+            ]
+        );
+        assert_eq!(t.skipped.total(), 5);
+        assert!(
+            t.skipped.by_reason[&Invalid::Timestamp]
+                .1
+                .starts_with("m.csv:4: minutes must be below 60")
+        );
+        // The good rows, exactly as if the bad ones were not there.
+        let good = "Timestamp,Build_Version,Error_Code,Count\n0:00:01,1.0,3,2\n0:00:03,2.0,3,5\n";
+        let clean = read(good.as_bytes(), "g.csv").unwrap();
+        assert_eq!(t.rows, clean.rows);
+        assert_eq!(t.counts, clean.counts);
+        assert_eq!(t.builds, clean.builds);
+    }
+
+    #[test]
+    fn too_many_invalid_rows_are_an_error() {
+        let at_most = |max| ReadOptions { max_invalid: Some(max), ..ReadOptions::default() };
+        assert!(read_with(MIXED.as_bytes(), "m.csv", &at_most(MaxInvalid::Rows(5))).is_ok());
+        let e = format!(
+            "{:#}",
+            read_with(MIXED.as_bytes(), "m.csv", &at_most(MaxInvalid::Rows(4))).unwrap_err()
+        );
+        assert!(e.starts_with("m.csv: 5 invalid rows, more than --max-invalid 4 allows: 1 field_count (first: m.csv:3:"), "{e}");
+        // 5 invalid of 7 rows is 71%.
+        assert!(read_with(MIXED.as_bytes(), "m.csv", &at_most(MaxInvalid::Fraction(0.75))).is_ok());
+        let e = format!(
+            "{:#}",
+            read_with(MIXED.as_bytes(), "m.csv", &at_most(MaxInvalid::Fraction(0.5))).unwrap_err()
+        );
+        assert!(
+            e.starts_with("m.csv: 5 invalid rows of 7, more than --max-invalid 0.5 allows"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn gzip_input_is_read_whatever_its_name() {
+        use std::io::Write as _;
+        let plain = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:02,2.0,4\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(plain.as_bytes()).unwrap();
+        let bytes = gz.finish().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let expected = read(plain.as_bytes(), "p.csv").unwrap();
+        for name in ["events.csv.gz", "events.csv"] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let t = read_path(path.to_str().unwrap()).unwrap();
+            assert_eq!(
+                (t.rows, &t.counts, &t.codes),
+                (expected.rows, &expected.counts, &expected.codes)
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_without_end_is_refused_in_bounded_memory() {
+        // 4 MiB of one line, produced lazily: the reader must stop after about 1 MiB.
+        let header = std::io::Cursor::new(b"Timestamp,Build_Version,Error_Code\n0:00:01,".to_vec());
+        let endless = std::io::repeat(b'x').take(4 << 20);
+        let e = format!("{:#}", read(header.chain(endless), "big.csv").unwrap_err());
+        assert!(e.contains("big.csv"), "{e}");
+        assert!(e.contains("line 2 is longer than 1048576 bytes without a newline"), "{e}");
     }
 }

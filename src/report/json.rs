@@ -114,7 +114,16 @@ pub fn to_value(report: &Report) -> Value {
             "codes": report.codes,
             "bins": report.bins,
             "significance": gate,
-            "skipped": { "repeated_headers": report.repeated_headers },
+            "skipped": {
+                "repeated_headers": report.repeated_headers,
+                "invalid_rows": report.skipped.total(),
+                "invalid": report
+                    .skipped
+                    .by_reason
+                    .iter()
+                    .map(|(reason, (n, _))| (reason.name().to_string(), json!(n)))
+                    .collect::<serde_json::Map<String, Value>>(),
+            },
             "late_rows": report.late_rows,
         },
         "heatmap": report.heatmap,

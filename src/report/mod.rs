@@ -12,9 +12,9 @@ pub mod markdown;
 pub mod text;
 
 use crate::detect::{Alert, Gate};
-use crate::input::BuildStats;
 use crate::input::labels::Code;
 use crate::input::timestamp::Notation;
+use crate::input::{BuildStats, Skipped};
 
 /// Everything a report says about one run.
 #[derive(Debug, Clone)]
@@ -50,6 +50,8 @@ pub struct Report {
     /// Rows of a live stream that arrived after their second had closed: counted in the totals and
     /// the heatmap, not seen by the detector.
     pub late_rows: u64,
+    /// Invalid rows skipped, by reason (with `--skip-invalid`).
+    pub skipped: Skipped,
     /// Where the heatmap was written, if it was.
     pub heatmap: Option<String>,
 }

@@ -68,8 +68,12 @@ impl Format for Text {
 
 /// The closing line: the input, the builds, the shape of the data, the rule and the verdict.
 pub fn summary_line(report: &Report, verdict: &str) -> String {
+    let invalid = match report.skipped.total() {
+        0 => String::new(),
+        n => format!(" ({n} invalid skipped)"),
+    };
     format!(
-        "{}: {} rows, canary {} vs baseline {}, {} codes in {} bins of {} s, rule {}: {verdict}",
+        "{}: {} rows{invalid}, canary {} vs baseline {}, {} codes in {} bins of {} s, rule {}: {verdict}",
         report.input,
         report.rows,
         report.canary.version,
@@ -238,6 +242,7 @@ pub(crate) mod tests {
             ],
             repeated_headers: 0,
             late_rows: 0,
+            skipped: Default::default(),
             heatmap: None,
         }
     }
