@@ -159,3 +159,25 @@ fn follow_needs_a_file() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("--follow needs a file"), "{}", out.stderr);
 }
+
+#[test]
+fn the_sequential_rule_alerts_live_as_in_batch() {
+    let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
+    for second in 0..400 {
+        csv.push_str(&second_rows(second));
+    }
+    let flags = ["--rule", "sequential", "--format", "json", "--no-heatmap"];
+    let live = Errwatch::new(&["analyze", "-"]).args(&flags).stdin(csv.clone()).run();
+    let batch = Errwatch::new(&["analyze", "s.csv"]).args(&flags).file("s.csv", csv).run();
+    assert_eq!((live.code, batch.code), (1, 1), "{live:?}");
+    let alerts = |out: &crate::util::Output| {
+        let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        report["alerts"].clone()
+    };
+    assert_eq!(alerts(&live), alerts(&batch));
+    let first = &alerts(&live)[0];
+    assert_eq!(first["code"], 7);
+    // Six canary events a second against one: known within seconds of the change at 100 s.
+    let detected = first["detected_at_s"].as_i64().unwrap();
+    assert!((100..115).contains(&detected), "{first}");
+}
