@@ -260,3 +260,15 @@ impl Alert {
         }
     }
 }
+
+/// The episodes that ended, among `events` (for tests).
+#[cfg(test)]
+pub(crate) fn ended(events: &[Event]) -> Vec<&Episode> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Ended(e) => Some(e),
+            Event::Started(_) => None,
+        })
+        .collect()
+}

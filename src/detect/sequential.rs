@@ -358,16 +358,7 @@ pub fn ratio_interval(canary: u64, baseline: u64, share: f64, alpha: f64) -> (f6
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ended(events: &[Event]) -> Vec<&Episode> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Ended(e) => Some(e),
-                Event::Started(_) => None,
-            })
-            .collect()
-    }
+    use crate::detect::ended;
 
     #[test]
     fn the_statistic_follows_the_shiryaev_roberts_recursion() {

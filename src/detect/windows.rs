@@ -300,6 +300,7 @@ pub fn window_sum(history: &VecDeque<(u64, u64)>, w: usize) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::ended;
     use crate::detect::{RuleKind, SecondCounts, run_batch};
 
     /// Fires whenever the window's canary events reach `at_least`; value = canary events.
@@ -364,16 +365,6 @@ mod tests {
         }
         detector.finish(&mut events);
         events
-    }
-
-    fn ended(events: &[Event]) -> Vec<&Episode> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Ended(e) => Some(e),
-                Event::Started(_) => None,
-            })
-            .collect()
     }
 
     #[test]
