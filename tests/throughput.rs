@@ -280,3 +280,22 @@ fn the_progress_bar_shows_on_a_terminal_unless_quiet() {
     let quiet = String::from_utf8_lossy(&quiet.stdout);
     assert!(quiet.contains("20000 rows") && !quiet.contains("left"), "{quiet:?}");
 }
+
+/// A line over 1 MiB is the reference path's to judge (it refuses such lines): the fast path
+/// gives up on it even where it would fit in a chunk.
+#[test]
+fn a_line_over_a_mebibyte_is_left_to_the_reference_path() {
+    let mut text = b"Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n".to_vec();
+    text.extend_from_slice(format!("0:00:02,{},3\n", "9".repeat(1 << 20)).as_bytes());
+    text.extend_from_slice(b"0:00:03,1.0,3\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.csv");
+    std::fs::write(&path, &text).unwrap();
+    assert!(fast::read_file(&path, "s.csv", &Progress::hidden()).is_err());
+    assert_eq!(
+        input::read_path(path.to_str().unwrap()).err().map(|e| format!("{e:#}")),
+        input::read(File::open(&path).unwrap(), path.to_str().unwrap())
+            .err()
+            .map(|e| format!("{e:#}"))
+    );
+}

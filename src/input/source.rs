@@ -7,7 +7,8 @@
 //!
 //! Each worker thread opens the file itself, claims the next chunk index from a shared counter,
 //! reads that chunk into its own buffer (seek + read, so memory stays at one buffer per worker
-//! whatever the file's size, and nothing is mapped) and passes it on. Workers see their chunks in
+//! whatever the file's size, and nothing is mapped) and passes it on. A line that runs more than
+//! [`MAX_LINE_BYTES`] past its chunk's end gives up the pass. Workers see their chunks in
 //! increasing file order. The first worker to give up stops the others at their next chunk.
 
 use std::fs::File;
@@ -15,15 +16,12 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::MAX_LINE_BYTES;
 use super::progress::Progress;
 
 /// Bytes per chunk: large enough that a read costs little per byte, small enough that a buffer per
 /// worker stays far below the memory budget.
 pub const CHUNK_BYTES: u64 = 2 << 20;
-
-/// The longest line a chunk reads past its end to finish; longer lines give up (the caller then
-/// takes a path that has no such limit).
-pub const MAX_LINE_BYTES: u64 = 1 << 20;
 
 /// At most this many worker threads, each with one chunk buffer.
 pub const MAX_WORKERS: usize = 8;
