@@ -299,3 +299,30 @@ fn a_line_over_a_mebibyte_is_left_to_the_reference_path() {
             .map(|e| format!("{e:#}"))
     );
 }
+
+/// The workers' per-second counters have a memory budget: a day in time order fits (each worker
+/// counts its own stretch of the day), the same rows shuffled make every worker cover the whole
+/// day, so the fast path gives up and the reference path, which holds the counters once, reads
+/// the file; both ways give the reference table.
+#[test]
+fn a_long_stream_out_of_order_goes_to_the_reference_path_to_save_memory() {
+    let config = Config { seed: 3, rows: 150_000, duration_s: 86_400, ..Config::default() };
+    let mut bytes = Vec::new();
+    generate::generate(config, &mut bytes).unwrap();
+    let (fast, in_order) = both(&bytes);
+    assert_same(&fast, &in_order, "a day in time order");
+
+    let mut all: Vec<Vec<u8>> = lines(&bytes).into_iter().map(<[u8]>::to_vec).collect();
+    shuffle(&mut all[1..], 5);
+    let shuffled = join(&all, b"\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.csv");
+    std::fs::write(&path, &shuffled).unwrap();
+    assert_eq!(
+        fast::read_file(&path, "s.csv", &Progress::hidden()).err(),
+        Some(GaveUp("per-second counters over the memory budget"))
+    );
+    let table = input::read_path(path.to_str().unwrap()).unwrap();
+    assert_same(&table, &reference(&path, path.to_str().unwrap()), "a day shuffled");
+    assert_eq!(table.rows, 150_000);
+}

@@ -13,11 +13,15 @@
 //!
 //! 1. The header and the first data row are read from the start of the file: the columns are
 //!    found as on the reference path and the timestamp notation is detected from the first row.
-//! 2. The data is cut into chunks of whole lines ([`super::source`]); each worker thread parses
-//!    its chunks into its own counters (a `Tally`, laid out for counting rows in time order),
-//!    with its own small interning tables for builds and codes. Timestamps in their common shapes are parsed in place without allocating
-//!    (`H:MM:SS`, Unix seconds, and RFC 3339 `...Z` by caching the day of the last date seen),
-//!    anything rarer by the reference parser.
+//! 2. The data is cut into chunks of whole lines, one run of consecutive chunks per worker thread
+//!    ([`super::source`]); each run is parsed into counters of its own (a `Tally`, laid out for
+//!    counting rows in time order), with its own small interning tables for builds and codes.
+//!    In a stream ordered by time each run covers its own stretch of time, so the runs' counters
+//!    together hold about one copy of the stream's; they have a memory budget
+//!    (`MAX_COUNTER_BYTES`), past which (a long stream in random order) the path gives up.
+//!    Timestamps in their common shapes are parsed in place without allocating (`H:MM:SS`, Unix
+//!    seconds, and RFC 3339 `...Z` by caching the day of the last date seen), anything rarer by
+//!    the reference parser.
 //! 3. A line takes one of two ways. The long way splits it into fields (a word-at-a-time scan for
 //!    `,`, `\n` and `\r`) and checks each field as the reference does. When the timestamp is the
 //!    first column and there is no `Count`, the rest of the line after the timestamp's comma (say
@@ -27,12 +31,14 @@
 //!    the short way, and a rest seen before stands for fields already checked.
 //! 4. The workers' tables are merged: each build and code gets the id of its first appearance in
 //!    the file (the earliest file offset any worker saw it at), as the reference path numbers
-//!    them, and the per-second counters are added into one [`Aggregator`].
+//!    them, and the per-second counters are added into one [`Aggregator`], sized once for the
+//!    merged span, each run's counters freed as soon as they are added.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::progress::Progress;
 use super::source::{self, GaveUp};
@@ -48,6 +54,15 @@ const HEAD_BYTES: u64 = 64 << 10;
 /// Files with more columns than this take the reference path.
 const MAX_COLUMNS: usize = 32;
 
+/// The most memory the workers' per-second counters may take together: past it, the fast path
+/// gives up and the reference path, which holds the counters once, reads the file.
+///
+/// The workers' counters cover the seconds of the rows they read. An hour of 66 build-code
+/// series is about 1 MB; a day in time order about 25 MB over all workers (each reads its own
+/// stretch of the file). Rows in random order make every worker cover the whole span, so a long
+/// shuffled stream goes over and is read on one core in less memory.
+const MAX_COUNTER_BYTES: u64 = 32 << 20;
+
 /// Reads the CSV file at `path` into per-second counters on the fast path, or says why it gave up
 /// (the caller then reads the file on the reference path). `name` is used in the table.
 pub fn read_file(path: &Path, name: &str, progress: &Progress) -> Result<Table, GaveUp> {
@@ -56,12 +71,16 @@ pub fn read_file(path: &Path, name: &str, progress: &Progress) -> Result<Table, 
     let mut head = Vec::new();
     (&mut file).take(HEAD_BYTES).read_to_end(&mut head).map_err(|_| GaveUp("cannot read"))?;
     let layout = Layout::find(&head, head.len() as u64 == len)?;
-    let workers = source::workers_for(len - layout.data_start);
-    let states = (0..workers).map(|_| Worker::new(&layout)).collect();
-    let workers =
-        source::for_each_chunk(path, layout.data_start, len, states, progress, |w, at, lines| {
-            w.parse(at, lines)
-        })?;
+    let threads = source::workers_for(len - layout.data_start);
+    let workers = source::for_each_chunk(
+        path,
+        layout.data_start,
+        len,
+        threads,
+        || Worker::new(&layout),
+        progress,
+        |w, at, lines| w.parse(at, lines),
+    )?;
     merge(name, &layout, workers)
 }
 
@@ -74,6 +93,8 @@ struct Layout {
     notation: Notation,
     /// File offset of the first byte after the header line.
     data_start: u64,
+    /// Bytes of per-second counters the workers hold together, against [`MAX_COUNTER_BYTES`].
+    counter_bytes: AtomicU64,
 }
 
 impl Layout {
@@ -133,7 +154,13 @@ impl Layout {
                 .map_err(|_| GaveUp("a timestamp that is not UTF-8"))?;
             let notation =
                 Notation::detect(stamp).ok_or(GaveUp("an unrecognised first timestamp"))?;
-            return Ok(Layout { header, columns, notation, data_start: data_start as u64 });
+            return Ok(Layout {
+                header,
+                columns,
+                notation,
+                data_start: data_start as u64,
+                counter_bytes: AtomicU64::new(0),
+            });
         }
     }
 }
@@ -423,6 +450,8 @@ struct Worker<'a> {
     codes: Interner,
     code_first: Vec<u64>,
     tally: Tally,
+    /// Bytes of `tally` counted in [`Layout::counter_bytes`].
+    counter_bytes: u64,
     /// Per cell of the tally: rows counted the short way (one event each), added to their build's
     /// rows and events at the merge.
     tail_rows: Vec<u64>,
@@ -449,7 +478,10 @@ impl<'a> Worker<'a> {
             build_events: Vec::new(),
             codes: Interner::new(),
             code_first: Vec::new(),
-            tally: Tally::default(),
+            // A worker's share of the budget, checked before the counters grow; the sum over
+            // workers is checked after each chunk.
+            tally: Tally { limit: Some(MAX_COUNTER_BYTES as usize / 2), ..Tally::default() },
+            counter_bytes: 0,
             tail_rows: Vec::new(),
             repeated_headers: 0,
             day: None,
@@ -480,6 +512,22 @@ impl<'a> Worker<'a> {
             let next = self.fields.split(lines, at)?.expect("a line starts before the end");
             self.row(offset, lines, at, next)?;
             at = next;
+        }
+        self.account_counters()
+    }
+
+    /// Adds what this worker's counters grew by to the workers' total, and gives up past
+    /// [`MAX_COUNTER_BYTES`].
+    fn account_counters(&mut self) -> Result<(), GaveUp> {
+        let now = (self.tally.counts.len() * size_of::<u32>()) as u64;
+        if now > self.counter_bytes {
+            let more = now - self.counter_bytes;
+            self.counter_bytes = now;
+            if self.layout.counter_bytes.fetch_add(more, Ordering::Relaxed) + more
+                > MAX_COUNTER_BYTES
+            {
+                return Err(GaveUp("per-second counters over the memory budget"));
+            }
         }
         Ok(())
     }
@@ -536,7 +584,7 @@ impl<'a> Worker<'a> {
         let where_seen = offset + line_start as u64;
         let build = self.build(lines, columns.build, where_seen)?;
         let code = self.code(lines, columns.code, where_seen)?;
-        let cell = self.tally.cell(build, code);
+        let cell = self.tally.cell(build, code)?;
         if cell == self.tail_rows.len() {
             self.tail_rows.push(0);
         }
@@ -718,23 +766,35 @@ struct Tally {
     /// The build and code of each cell.
     cells: Vec<(usize, usize)>,
     cell_ids: HashMap<(usize, usize), usize>,
+    /// The most bytes the counters may take, if limited.
+    limit: Option<usize>,
 }
 
 impl Tally {
     /// The cell of a build and a code, made at first sight.
-    fn cell(&mut self, build: usize, code: usize) -> usize {
+    fn cell(&mut self, build: usize, code: usize) -> Result<usize, GaveUp> {
         if let Some(&cell) = self.cell_ids.get(&(build, code)) {
-            return cell;
+            return Ok(cell);
         }
         let cell = self.cells.len();
-        self.cells.push((build, code));
-        self.cell_ids.insert((build, code), cell);
         if cell >= self.stride {
             // Cells appear in the first rows of a stream, when the span is short and a relayout
             // cheap; growing to just what is needed keeps the counters dense.
-            self.relayout(self.origin, self.room, (cell + 1).next_multiple_of(8));
+            self.relayout(self.origin, self.room, (cell + 1).next_multiple_of(8))?;
         }
-        cell
+        self.cells.push((build, code));
+        self.cell_ids.insert((build, code), cell);
+        Ok(cell)
+    }
+
+    /// Gives up when `room` seconds of `stride` cells would take more than the limit.
+    fn check_limit(&self, room: usize, stride: usize) -> Result<(), GaveUp> {
+        match self.limit {
+            Some(limit) if room.saturating_mul(stride).saturating_mul(size_of::<u32>()) > limit => {
+                Err(GaveUp("per-second counters over the memory budget"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Adds `count` events of `cell` at `second`; gives up where the reference path would fail
@@ -761,14 +821,19 @@ impl Tally {
             return Err(GaveUp("a span over the longest the counters cover"));
         }
         if self.room == 0 {
-            self.relayout(second, 64, self.stride);
+            self.relayout(second, 64, self.stride)?;
         } else if first < self.origin {
             // Doubling the room toward the past keeps reverse-ordered input linear.
             let grow = ((self.origin - first) as usize).max(self.room);
-            self.relayout(self.origin - grow as i64, self.room + grow, self.stride);
+            self.relayout(self.origin - grow as i64, self.room + grow, self.stride)?;
         } else if (last - self.origin) as usize >= self.room {
-            let room = ((last - self.origin) as usize + 1).max(self.room + self.room / 2);
-            self.relayout(self.origin, room, self.stride);
+            // Toward the future the rows are appended: the vector's own growth moves nothing
+            // it need not (a large one is remapped) and only the seconds added are zeroed, so
+            // time-ordered input holds little more than its span.
+            let room = (last - self.origin) as usize + 1 + FORWARD_SLACK_SECONDS;
+            self.check_limit(room, self.stride)?;
+            self.room = room;
+            self.counts.resize(self.room * self.stride, 0);
         }
         self.span = Some((first, last));
         let at = (second - self.origin) as usize * self.stride + cell;
@@ -776,7 +841,8 @@ impl Tally {
     }
 
     /// Moves the counts into a room of `room` seconds from `origin` with `stride` cells each.
-    fn relayout(&mut self, origin: i64, room: usize, stride: usize) {
+    fn relayout(&mut self, origin: i64, room: usize, stride: usize) -> Result<(), GaveUp> {
+        self.check_limit(room, stride)?;
         let mut counts = vec![0u32; room * stride];
         if let Some((first, last)) = self.span {
             for second in first..=last {
@@ -787,6 +853,7 @@ impl Tally {
             }
         }
         (self.origin, self.room, self.stride, self.counts) = (origin, room, stride, counts);
+        Ok(())
     }
 
     /// Adds the counts to `aggregator`, mapping this worker's build and code ids through `builds`
@@ -816,6 +883,9 @@ impl Tally {
         Ok(())
     }
 }
+
+/// Seconds of room a [`Tally`] adds beyond the latest second when it grows toward the future.
+const FORWARD_SLACK_SECONDS: usize = 256;
 
 /// Adds `count` to one counter, giving up where it would overflow.
 #[inline]
@@ -874,8 +944,22 @@ fn merge(name: &str, layout: &Layout, workers: Vec<Worker>) -> Result<Table, Gav
     let mut builds: Vec<BuildStats> =
         versions.into_iter().map(|version| BuildStats { version, rows: 0, events: 0 }).collect();
     let mut aggregator = Aggregator::new();
+    // The merged span first, so that the aggregator sizes its counters once.
+    let span =
+        workers.iter().filter_map(|w| w.tally.span).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
+    let any_cell = workers
+        .iter()
+        .zip(build_maps.iter().zip(&code_maps))
+        .find_map(|(w, (b, c))| w.tally.cells.first().map(|&(build, code)| (b[build], c[code])));
+    if let (Some((first, last)), Some((build, code))) = (span, any_cell) {
+        for second in [first, last] {
+            aggregator
+                .add(second, build, code, 0)
+                .map_err(|_| GaveUp("a merged span out of range"))?;
+        }
+    }
     let mut repeated_headers = 0;
-    for (w, (build_map, code_map)) in workers.iter().zip(build_maps.iter().zip(&code_maps)) {
+    for (w, (build_map, code_map)) in workers.into_iter().zip(build_maps.iter().zip(&code_maps)) {
         for (local, &global) in build_map.iter().enumerate() {
             builds[global].rows += w.build_rows[local];
             builds[global].events = builds[global].events.saturating_add(w.build_events[local]);
@@ -975,7 +1059,7 @@ mod tests {
             .collect();
         let (mut tally, mut reference) = (Tally::default(), Aggregator::new());
         for &(second, build, code, count) in &rows {
-            let cell = tally.cell(build, code);
+            let cell = tally.cell(build, code).unwrap();
             tally.add(second, cell, count).unwrap();
             reference.add(second, build, code, count).unwrap();
         }
@@ -997,7 +1081,7 @@ mod tests {
     #[test]
     fn a_tally_gives_up_where_the_aggregator_fails() {
         let mut tally = Tally::default();
-        let cell = tally.cell(0, 0);
+        let cell = tally.cell(0, 0).unwrap();
         tally.add(0, cell, u64::from(u32::MAX)).unwrap();
         assert!(tally.add(0, cell, 1).is_err());
         assert!(tally.add(MAX_SPAN_SECONDS + 1, cell, 1).is_err());

@@ -5,11 +5,11 @@
 //! in the chunk before and reads past its own end to finish its last line. Every line is therefore
 //! handed to exactly one chunk, whole, without any coordination between the threads.
 //!
-//! Each worker thread opens the file itself, claims the next chunk index from a shared counter,
-//! reads that chunk into its own buffer (seek + read, so memory stays at one buffer per worker
-//! whatever the file's size, and nothing is mapped) and passes it on. A line that runs more than
-//! [`MAX_LINE_BYTES`] past its chunk's end gives up the pass. Workers see their chunks in
-//! increasing file order. The first worker to give up stops the others at their next chunk.
+//! Each worker thread opens the file itself, claims chunks of its own run of consecutive chunks
+//! (then helps with the others'), reads each into its own buffer (seek + read, so memory stays at
+//! one buffer per worker whatever the file's size, and nothing is mapped) and passes it on. A line that runs more than
+//! [`MAX_LINE_BYTES`] past its chunk's end gives up the pass. The first worker to give up stops the
+//! others at their next chunk.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -38,59 +38,82 @@ pub fn workers_for(bytes: u64) -> usize {
     cores.min(MAX_WORKERS).min(usize::try_from(chunks).unwrap_or(usize::MAX))
 }
 
-/// Runs `parse(state, offset, lines)` over every chunk of `path`'s bytes `[start, end)`, one
-/// `state` per worker (as many workers as `states`), and returns the states. `offset` is the file
+/// Runs `parse(state, offset, lines)` over every chunk of `path`'s bytes `[start, end)` on
+/// `workers` threads and returns the states used, each made by `new_state`. `offset` is the file
 /// offset of `lines[0]`; `lines` is a run of whole lines, the last one ending in `\n` unless it is
 /// the end of the file.
-pub fn for_each_chunk<S, F>(
+///
+/// The chunks are split into one run of consecutive chunks per thread, which its thread reads in
+/// file order into a state of its own; so a time-ordered stream gives each state its own stretch
+/// of time, and their counters do not overlap. A thread done with its run helps with the others',
+/// from where their owner has got to, in a new state each time, so no thread idles while chunks
+/// remain. Every state sees its chunks in increasing file order.
+pub fn for_each_chunk<S, N, F>(
     path: &Path,
     start: u64,
     end: u64,
-    states: Vec<S>,
+    workers: usize,
+    new_state: N,
     progress: &Progress,
     parse: F,
 ) -> Result<Vec<S>, GaveUp>
 where
     S: Send,
+    N: Fn() -> S + Sync,
     F: Fn(&mut S, u64, &[u8]) -> Result<(), GaveUp> + Sync,
 {
-    let next = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
+    let workers = workers.max(1) as u64;
     let chunks = (end.saturating_sub(start)).div_ceil(CHUNK_BYTES);
-    let results: Vec<Result<S, GaveUp>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = states
-            .into_iter()
-            .map(|mut state| {
-                let (next, stop, parse) = (&next, &stop, &parse);
+    // Run r is chunks [bounds[r], bounds[r + 1]); next[r] is the next chunk of it to read.
+    let bounds: Vec<u64> = (0..=workers).map(|r| r * chunks / workers).collect();
+    let next: Vec<AtomicU64> =
+        bounds[..workers as usize].iter().map(|&b| AtomicU64::new(b)).collect();
+    let stop = AtomicBool::new(false);
+    let results: Vec<Result<Vec<S>, GaveUp>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers as usize)
+            .map(|worker| {
+                let (bounds, next, stop, new_state, parse) =
+                    (&bounds, &next, &stop, &new_state, &parse);
                 scope.spawn(move || {
+                    let mut states = Vec::new();
                     let outcome = (|| {
                         let mut file = File::open(path).map_err(|_| GaveUp("cannot reopen"))?;
                         let mut buf = Vec::new();
-                        loop {
-                            let index = next.fetch_add(1, Ordering::Relaxed);
-                            if index >= chunks || stop.load(Ordering::Relaxed) {
-                                return Ok(());
+                        for run in (0..next.len()).map(|k| (worker + k) % next.len()) {
+                            let mut state = None;
+                            loop {
+                                let index = next[run].fetch_add(1, Ordering::Relaxed);
+                                if index >= bounds[run + 1] || stop.load(Ordering::Relaxed) {
+                                    break;
+                                }
+                                let lo = start + index * CHUNK_BYTES;
+                                let hi = (lo + CHUNK_BYTES).min(end);
+                                if let Some((offset, from)) =
+                                    read_chunk(&mut file, &mut buf, lo, hi, start, end)?
+                                {
+                                    let state = state.get_or_insert_with(new_state);
+                                    parse(state, offset, &buf[from..])?;
+                                }
+                                progress.advance(hi - lo);
                             }
-                            let lo = start + index * CHUNK_BYTES;
-                            let hi = (lo + CHUNK_BYTES).min(end);
-                            if let Some((offset, from)) =
-                                read_chunk(&mut file, &mut buf, lo, hi, start, end)?
-                            {
-                                parse(&mut state, offset, &buf[from..])?;
-                            }
-                            progress.advance(hi - lo);
+                            states.extend(state);
                         }
+                        Ok(())
                     })();
                     if outcome.is_err() {
                         stop.store(true, Ordering::Relaxed);
                     }
-                    outcome.map(|()| state)
+                    outcome.map(|()| states)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or(Err(GaveUp("a worker panicked")))).collect()
     });
-    results.into_iter().collect()
+    let mut states = Vec::new();
+    for result in results {
+        states.extend(result?);
+    }
+    Ok(states)
 }
 
 /// Reads the lines starting in `[lo, hi)` into `buf`; returns the file offset of the first one and
@@ -172,14 +195,15 @@ mod tests {
         file.write_all(&text).unwrap();
 
         let seen = Mutex::new(Vec::new());
-        let states = vec![(); 3];
-        for_each_chunk(
+        let states = for_each_chunk(
             file.path(),
             0,
             text.len() as u64,
-            states,
+            3,
+            Vec::new,
             &Progress::hidden(),
-            |_, at, lines| {
+            |offsets: &mut Vec<u64>, at, lines| {
+                offsets.push(at);
                 let mut offset = at;
                 for line in lines.split_inclusive(|&b| b == b'\n') {
                     seen.lock().unwrap().push((offset, line.to_vec()));
@@ -193,6 +217,11 @@ mod tests {
         seen.sort();
         assert_eq!(seen.len(), expected.len());
         assert!(seen == expected);
+        // Each state saw its chunks in file order.
+        assert!(states.len() >= 3, "a state per run");
+        for offsets in &states {
+            assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{offsets:?}");
+        }
     }
 
     #[test]
@@ -200,10 +229,18 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(b"header\na\nb\n").unwrap();
         let seen = Mutex::new(Vec::new());
-        for_each_chunk(file.path(), 7, 11, vec![()], &Progress::hidden(), |_, at, lines| {
-            seen.lock().unwrap().push((at, lines.to_vec()));
-            Ok(())
-        })
+        for_each_chunk(
+            file.path(),
+            7,
+            11,
+            1,
+            || (),
+            &Progress::hidden(),
+            |_, at, lines| {
+                seen.lock().unwrap().push((at, lines.to_vec()));
+                Ok(())
+            },
+        )
         .unwrap();
         assert_eq!(seen.into_inner().unwrap(), vec![(7, b"a\nb\n".to_vec())]);
     }
@@ -216,7 +253,8 @@ mod tests {
             file.path(),
             0,
             3 * CHUNK_BYTES,
-            vec![(); 2],
+            2,
+            || (),
             &Progress::hidden(),
             |_, _, _| Err(GaveUp("test")),
         );
