@@ -6,6 +6,8 @@ mod aggregate;
 mod analyze;
 mod ci;
 mod detection;
+mod errors;
+mod fuzz;
 mod generate;
 mod heatmap;
 mod live;
