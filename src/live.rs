@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 
+use crate::aggregate::MAX_SPAN_SECONDS;
 use crate::bins::Bins;
 use crate::detect::{Alert, Detector, Episode, Event, Gate, RuleConfig};
 use crate::input::labels::{Code, compare_versions};
@@ -113,6 +114,16 @@ impl Live {
         self.late_rows
     }
 
+    /// Whether a row at `second` keeps the stream within [`MAX_SPAN_SECONDS`]; [`Live::push`]
+    /// refuses one that does not.
+    pub fn span_allows(&self, second: i64) -> bool {
+        let (first, last) = match (self.first_second, self.max_second) {
+            (Some(f), Some(m)) => (f.min(second), m.max(second)),
+            _ => (second, second),
+        };
+        last - first <= MAX_SPAN_SECONDS
+    }
+
     /// The roles, once known.
     pub fn roles(&self) -> Option<&Roles> {
         self.roles.as_ref()
@@ -133,6 +144,12 @@ impl Live {
             self.roles = self.resolve_roles(builds, false)?;
         } else if self.baseline_name.is_none() && builds.len() > 2 {
             self.too_many_builds(builds)?;
+        }
+        if !self.span_allows(second) {
+            bail!(
+                "timestamp stretches the data over more than {} days at one-second resolution",
+                MAX_SPAN_SECONDS / 86_400
+            );
         }
         self.first_second = Some(self.first_second.map_or(second, |f| f.min(second)));
         if self.next_second.is_some_and(|next| second < next) {
@@ -567,6 +584,16 @@ mod tests {
         // Two codes' columns folded to at most MAX_COLUMNS each, plus a few open seconds.
         assert!(largest <= 2 * (MAX_COLUMNS + 1) + 64, "{largest}");
         assert!(live.bins(&codes).len() <= MAX_COLUMNS + 1);
+    }
+
+    #[test]
+    fn a_span_over_a_year_is_refused_before_anything_is_allocated() {
+        let codes = vec![Code::Int(7)];
+        let mut live = Live::new(rule(RuleKind::Rolling), 5, None, None);
+        live.push(795_305_600, 0, 0, 1, &builds(), &codes).unwrap();
+        let err = live.push(1_795_305_600, 1, 0, 1, &builds(), &codes).unwrap_err();
+        assert!(format!("{err}").contains("more than 366 days"), "{err}");
+        assert!(live.state_size() < 10);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::bins::Bins;
 use crate::detect::Alert;
 use crate::input::follow::{Follow, stop_on_signals};
 use crate::input::timestamp::Notation;
-use crate::input::{Rows, STDIN};
+use crate::input::{Invalid, Rows, STDIN};
 use crate::live::{Live, Update};
 use crate::render::{self, HeatmapSpec};
 use crate::report::jsonl;
@@ -59,6 +59,16 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     let mut last_heatmap: Option<Instant> = None;
     while let Some(row) = rows.next_row()? {
         config.read.check_invalid(name, &rows.skipped, rows.rows, false)?;
+        if config.read.skipping() && !live.span_allows(row.second) {
+            let e = anyhow!(
+                "{name}:{}: timestamp stretches the data over more than {} days at one-second \
+                 resolution",
+                row.line,
+                crate::aggregate::MAX_SPAN_SECONDS / 86_400
+            );
+            rows.reject(&row, Invalid::OutOfRange, &e);
+            continue;
+        }
         let updates = live
             .push(row.second, row.build, row.code, row.count, &rows.builds, &rows.codes)
             .map_err(|e| anyhow!("{name}:{}: {e:#}", row.line))?;

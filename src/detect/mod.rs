@@ -164,7 +164,7 @@ pub fn run_batch(
     first_second: i64,
     seconds: &[SecondCounts],
 ) -> Vec<Episode> {
-    let span = seconds.first().map_or(0, |s| s.canary.len());
+    let span = seconds.iter().map(|s| s.canary.len().max(s.baseline.len())).max().unwrap_or(0);
     let mut counts = vec![(0u64, 0u64); seconds.len()];
     let mut events = Vec::new();
     let mut episodes = Vec::new();
@@ -176,7 +176,9 @@ pub fn run_batch(
     };
     for i in 0..span {
         for (slot, series) in counts.iter_mut().zip(seconds) {
-            *slot = (u64::from(series.canary[i]), u64::from(series.baseline[i]));
+            // A series may be shorter (a build with no events of any kind): no events then.
+            let at = |s: &[u32]| u64::from(s.get(i).copied().unwrap_or(0));
+            *slot = (at(series.canary), at(series.baseline));
         }
         detector.push_second(first_second + i as i64, &counts, &mut events);
         keep_ended(&mut events);
