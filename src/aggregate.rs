@@ -74,7 +74,7 @@ impl Aggregator {
             None => (second, second),
             Some((first, last)) => (first.min(second), last.max(second)),
         };
-        if last - first > MAX_SPAN_SECONDS {
+        if last.checked_sub(first).is_none_or(|span| span > MAX_SPAN_SECONDS) {
             bail!(
                 "timestamp stretches the data over more than {} days at one-second resolution",
                 MAX_SPAN_SECONDS / 86_400

@@ -121,7 +121,7 @@ impl Live {
             (Some(f), Some(m)) => (f.min(second), m.max(second)),
             _ => (second, second),
         };
-        last - first <= MAX_SPAN_SECONDS
+        last.checked_sub(first).is_some_and(|span| span <= MAX_SPAN_SECONDS)
     }
 
     /// The roles, once known.
@@ -142,8 +142,11 @@ impl Live {
     ) -> Result<Vec<Update>> {
         if self.roles.is_none() {
             self.roles = self.resolve_roles(builds, false)?;
-        } else if self.baseline_name.is_none() && builds.len() > 2 {
-            self.too_many_builds(builds)?;
+        } else if self.baseline_name.is_none() || self.canary_name.is_none() {
+            let seen: Vec<BuildStats> = builds.iter().filter(|b| b.rows > 0).cloned().collect();
+            if seen.len() > 2 {
+                self.too_many_builds(&seen)?;
+            }
         }
         if !self.span_allows(second) {
             bail!(
@@ -246,7 +249,9 @@ impl Live {
     }
 
     fn resolve_roles(&self, builds: &[BuildStats], at_end: bool) -> Result<Option<Roles>> {
-        let find = |name: &str| builds.iter().position(|b| b.version == name);
+        // A build whose every row was skipped as invalid was never really seen.
+        let present: Vec<usize> = (0..builds.len()).filter(|&id| builds[id].rows > 0).collect();
+        let find = |name: &str| present.iter().copied().find(|&id| builds[id].version == name);
         match (&self.baseline_name, &self.canary_name) {
             (Some(b), Some(c)) => match (find(b), find(c)) {
                 (Some(baseline), Some(canary)) => Ok(Some(Roles { baseline, canary })),
@@ -259,33 +264,35 @@ impl Live {
                 }
             },
             (named_baseline, named_canary) => {
-                if builds.len() > 2 {
-                    self.too_many_builds(builds)?;
+                let seen: Vec<BuildStats> = present.iter().map(|&id| builds[id].clone()).collect();
+                if present.len() > 2 {
+                    self.too_many_builds(&seen)?;
                 }
-                if builds.len() < 2 {
+                let &[x, y] = present.as_slice() else {
                     if at_end {
                         bail!(
                             "cannot tell the baseline from the canary: {} builds seen ({}); name \
                              both with --baseline and --canary",
-                            builds.len(),
-                            list_builds(builds)
+                            seen.len(),
+                            list_builds(&seen)
                         );
                     }
                     return Ok(None);
-                }
-                let lower = if compare_versions(&builds[0].version, &builds[1].version).is_lt() {
-                    0
+                };
+                let other = |id: usize| if id == x { y } else { x };
+                let lower = if compare_versions(&builds[x].version, &builds[y].version).is_lt() {
+                    x
                 } else {
-                    1
+                    y
                 };
                 let (baseline, canary) = if let Some(name) = named_baseline {
                     let Some(b) = find(name) else { return Ok(None) };
-                    (b, 1 - b)
+                    (b, other(b))
                 } else if let Some(name) = named_canary {
                     let Some(c) = find(name) else { return Ok(None) };
-                    (1 - c, c)
+                    (other(c), c)
                 } else {
-                    (lower, 1 - lower)
+                    (lower, other(lower))
                 };
                 Ok(Some(Roles { baseline, canary }))
             }

@@ -465,7 +465,6 @@ proptest! {
 
     /// (b) with `--skip-invalid`.
     #[test]
-    #[ignore = "bug: a build whose rows were all skipped is compared, and the detector panics"]
     fn fuzz_the_skipping_pipeline_never_panics_on_mutated_files(
         csv in valid_csv(),
         mutations in prop::collection::vec(mutation(), 1..8),
@@ -481,7 +480,6 @@ proptest! {
 
     /// Timestamps near the ends of `i64`.
     #[test]
-    #[ignore = "bug: timestamps near the ends of i64 overflow (see errors.rs)"]
     fn extreme_timestamps_never_panic(
         values in prop::collection::vec(
             prop_oneof![
@@ -502,7 +500,6 @@ proptest! {
 
     /// The live engine, fed the rows of mutated files one at a time, as standard input is.
     #[test]
-    #[ignore = "bug: the live engine walks every second of a gap, so a mutated timestamp can take hours"]
     fn live_engine_never_panics(
         csv in valid_csv(),
         mutations in prop::collection::vec(mutation(), 1..8),

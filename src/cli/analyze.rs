@@ -559,9 +559,15 @@ pub fn report(
 
 /// Picks the baseline and canary build ids.
 fn choose_builds(config: &AnalyzeConfig, table: &Table) -> Result<(usize, usize)> {
-    let seen = || list_builds(&table.builds);
+    // A build whose every row was skipped as invalid was never really seen.
+    let present: Vec<usize> =
+        (0..table.builds.len()).filter(|&id| table.builds[id].rows > 0).collect();
+    let seen = || {
+        let builds: Vec<BuildStats> = present.iter().map(|&id| table.builds[id].clone()).collect();
+        list_builds(&builds)
+    };
     let find = |flag: &str, version: &str| {
-        table.builds.iter().position(|b| b.version == version).ok_or_else(|| {
+        present.iter().copied().find(|&id| table.builds[id].version == version).ok_or_else(|| {
             anyhow::anyhow!(
                 "{}: {flag} {version} is not in the data; builds seen: {}",
                 table.name,
@@ -576,20 +582,20 @@ fn choose_builds(config: &AnalyzeConfig, table: &Table) -> Result<(usize, usize)
         config.baseline.as_deref().map(|v| find("--baseline", v)).transpose()?,
         config.canary.as_deref().map(|v| find("--canary", v)).transpose()?,
     );
-    match named {
-        (Some(b), Some(c)) => Ok((b, c)),
-        (Some(known), None) | (None, Some(known)) if table.builds.len() == 2 => {
-            let other = 1 - known;
+    match (named, present.as_slice()) {
+        ((Some(b), Some(c)), _) => Ok((b, c)),
+        ((Some(known), None) | (None, Some(known)), &[x, y]) => {
+            let other = if known == x { y } else { x };
             Ok(if named.0.is_some() { (known, other) } else { (other, known) })
         }
-        (None, None) if table.builds.len() == 2 => {
-            let (a, b) = (&table.builds[0].version, &table.builds[1].version);
-            Ok(if compare_versions(a, b).is_lt() { (0, 1) } else { (1, 0) })
+        ((None, None), &[x, y]) => {
+            let (a, b) = (&table.builds[x].version, &table.builds[y].version);
+            Ok(if compare_versions(a, b).is_lt() { (x, y) } else { (y, x) })
         }
         _ => bail!(
             "{}: cannot tell the baseline from the canary: {} builds seen ({}); name both with --baseline and --canary",
             table.name,
-            table.builds.len(),
+            present.len(),
             seen()
         ),
     }

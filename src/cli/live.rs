@@ -59,13 +59,19 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     let mut last_heatmap: Option<Instant> = None;
     while let Some(row) = rows.next_row()? {
         config.read.check_invalid(name, &rows.skipped, rows.rows, false)?;
-        if config.read.skipping() && !live.span_allows(row.second) {
+        if !live.span_allows(row.second) {
+            let stamp =
+                rows.notation.map_or_else(|| row.second.to_string(), |n| n.format(row.second));
             let e = anyhow!(
                 "{name}:{}: timestamp stretches the data over more than {} days at one-second \
-                 resolution",
+                 resolution ({})",
                 row.line,
-                crate::aggregate::MAX_SPAN_SECONDS / 86_400
+                crate::aggregate::MAX_SPAN_SECONDS / 86_400,
+                crate::input::quote(&stamp)
             );
+            if !config.read.skipping() {
+                return Err(e);
+            }
             rows.reject(&row, Invalid::OutOfRange, &e);
             continue;
         }
@@ -84,6 +90,9 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
         }
     }
     config.read.check_invalid(name, &rows.skipped, rows.rows, true)?;
+    if rows.rows == 0 {
+        anyhow::bail!("{name}: no data rows after the header");
+    }
     let updates = live.finish(&rows.builds, &rows.codes).map_err(|e| anyhow!("{name}: {e:#}"))?;
     printer.notation = rows.notation.unwrap_or(Notation::Offset);
     printer.print(&updates)?;

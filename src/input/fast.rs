@@ -615,7 +615,9 @@ impl<'a> Worker<'a> {
     fn fast_timestamp(&self, field: &[u8]) -> Option<i64> {
         match self.layout.notation {
             Notation::Offset => parse_hms(field),
-            Notation::Epoch => parse_digits(field, 18),
+            // Eleven digits stay within MAX_ABS_SECOND; longer values go to the reference parser,
+            // which refuses what is out of range.
+            Notation::Epoch => parse_digits(field, 11),
             Notation::Rfc3339 { .. } => self.day.and_then(|(date, midnight)| {
                 (field.len() == 20 && field[..11] == date && field[19] == b'Z')
                     .then(|| parse_time_of_day(&field[11..19]))
@@ -727,10 +729,11 @@ fn two_digits(pair: &[u8]) -> Option<i64> {
 #[inline]
 fn parse_hms(field: &[u8]) -> Option<i64> {
     let n = field.len();
-    if !(7..=18).contains(&n) || field[n - 6] != b':' || field[n - 3] != b':' {
+    if !(7..=14).contains(&n) || field[n - 6] != b':' || field[n - 3] != b':' {
         return None;
     }
-    let hours = parse_digits(&field[..n - 6], 12)?;
+    // Eight digits of hours stay within MAX_ABS_SECOND (see Epoch above).
+    let hours = parse_digits(&field[..n - 6], 8)?;
     let minutes = two_digits(&field[n - 5..n - 3])?;
     let seconds = two_digits(&field[n - 2..])?;
     (minutes < 60 && seconds < 60).then_some(hours * 3600 + minutes * 60 + seconds)

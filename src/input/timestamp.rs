@@ -15,6 +15,11 @@
 
 use std::fmt;
 
+/// The largest distance from the epoch (or from offset zero) a second may have: the range of
+/// years -9999 to 9999 that RFC 3339 timestamps cover (jiff's), applied to every notation, so
+/// that arithmetic on seconds never overflows.
+pub const MAX_ABS_SECOND: i64 = 377_705_116_800;
+
 /// How the timestamps of one input are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notation {
@@ -79,6 +84,13 @@ impl Notation {
             Notation::Rfc3339 { .. } => parse_rfc3339(field).map(|(second, _)| second),
             Notation::Epoch => parse_epoch(field),
         }
+        .and_then(|second| {
+            if second.unsigned_abs() > MAX_ABS_SECOND as u64 {
+                Err(error(format!("timestamp out of range (beyond year 9999; {})", self.name())))
+            } else {
+                Ok(second)
+            }
+        })
         .map_err(|e| {
             if Notation::detect(field).is_some_and(|other| other.name() != self.name()) {
                 error(format!(
@@ -252,6 +264,15 @@ mod tests {
         assert_eq!(Notation::Epoch.parse("1795860005.75"), Ok(1_795_860_005));
         assert_eq!(Notation::Epoch.parse("-5.5"), Ok(-6));
         assert!(Notation::Epoch.parse("12a").is_err());
+    }
+
+    #[test]
+    fn seconds_beyond_year_9999_are_refused_in_every_notation() {
+        assert!(Notation::Epoch.parse("9223372036854775807").is_err());
+        assert!(Notation::Epoch.parse("-9223372036854775808").is_err());
+        assert!(Notation::Epoch.parse("377705116800").is_ok());
+        assert!(Notation::Epoch.parse("377705116801").is_err());
+        assert!(Notation::Offset.parse("200000000:00:00").is_err());
     }
 
     #[test]
