@@ -181,3 +181,27 @@ fn the_sequential_rule_alerts_live_as_in_batch() {
     let detected = first["detected_at_s"].as_i64().unwrap();
     assert!((100..115).contains(&detected), "{first}");
 }
+
+#[test]
+fn an_unwritable_live_heatmap_does_not_stop_the_analysis() {
+    let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
+    for second in 0..300 {
+        csv.push_str(&second_rows(second));
+    }
+    let out = Errwatch::new(&["analyze", "-", "--bins", "10", "--threshold-bins", "3"])
+        .args(&["--heatmap", "missing/dir/live.png"])
+        .stdin(csv)
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("Alert: Mean Threshold Exceeded"), "{}", out.stdout);
+    assert!(out.stdout.contains("rule rolling: 1 alert"), "{}", out.stdout);
+    let warnings = out.stderr.lines().filter(|l| l.contains("the analysis goes on")).count();
+    assert_eq!(warnings, 1, "said once: {}", out.stderr);
+    assert!(
+        out.stderr
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("errwatch: writing heatmap missing/dir/live.png")
+    );
+}

@@ -57,6 +57,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     );
     let mut printer = Printer::new(config, name);
     let mut last_heatmap: Option<Instant> = None;
+    let mut heatmap_failed = false;
     while let Some(row) = rows.next_row()? {
         config.read.check_invalid(name, &rows.skipped, rows.rows, false)?;
         if !live.span_allows(row.second) {
@@ -86,7 +87,14 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
         {
             last_heatmap = Some(Instant::now());
             let (alerts, bins) = live.result(&rows.codes);
-            draw(config, path, name, &rows, &live, &bins, &alerts)?;
+            // The live picture is a convenience: a failure to draw it must not stop the analysis.
+            // It is said once; the final heatmap, drawn at the end, fails the run as in batch.
+            if let Err(e) = draw(config, path, name, &rows, &live, &bins, &alerts)
+                && !heatmap_failed
+            {
+                heatmap_failed = true;
+                eprintln!("errwatch: warning: {e:#}; the analysis goes on");
+            }
         }
     }
     config.read.check_invalid(name, &rows.skipped, rows.rows, true)?;
