@@ -17,6 +17,11 @@ use crate::input::Table;
 use crate::input::labels::compare_versions;
 use crate::input::timestamp::Notation;
 
+/// The most per-second counters (seconds x builds x codes) kept: 2^26, 256 MiB of them. An hour
+/// of the seed's data needs 238 thousand, a week of it 40 million; a small file whose timestamps
+/// lie months apart would otherwise claim gigabytes.
+pub const MAX_COUNTERS: u64 = 1 << 26;
+
 /// The longest span, in seconds, that the per-second counters cover: a year and a day.
 pub const MAX_SPAN_SECONDS: i64 = 366 * 86_400;
 
@@ -80,9 +85,19 @@ impl Aggregator {
                 MAX_SPAN_SECONDS / 86_400
             );
         }
+        let series = (self.series.len().max(build + 1) * self.codes.max(code + 1)) as u64;
+        let seconds = (last - first) as u64 + 1;
+        if seconds.saturating_mul(series) > MAX_COUNTERS {
+            bail!(
+                "the data would span {seconds} seconds x {series} build-code series at one-second \
+                 resolution, {} counters, more than the {MAX_COUNTERS} errwatch keeps in memory \
+                 (split the input by time, or a stray timestamp stretched it)",
+                seconds.saturating_mul(series)
+            );
+        }
         self.span = Some((first, last));
         self.ensure_ids(build, code);
-        let index = self.ensure_second(second);
+        let index = self.ensure_second(second, (MAX_COUNTERS / series) as usize);
         bump(&mut self.series[build][code][index], count)
     }
 
@@ -140,15 +155,15 @@ impl Aggregator {
         }
     }
 
-    /// Makes room for `second` and returns its index.
-    fn ensure_second(&mut self, second: i64) -> usize {
+    /// Makes room for `second` and returns its index; growth past what is needed stops at
+    /// `limit` seconds of room.
+    fn ensure_second(&mut self, second: i64, limit: usize) -> usize {
         if self.room == 0 {
             self.origin = second;
         }
         if second < self.origin {
             let needed = (self.origin - second) as usize;
-            let grow = needed.max(self.room).min(MAX_SPAN_SECONDS as usize + 1);
-            let grow = grow.max(needed);
+            let grow = needed.max(self.room).min(limit.saturating_sub(self.room)).max(needed);
             for series in self.series.iter_mut().flatten() {
                 series.splice(0..0, std::iter::repeat_n(0, grow));
             }
@@ -157,7 +172,7 @@ impl Aggregator {
         }
         let index = (second - self.origin) as usize;
         if index >= self.room {
-            let room = (index + 1).max(self.room + self.room / 2).max(64);
+            let room = (self.room + self.room / 2).max(64).min(limit).max(index + 1);
             for series in self.series.iter_mut().flatten() {
                 series.resize(room, 0);
             }
@@ -313,6 +328,22 @@ mod tests {
         let err = agg.add(MAX_SPAN_SECONDS + 1, 0, 0, 1).unwrap_err();
         assert!(err.to_string().contains("366 days"), "{err}");
         assert!(agg.add(-MAX_SPAN_SECONDS - 1, 0, 0, 1).is_err());
+    }
+
+    #[test]
+    fn counters_past_the_budget_are_refused() {
+        // 2^26 counters: one series may span 2^26 seconds (776 days would pass the span limit
+        // first), 64 series a little over a million seconds.
+        let mut agg = Aggregator::new();
+        for code in 0..32 {
+            agg.add(0, 0, code, 1).unwrap();
+            agg.add(0, 1, code, 1).unwrap();
+        }
+        assert!(agg.add((MAX_COUNTERS / 64) as i64 - 1, 0, 0, 1).is_ok());
+        let err = agg.add((MAX_COUNTERS / 64) as i64, 0, 0, 1).unwrap_err();
+        assert!(err.to_string().contains("64 build-code series"), "{err}");
+        // Nothing was changed by the refused row.
+        assert_eq!(agg.finish().last_second, Some((MAX_COUNTERS / 64) as i64 - 1));
     }
 
     #[test]

@@ -99,7 +99,13 @@ pub struct AnalyzeArgs {
     pub skip_invalid: bool,
     /// With invalid rows skipped, fail (exit 2) when more than N rows, or more than this share of
     /// the rows (a number below 1, e.g. 0.01), are invalid; implies --skip-invalid.
-    #[arg(long, env = "ERRWATCH_MAX_INVALID", value_name = "N|SHARE", value_parser = parse_max_invalid)]
+    #[arg(
+        long,
+        env = "ERRWATCH_MAX_INVALID",
+        value_name = "N|SHARE",
+        value_parser = parse_max_invalid,
+        allow_negative_numbers = true
+    )]
     pub max_invalid: Option<MaxInvalid>,
     /// Follow INPUT as it grows (like `tail -f`), reporting alerts as they happen, until SIGINT or
     /// SIGTERM; `-` (stdin) is always read live.
@@ -545,7 +551,10 @@ pub fn report(
             traffic: config.traffic,
         },
         span: facts.span,
-        bins: bins.len(),
+        // Bins of --bins seconds over the span (a live heatmap may have merged its columns).
+        bins: facts
+            .span
+            .map_or(0, |(first, last)| ((last - first) as u64 / config.bin_seconds) as usize + 1),
         codes: bins.codes.len(),
         compared_codes: bins.codes.clone(),
         gate,

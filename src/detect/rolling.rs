@@ -16,6 +16,8 @@
 //! - every closing bin adds `alpha x (bin length / 3600) / (M x L)` to the savings of each
 //!   (code, window length), where `M` is the number of codes seen so far and `L` the number of
 //!   window lengths: per hour the additions over all codes and lengths total `alpha`;
+//! - savings are capped at one hour's income, `alpha / (M x L)`, so a code that was quiet for
+//!   days does not get a lenient test for its next few events;
 //! - a window is tested at its savings when it has enough events to reach them at all (its
 //!   smallest attainable p-value, `s^(C + B)`, is at most the savings; Tarone 1990), and testing
 //!   spends them; a window that cannot reach them spends nothing and its savings carry over.
@@ -90,8 +92,11 @@ impl BinRule for Rolling {
         savings.resize(window_bins.len(), 0.0);
         let income = self.alpha * (length_s as f64 / SECONDS_PER_HOUR)
             / (codes_seen.max(1) as f64 * self.lengths as f64);
+        // Savings are capped at an hour's income, so a long quiet stretch never turns into a
+        // lenient test of a window with a handful of events.
+        let cap = self.alpha / (codes_seen.max(1) as f64 * self.lengths as f64);
         for (k, &w) in window_bins.iter().enumerate() {
-            savings[k] += income;
+            savings[k] = (savings[k] + income).min(cap);
             if bin + 1 < w {
                 continue;
             }
@@ -176,12 +181,13 @@ mod tests {
         let config = config(vec![1], 0.5);
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
-        // 4 events: the best p-value is 0.5^4 = 0.0625 > 0.05, untested; the savings grow to 0.1.
-        rule.close_bin(0, 0, &history(&[(4, 0)]), &[1], 3600, 1, &mut fired);
+        // Half-hour bins save 0.025 each. 5 events: the best p-value is 0.5^5 = 0.03125 > 0.025,
+        // untested; the savings grow to 0.05.
+        rule.close_bin(0, 0, &history(&[(5, 0)]), &[1], 1800, 1, &mut fired);
         assert!(fired.is_empty());
-        assert_eq!(rule.savings[0][0], 0.05);
-        // 4 canary events again: now 0.0625 <= 0.1 and P(X >= 4 | 4, 1/2) = 0.0625 fires.
-        rule.close_bin(0, 1, &history(&[(4, 0), (4, 0)]), &[1], 3600, 1, &mut fired);
+        assert_eq!(rule.savings[0][0], 0.025);
+        // 5 canary events again: now 0.03125 <= 0.05 and P(X >= 5 | 5, 1/2) = 0.03125 fires.
+        rule.close_bin(0, 1, &history(&[(5, 0), (5, 0)]), &[1], 1800, 1, &mut fired);
         assert_eq!(fired.len(), 1);
         assert_eq!(rule.savings[0][0], 0.0);
         assert!(matches!(rule.gate(), Some(Gate::Budget { windows: 2, tested: 1, .. })));
@@ -197,6 +203,21 @@ mod tests {
         rule.close_bin(2, 0, &history(&[(0, 0)]), &[1, 2], 900, 4, &mut fired);
         let income = 0.05 * 0.25 / 8.0;
         assert_eq!(rule.savings[2], vec![income, income]);
+    }
+
+    #[test]
+    fn savings_stop_at_an_hours_income() {
+        let config = config(vec![1], 0.5);
+        let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
+        let mut fired = Vec::new();
+        // Ten quiet hour-long bins save no more than one hour's 0.05.
+        for bin in 0..10 {
+            rule.close_bin(0, bin, &history(&[(0, 0)]), &[1], 3600, 1, &mut fired);
+        }
+        assert_eq!(rule.savings[0][0], 0.05);
+        // So a single canary event (best p-value 0.5) is not even tested.
+        rule.close_bin(0, 10, &history(&[(1, 0)]), &[1], 3600, 1, &mut fired);
+        assert!(fired.is_empty());
     }
 
     #[test]
