@@ -143,14 +143,14 @@ const BAD_INPUTS: &[BadInput] = &[
         case: "notation changes from H:MM:SS to epoch",
         csv: b"Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n1795860005,2.0,3\n",
         says: Says::Line(
-            "errwatch: x.csv:3: timestamp notation changed: expected H:MM:SS, found another notation (\"1795860005\")",
+            "errwatch: x.csv:3: timestamp notation changed: expected H:MM:SS, found Unix epoch seconds (\"1795860005\")",
         ),
     },
     BadInput {
         case: "notation changes from epoch to RFC 3339",
         csv: b"Timestamp,Build_Version,Error_Code\n1795860005,1.0,3\n2026-11-22T10:00:05Z,2.0,3\n",
         says: Says::Line(
-            "errwatch: x.csv:3: timestamp notation changed: expected Unix epoch seconds, found another notation (\"2026-11-22T10:00:05Z\")",
+            "errwatch: x.csv:3: timestamp notation changed: expected Unix epoch seconds, found RFC 3339 (\"2026-11-22T10:00:05Z\")",
         ),
     },
     BadInput {

@@ -91,15 +91,13 @@ impl Notation {
                 Ok(second)
             }
         })
-        .map_err(|e| {
-            if Notation::detect(field).is_some_and(|other| other.name() != self.name()) {
-                error(format!(
-                    "timestamp notation changed: expected {}, found another notation",
-                    self.name()
-                ))
-            } else {
-                e
-            }
+        .map_err(|e| match Notation::detect(field) {
+            Some(other) if other.name() != self.name() => error(format!(
+                "timestamp notation changed: expected {}, found {}",
+                self.name(),
+                other.name()
+            )),
+            _ => e,
         })
     }
 
