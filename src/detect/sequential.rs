@@ -164,11 +164,6 @@ impl SequentialDetector {
         }
     }
 
-    /// Expected false alarms per stream-hour this detector is run at.
-    pub fn alpha(&self) -> f64 {
-        self.alpha
-    }
-
     fn episode(&self, code: usize, open: &Open, at: (u64, u64), stop_s: i64) -> Episode {
         let canary_count = at.0 - open.before_start.0;
         let baseline_count = at.1 - open.before_start.1;
