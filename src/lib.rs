@@ -16,6 +16,7 @@ pub mod aggregate;
 pub mod bins;
 pub mod cli;
 pub mod detect;
+pub mod escape;
 pub mod generate;
 pub mod input;
 pub mod live;

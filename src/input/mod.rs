@@ -57,7 +57,9 @@ pub struct BuildStats {
 pub fn list_builds(builds: &[BuildStats]) -> String {
     let mut builds: Vec<&BuildStats> = builds.iter().collect();
     builds.sort_by(|a, b| labels::compare_versions(&a.version, &b.version));
-    builds.iter().map(|b| format!("{} ({} rows)", b.version, b.rows)).collect::<Vec<_>>().join(", ")
+    crate::escape::list_cut(
+        builds.iter().map(|b| format!("{} ({} rows)", crate::escape::visible(&b.version), b.rows)),
+    )
 }
 
 /// Everything read from one input.
