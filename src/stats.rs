@@ -13,6 +13,7 @@
 //! is the rolling rule's business ([`crate::detect::rolling`]).
 
 use statrs::distribution::{Binomial, DiscreteCDF};
+use statrs::function::beta::beta_reg;
 
 /// `P(X >= k)` for `X ~ Binomial(n, p)`: the one-sided p-value of `k` successes out of `n`.
 pub fn binomial_upper_tail(k: u64, n: u64, p: f64) -> f64 {
@@ -28,6 +29,22 @@ pub fn binomial_upper_tail(k: u64, n: u64, p: f64) -> f64 {
         // evidence" rather than panicking.
         Err(_) => 1.0,
     }
+}
+
+/// [`binomial_upper_tail`] for real `k` and `n` (quasi-likelihood's effective counts, which are
+/// counts divided by a dispersion): `I_p(k, n - k + 1)`, the regularized incomplete beta function
+/// that equals `P(X >= k)` at whole numbers.
+pub fn binomial_upper_tail_real(k: f64, n: f64, p: f64) -> f64 {
+    if k.is_nan() || k <= 0.0 {
+        return 1.0;
+    }
+    if k > n {
+        return 0.0;
+    }
+    if !(p > 0.0 && p < 1.0) {
+        return 1.0;
+    }
+    beta_reg(k, n - k + 1.0, p).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]
@@ -50,6 +67,21 @@ mod tests {
         assert!(close(binomial_upper_tail(2, 4, 0.1), 0.0523, 1e-9));
         assert_eq!(binomial_upper_tail(0, 10, 0.5), 1.0);
         assert_eq!(binomial_upper_tail(11, 10, 0.5), 0.0);
+    }
+
+    #[test]
+    fn the_real_tail_meets_the_whole_one_at_whole_numbers_and_lies_between() {
+        for (k, n) in [(3u64, 3u64), (8, 10), (40, 50), (99, 100), (2, 4)] {
+            let whole = binomial_upper_tail(k, n, 0.5);
+            assert!(close(binomial_upper_tail_real(k as f64, n as f64, 0.5), whole, 1e-9));
+        }
+        // 40 of 50 events divided by a dispersion of 2: 20 of 25, P(X >= 20 | 25, 1/2) =
+        // (C(25,20) + C(25,21) + ... + 1) / 2^25 = 68406 / 33554432.
+        assert!(close(binomial_upper_tail_real(20.0, 25.0, 0.5), 68406.0 / 33554432.0, 1e-9));
+        let between = binomial_upper_tail_real(8.5, 10.5, 0.5);
+        assert!(binomial_upper_tail(9, 11, 0.5) < between, "{between}");
+        assert!(between < binomial_upper_tail(8, 10, 0.5), "{between}");
+        assert_eq!(binomial_upper_tail_real(0.0, 5.0, 0.5), 1.0);
     }
 
     #[test]

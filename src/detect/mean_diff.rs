@@ -28,6 +28,7 @@ impl BinRule for MeanDiff {
         window_bins: &[usize],
         _length_s: u64,
         _codes_seen: usize,
+        _dispersion: &[f64],
         fired: &mut Vec<Fired>,
     ) {
         for &w in window_bins {
@@ -45,6 +46,7 @@ impl BinRule for MeanDiff {
                     canary_count: c,
                     baseline_count: b,
                     p_value: None,
+                    dispersion: 1.0,
                 });
             }
         }
@@ -69,7 +71,7 @@ mod tests {
         for (bin, &counts) in bins.iter().enumerate() {
             history.push_back(counts);
             let mut fired = Vec::new();
-            rule.close_bin(0, bin, &history, &[2], 10, 1, &mut fired);
+            rule.close_bin(0, bin, &history, &[2], 10, 1, &[1.0], &mut fired);
             fired_at.extend(
                 fired.into_iter().map(|f| (bin, f.value, f.canary_count, f.baseline_count)),
             );

@@ -24,6 +24,7 @@
 //! before a change, the episode's start and stop are estimated within the windows as the span where
 //! the increase lies.
 
+pub mod dispersion;
 pub mod mean_diff;
 pub mod rolling;
 pub mod sequential;
@@ -81,6 +82,9 @@ pub struct Episode {
     pub p_value: Option<f64>,
     /// A confidence interval for the rate ratio, for rules that give one.
     pub ratio_interval: Option<(f64, f64)>,
+    /// The largest dispersion of the code's counts the tests used over the episode (1 for
+    /// independent events; see [`dispersion`]).
+    pub dispersion: f64,
 }
 
 /// How a rule spent its false-alarm budget.
@@ -232,6 +236,8 @@ pub struct Alert {
     pub p_value: Option<f64>,
     /// A confidence interval for the rate ratio, for rules that give one.
     pub ratio_interval: Option<(f64, f64)>,
+    /// The dispersion the tests used (1 for independent events).
+    pub dispersion: f64,
 }
 
 impl Alert {
@@ -259,6 +265,7 @@ impl Alert {
             baseline_count: episode.baseline_count,
             p_value: episode.p_value,
             ratio_interval: episode.ratio_interval,
+            dispersion: episode.dispersion,
         }
     }
 }

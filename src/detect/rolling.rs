@@ -82,6 +82,7 @@ impl BinRule for Rolling {
         window_bins: &[usize],
         length_s: u64,
         codes_seen: usize,
+        dispersion: &[f64],
         fired: &mut Vec<Fired>,
     ) {
         self.codes_seen = codes_seen;
@@ -103,8 +104,11 @@ impl BinRule for Rolling {
             self.windows += 1;
             let (c, b) = window_sum(history, w);
             let level = savings[k];
-            // The smallest attainable p-value, s^(c + b), must reach the level.
-            if c + b == 0 || (c + b) as f64 * self.share.ln() > level.ln() {
+            let dispersion = dispersion.get(k).copied().unwrap_or(1.0);
+            // Quasi-likelihood: the test sees the counts divided by the dispersion.
+            let effective = (c + b) as f64 / dispersion;
+            // The smallest attainable p-value, s^(effective events), must reach the level.
+            if c + b == 0 || effective * self.share.ln() > level.ln() {
                 continue;
             }
             self.tested += 1;
@@ -117,7 +121,11 @@ impl BinRule for Rolling {
             if value < self.threshold {
                 continue;
             }
-            let p = stats::binomial_upper_tail(c, c + b, self.share);
+            let p = if dispersion == 1.0 {
+                stats::binomial_upper_tail(c, c + b, self.share)
+            } else {
+                stats::binomial_upper_tail_real(c as f64 / dispersion, effective, self.share)
+            };
             if p <= level {
                 fired.push(Fired {
                     window_bins: w,
@@ -125,6 +133,7 @@ impl BinRule for Rolling {
                     canary_count: c,
                     baseline_count: b,
                     p_value: Some(p),
+                    dispersion,
                 });
             }
         }
@@ -168,7 +177,7 @@ mod tests {
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
         // 40 against 10: P(X >= 40 | 50, 1/2) = 1.19307e-5 <= 0.05.
-        rule.close_bin(0, 0, &history(&[(40, 10)]), &[1], 3600, 1, &mut fired);
+        rule.close_bin(0, 0, &history(&[(40, 10)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
         assert_eq!(fired.len(), 1);
         assert_eq!((fired[0].value, fired[0].canary_count, fired[0].baseline_count), (4.0, 40, 10));
         let p = fired[0].p_value.unwrap();
@@ -183,11 +192,11 @@ mod tests {
         let mut fired = Vec::new();
         // Half-hour bins save 0.025 each. 5 events: the best p-value is 0.5^5 = 0.03125 > 0.025,
         // untested; the savings grow to 0.05.
-        rule.close_bin(0, 0, &history(&[(5, 0)]), &[1], 1800, 1, &mut fired);
+        rule.close_bin(0, 0, &history(&[(5, 0)]), &[1], 1800, 1, &[1.0; 2], &mut fired);
         assert!(fired.is_empty());
         assert_eq!(rule.savings[0][0], 0.025);
         // 5 canary events again: now 0.03125 <= 0.05 and P(X >= 5 | 5, 1/2) = 0.03125 fires.
-        rule.close_bin(0, 1, &history(&[(5, 0), (5, 0)]), &[1], 1800, 1, &mut fired);
+        rule.close_bin(0, 1, &history(&[(5, 0), (5, 0)]), &[1], 1800, 1, &[1.0; 2], &mut fired);
         assert_eq!(fired.len(), 1);
         assert_eq!(rule.savings[0][0], 0.0);
         assert!(matches!(rule.gate(), Some(Gate::Budget { windows: 2, tested: 1, .. })));
@@ -200,7 +209,7 @@ mod tests {
         let mut fired = Vec::new();
         // Four codes seen, two lengths, a 900-second bin: 0.05 x 0.25 / 8 each; the two-bin
         // window does not fit yet but still saves.
-        rule.close_bin(2, 0, &history(&[(0, 0)]), &[1, 2], 900, 4, &mut fired);
+        rule.close_bin(2, 0, &history(&[(0, 0)]), &[1, 2], 900, 4, &[1.0; 2], &mut fired);
         let income = 0.05 * 0.25 / 8.0;
         assert_eq!(rule.savings[2], vec![income, income]);
     }
@@ -212,11 +221,11 @@ mod tests {
         let mut fired = Vec::new();
         // Ten quiet hour-long bins save no more than one hour's 0.05.
         for bin in 0..10 {
-            rule.close_bin(0, bin, &history(&[(0, 0)]), &[1], 3600, 1, &mut fired);
+            rule.close_bin(0, bin, &history(&[(0, 0)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
         }
         assert_eq!(rule.savings[0][0], 0.05);
         // So a single canary event (best p-value 0.5) is not even tested.
-        rule.close_bin(0, 10, &history(&[(1, 0)]), &[1], 3600, 1, &mut fired);
+        rule.close_bin(0, 10, &history(&[(1, 0)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
         assert!(fired.is_empty());
     }
 
@@ -226,7 +235,7 @@ mod tests {
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
         // 8 against 3: tested (0.5^11 <= 0.05) but P(X >= 8 | 11, 1/2) = 0.113.
-        rule.close_bin(0, 0, &history(&[(8, 3)]), &[1], 3600, 1, &mut fired);
+        rule.close_bin(0, 0, &history(&[(8, 3)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
         assert!(fired.is_empty());
     }
 
@@ -236,7 +245,7 @@ mod tests {
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
         // 1200 versus 1000: very significant (z ~ 4.3) but only 20% more.
-        rule.close_bin(0, 0, &history(&[(1200, 1000)]), &[1], 3600, 1, &mut fired);
+        rule.close_bin(0, 0, &history(&[(1200, 1000)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
         assert!(fired.is_empty());
     }
 
@@ -246,14 +255,14 @@ mod tests {
         let config = config(vec![1], 0.1);
         let mut rule = Rolling::new(1.25, 0.05, 0.1, &config);
         let mut fired = Vec::new();
-        rule.close_bin(0, 0, &history(&[(30, 100)]), &[1], 3600, 1, &mut fired);
+        rule.close_bin(0, 0, &history(&[(30, 100)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
         assert_eq!(fired.len(), 1);
         assert!((fired[0].value - 2.7).abs() < 1e-9);
         // The same counts at an equal split are a decrease and never fire.
         let config = self::config(vec![1], 0.5);
         let mut rule = Rolling::new(0.01, 0.5, 0.5, &config);
         fired.clear();
-        rule.close_bin(0, 0, &history(&[(30, 100)]), &[1], 3600, 1, &mut fired);
+        rule.close_bin(0, 0, &history(&[(30, 100)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
         assert!(fired.is_empty());
     }
 
@@ -262,23 +271,24 @@ mod tests {
         let config = config(vec![1], 0.5);
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
-        rule.close_bin(0, 0, &history(&[(12, 0)]), &[1], 3600, 1, &mut fired);
+        rule.close_bin(0, 0, &history(&[(12, 0)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
         assert_eq!(fired.len(), 1);
         assert!(fired[0].value.is_infinite());
     }
 
     #[test]
     fn a_detector_reports_the_episode_start_and_end() {
-        // 10-second bins; one code at one event per build per second, tripled in the canary
-        // over seconds 100..=199; windows of 2 bins.
-        let mut config = config(vec![2], 0.5);
-        config.bin_seconds = 10;
+        // 60-second bins; one code at one event per build per second, tripled in the canary
+        // over seconds 1200..=2399; windows of 5 bins (longer than the dispersion's 3 tau, so
+        // the step up is not mistaken for a burst).
+        let mut config = config(vec![5], 0.5);
+        config.bin_seconds = 60;
         let canary: Vec<u32> =
-            (0..400).map(|s| if (100..200).contains(&s) { 3 } else { 1 }).collect();
-        let baseline = vec![1u32; 400];
+            (0..4000).map(|s| if (1200..2400).contains(&s) { 3 } else { 1 }).collect();
+        let baseline = vec![1u32; 4000];
         let mut detector = config.detector();
         let mut events = Vec::new();
-        for s in 0..400 {
+        for s in 0..4000 {
             detector.push_second(s, &[(u64::from(canary[s as usize]), 1)], &mut events);
         }
         detector.finish(&mut events);
@@ -290,6 +300,6 @@ mod tests {
             &[SecondCounts { canary: &canary, baseline: &baseline }],
         );
         assert_eq!(episodes.len(), 1);
-        assert_eq!((episodes[0].start_s, episodes[0].stop_s), (100, 199));
+        assert_eq!((episodes[0].start_s, episodes[0].stop_s), (1200, 2399));
     }
 }

@@ -41,6 +41,7 @@
 
 use statrs::function::beta::ln_beta;
 
+use super::dispersion::{Dispersion, Local};
 use super::{Detector, Episode, Event, Gate};
 
 /// Seconds in the hour that the false-alarm budget is stated per.
@@ -59,6 +60,15 @@ pub const GRID_STEP: f64 = 1.5;
 /// the slow, faint changes of rare codes, at the price of a few null seconds before the change.
 /// The shares sum to 1, so the budget per second is unchanged.
 pub const STARTS: [(u64, f64); 3] = [(1, 1.0 / 3.0), (60, 1.0 / 3.0), (600, 1.0 / 3.0)];
+
+/// The most start weight quiet seconds give one code's statistic, in seconds of starts: an hour's
+/// worth. A code quiet for days would otherwise gather days of start weight, so that a handful of
+/// canary events could cross the bound; a quiet second adds no weight past this (evidence still
+/// grows the statistic). Letting weight go only lowers the statistic, so the guarantee stands.
+pub const HORIZON_S: u64 = 3600;
+
+/// The last stretch of a run checked for a surge, in seconds: the dispersion estimates' time scale.
+pub const SURGE_S: i64 = super::dispersion::SCALE_S;
 
 /// The sequential rule's parameters.
 #[derive(Debug, Clone)]
@@ -92,7 +102,13 @@ struct Open {
     peak_s: i64,
     /// Cumulative events up to and including `peak_s`.
     at_peak: (u64, u64),
+    /// The largest dispersion used while the episode was open.
+    dispersion: f64,
 }
+
+/// Where a CUSUM's run began: its first second, the cumulative (canary, baseline) events before
+/// it, and the local dispersion's running sums then.
+type RunStart = (i64, (u64, u64), (f64, f64));
 
 /// The detector state of one code.
 #[derive(Debug, Clone)]
@@ -103,7 +119,13 @@ struct CodeState {
     /// CUSUM statistic per alternative.
     cusum: Vec<f64>,
     /// First second of each CUSUM's current run, and the cumulative events before it.
-    cusum_start: Vec<(i64, (u64, u64))>,
+    /// (Also the local dispersion's running sums then, to measure it over the run.)
+    cusum_start: Vec<RunStart>,
+    /// `ln` of the start weight added since the last alarm.
+    ln_added: f64,
+    /// `(second, canary, baseline)` of the last [`SURGE_S`] seconds with events, and their sums.
+    recent: std::collections::VecDeque<(i64, u64, u64)>,
+    recent_sum: (u64, u64),
     /// Cumulative (canary, baseline) events so far.
     total: (u64, u64),
     open: Option<Open>,
@@ -122,6 +144,15 @@ pub struct SequentialDetector {
     /// The first second fed, from which the start spacings count.
     origin: Option<i64>,
     finished: bool,
+    /// The baseline's long-run dispersion per code.
+    dispersion: Dispersion,
+    /// Both builds' recent local dispersion per code.
+    local: Local,
+    /// Treat events as independent (dispersion 1): for the tests of the recursion itself.
+    #[cfg(test)]
+    independent: bool,
+    /// `ln` of the most start weight a code's statistic may hold, [`HORIZON_S`] seconds of it.
+    ln_horizon: f64,
 }
 
 impl SequentialDetector {
@@ -144,6 +175,11 @@ impl SequentialDetector {
             codes_seen: 0,
             origin: None,
             finished: false,
+            dispersion: Dispersion::new(0),
+            local: Local::new(0),
+            ln_horizon: (HORIZON_S as f64).ln(),
+            #[cfg(test)]
+            independent: false,
         }
     }
 
@@ -158,7 +194,10 @@ impl SequentialDetector {
             seen: false,
             ln_sr: vec![f64::NEG_INFINITY; n],
             cusum: vec![0.0; n],
-            cusum_start: vec![(0, (0, 0)); n],
+            cusum_start: vec![(0, (0, 0), (0.0, 0.0)); n],
+            ln_added: f64::NEG_INFINITY,
+            recent: std::collections::VecDeque::new(),
+            recent_sum: (0, 0),
             total: (0, 0),
             open: None,
         }
@@ -185,6 +224,7 @@ impl SequentialDetector {
                 self.share,
                 self.alpha,
             )),
+            dispersion: open.dispersion,
         }
     }
 }
@@ -204,7 +244,11 @@ impl Detector for SequentialDetector {
         if self.codes_seen == 0 {
             return;
         }
-        let origin = *self.origin.get_or_insert(second);
+        let origin = *self.origin.get_or_insert_with(|| {
+            self.dispersion = Dispersion::new(second);
+            self.local = Local::new(second);
+            second
+        });
         // Starts every `every` seconds fall on the last second of each period, so that the
         // weights added up to any second never exceed one per second.
         let elapsed = (second - origin) as u64 + 1;
@@ -214,6 +258,7 @@ impl Detector for SequentialDetector {
             .map(|&(every, share)| every as f64 * share)
             .sum();
         let ln_weight = weight.ln() - (self.codes_seen as f64).ln();
+        let ln_cap = self.ln_horizon - (self.codes_seen as f64).ln();
         let ln_grid = (self.alternatives.len() as f64).ln();
         for (code, &(c, b)) in counts.iter().enumerate() {
             let threshold = self.threshold;
@@ -222,13 +267,48 @@ impl Detector for SequentialDetector {
             if !state.seen {
                 continue;
             }
+            // The long-run dispersion from the seconds before this one, and the recent local one
+            // with this second's total: neither depends on how this second's events split
+            // between the builds. Then this second's baseline events join the long-run estimate.
+            #[cfg(test)]
+            let quiet_or_independent = c + b == 0 || self.independent;
+            #[cfg(not(test))]
+            let quiet_or_independent = c + b == 0;
+            let dispersion = if !quiet_or_independent {
+                self.local.add(code, second, c + b);
+                let rate = self.dispersion.rate(code, second);
+                let local = self.local.recent(code, second);
+                let local = super::dispersion::local_used(local, rate, self.dispersion.pool());
+                self.dispersion.phi(code, second).max(local)
+            } else {
+                1.0
+            };
+            self.dispersion.add(code, second, (c, b));
             let before = state.total;
             state.total = (before.0 + c, before.1 + b);
+            state.ln_added = log_add(state.ln_added, ln_weight);
+            if c + b > 0 {
+                state.recent.push_back((second, c, b));
+                state.recent_sum = (state.recent_sum.0 + c, state.recent_sum.1 + b);
+            }
+            while state.recent.front().is_some_and(|&(t, _, _)| t <= second - SURGE_S) {
+                let (_, oc, ob) = state.recent.pop_front().expect("checked");
+                state.recent_sum = (state.recent_sum.0 - oc, state.recent_sum.1 - ob);
+            }
+            let mut local_before = None;
             for (j, alt) in self.alternatives.iter().enumerate() {
-                let llr = c as f64 * alt.up + b as f64 * alt.down;
-                state.ln_sr[j] = log_add(ln_weight, state.ln_sr[j]) + llr;
+                let llr = (c as f64 * alt.up + b as f64 * alt.down) / dispersion;
+                let grown = log_add(ln_weight, state.ln_sr[j]);
+                state.ln_sr[j] = if c + b == 0 && grown > ln_cap {
+                    // A quiet second adds start weight only up to the horizon's worth.
+                    state.ln_sr[j].max(ln_cap)
+                } else {
+                    grown + llr
+                };
                 if state.cusum[j] <= 0.0 {
-                    state.cusum_start[j] = (second, before);
+                    let local =
+                        *local_before.get_or_insert_with(|| self.local.cumulative(code, second));
+                    state.cusum_start[j] = (second, before, local);
                     state.cusum[j] = 0.0;
                 }
                 state.cusum[j] = (state.cusum[j] + llr).max(0.0);
@@ -236,6 +316,7 @@ impl Detector for SequentialDetector {
             // Follow an open episode's CUSUM: a new peak moves the estimated end; a return to
             // zero closes the episode.
             if let Some(open) = &mut state.open {
+                open.dispersion = open.dispersion.max(dispersion);
                 let w = state.cusum[open.alternative];
                 if w > open.peak {
                     open.peak = w;
@@ -258,12 +339,59 @@ impl Detector for SequentialDetector {
             let alternative = (0..state.cusum.len())
                 .max_by(|&x, &y| state.cusum[x].total_cmp(&state.cusum[y]))
                 .expect("the grid is not empty");
-            let (start_s, before_start) = state.cusum_start[alternative];
+            let (start_s, before_start, local_at_start) = state.cusum_start[alternative];
             let (span_c, span_b) = (state.total.0 - before_start.0, state.total.1 - before_start.1);
             if ratio(span_c, span_b, share) < threshold {
                 continue;
             }
+            // Warm-up: until the long-run dispersion has its first stretch of 3 tau seconds,
+            // nothing tells a burst from a regression, so no alarm is confirmed.
+            if second - origin < super::dispersion::WARM_UP_S {
+                continue;
+            }
+            // Bursts inside the run that the per-second dispersion had not seen yet (a burst is
+            // only known once it has happened). Two checks, each of which can only remove an
+            // alarm, so the guarantee stands:
+            // - the run's counts divided by the dispersion measured over the run itself;
+            // - a surge in the last SURGE_S seconds (more events than the code's rate explains)
+            //   counts as if it could be one client's burst: its evidence is divided by its
+            //   number of events, which is exactly valid for a single burst that lands whole.
+            // The evidence must still reach the bound given the start weight gathered. Without
+            // bursts or surges this holds whenever the statistic crossed (`R <= W e^(max
+            // CUSUM)`), so it costs nothing on independent events at a steady rate; a strong
+            // regression's first minute is a surge, so its alarm waits for evidence beyond it.
+            let (squares, mass) = self.local.cumulative(code, second + 1);
+            let over_run =
+                super::dispersion::ratio(squares - local_at_start.0, mass - local_at_start.1);
+            let rate = self.dispersion.rate(code, second);
+            let over_run = dispersion.max(super::dispersion::local_used(
+                over_run,
+                rate,
+                self.dispersion.pool(),
+            ));
+            let expected = rate * SURGE_S as f64;
+            let (block_c, block_b) =
+                (state.recent_sum.0.min(span_c), state.recent_sum.1.min(span_b));
+            let block = (block_c + block_b) as f64;
+            let surge = block > expected + 3.0 * expected.sqrt() + 3.0;
+            {
+                let block_phi = if surge { over_run.max(block) } else { over_run };
+                let evidence = self
+                    .alternatives
+                    .iter()
+                    .map(|alt| {
+                        let rest = (span_c - block_c) as f64 * alt.up
+                            + (span_b - block_b) as f64 * alt.down;
+                        let last = block_c as f64 * alt.up + block_b as f64 * alt.down;
+                        rest / over_run + last / block_phi
+                    })
+                    .fold(f64::NEG_INFINITY, f64::max);
+                if evidence < self.ln_bound - state.ln_added {
+                    continue;
+                }
+            }
             state.ln_sr.fill(f64::NEG_INFINITY);
+            state.ln_added = f64::NEG_INFINITY;
             match &mut state.open {
                 Some(open) => open.last_alarm_s = second,
                 None => {
@@ -276,6 +404,7 @@ impl Detector for SequentialDetector {
                         peak: state.cusum[alternative],
                         peak_s: second,
                         at_peak: state.total,
+                        dispersion,
                     };
                     let total = state.total;
                     state.open = Some(open.clone());
@@ -365,6 +494,7 @@ mod tests {
         let mut events = Vec::new();
         let mut d = SequentialDetector::new(&rule, 0.5);
         d.alternatives.truncate(1);
+        d.independent = true;
         for ((second, counts), expected) in [(0, (2, 0)), (1, (0, 1)), (2, (1, 0))]
             .into_iter()
             .zip([0.75, 0.541_666_666_666_666_6, 1.3125])
@@ -382,6 +512,7 @@ mod tests {
         let mut events = Vec::new();
         let mut d = SequentialDetector::new(&rule, 0.5);
         d.alternatives.truncate(1);
+        d.independent = true;
         d.push_second(0, &[(1, 0), (0, 0)], &mut events);
         // Only code 0 is known: w = 1/3, R = 1/3 x 1.5 = 0.5.
         assert!((d.codes[0].ln_sr[0].exp() - 0.5).abs() < 1e-12);
@@ -397,6 +528,7 @@ mod tests {
         let mut events = Vec::new();
         let mut d = SequentialDetector::new(&rule, 0.5);
         d.alternatives.truncate(1);
+        d.independent = true;
         // Second 0: one event from each build, L = 1.5 x 0.5 = 0.75: R = 1/3 x 0.75 = 0.25. Then
         // quiet seconds (L = 1) add 1/3 each, and the 60th second adds 60 x 1/3 = 20 more.
         d.push_second(0, &[(1, 1)], &mut events);

@@ -18,6 +18,7 @@
 
 use std::collections::VecDeque;
 
+use super::dispersion::{self, Dispersion, Local};
 use super::{Detector, Episode, Event, Gate, RuleConfig};
 
 /// One window that fired.
@@ -33,6 +34,8 @@ pub struct Fired {
     pub baseline_count: u64,
     /// The one-sided p-value, for rules that test.
     pub p_value: Option<f64>,
+    /// The code's dispersion the test used (1 for independent events).
+    pub dispersion: f64,
 }
 
 /// The decision of a window rule.
@@ -40,8 +43,9 @@ pub trait BinRule {
     /// Called when bin `bin` closes, once for every code seen so far. `history` holds the code's
     /// (canary, baseline) events of the last closed bins, the closing one last (missing older bins
     /// had no events); `length_s` is the closing bin's length in seconds (the last bin may be
-    /// short); `codes_seen` counts the codes with any event so far. Windows that fire are
-    /// appended to `fired`.
+    /// short); `codes_seen` counts the codes with any event so far; `dispersion[k]` is the code's
+    /// dispersion for the window of length `window_bins[k]` ([`super::dispersion`]). Windows that
+    /// fire are appended to `fired`.
     #[allow(clippy::too_many_arguments)]
     fn close_bin(
         &mut self,
@@ -51,6 +55,7 @@ pub trait BinRule {
         window_bins: &[usize],
         length_s: u64,
         codes_seen: usize,
+        dispersion: &[f64],
         fired: &mut Vec<Fired>,
     );
 
@@ -89,6 +94,15 @@ pub struct Binned<R> {
     open: Vec<Option<Open>>,
     fired: Vec<Fired>,
     finished: bool,
+    /// The baseline's long-run dispersion per code, fed with every second.
+    dispersion: Dispersion,
+    /// Both builds' local dispersion per code.
+    local: Local,
+    /// Per code, at the close of each of the last `max window + 1` bins: the long-run dispersion
+    /// and the local estimate's running sums.
+    snapshots: Vec<VecDeque<(f64, f64, f64)>>,
+    /// The dispersion of each window length, for the code being closed.
+    window_dispersion: Vec<f64>,
 }
 
 impl<R: BinRule> Binned<R> {
@@ -113,6 +127,10 @@ impl<R: BinRule> Binned<R> {
             open: Vec::new(),
             fired: Vec::new(),
             finished: false,
+            dispersion: Dispersion::new(0),
+            local: Local::new(0),
+            snapshots: Vec::new(),
+            window_dispersion: Vec::new(),
         }
     }
 
@@ -140,6 +158,7 @@ impl<R: BinRule> Binned<R> {
             }
             let mut fired = std::mem::take(&mut self.fired);
             fired.clear();
+            self.measure_dispersion(code, bin);
             self.rule.close_bin(
                 code,
                 bin,
@@ -147,6 +166,7 @@ impl<R: BinRule> Binned<R> {
                 &self.window_bins,
                 length_s,
                 self.codes_seen,
+                &self.window_dispersion,
                 &mut fired,
             );
             if !fired.is_empty() {
@@ -156,6 +176,32 @@ impl<R: BinRule> Binned<R> {
                 self.end(code, events);
             }
             self.fired = fired;
+        }
+    }
+
+    /// The dispersion of every window of `code` that ends with bin `bin`: the larger of the
+    /// baseline's long-run estimate as of the window's first second (so that, for independent
+    /// events, it does not depend on the window's split) and the window's own local estimate,
+    /// as [`dispersion::local_used`] takes it.
+    fn measure_dispersion(&mut self, code: usize, bin: usize) {
+        let end = self.bin_end(bin) + 1;
+        let long_run = self.dispersion.phi(code, end);
+        let (squares, mass) = self.local.cumulative(code, end);
+        let rate = self.dispersion.rate(code, end);
+        let pool = self.dispersion.pool();
+        let snapshots = &mut self.snapshots[code];
+        self.window_dispersion.clear();
+        for &w in &self.window_bins {
+            // The snapshot at the close of the bin before the window, if there was one.
+            let before = snapshots.len().checked_sub(w).map(|i| snapshots[i]);
+            let (_, start_squares, start_mass) = before.unwrap_or((1.0, 0.0, 0.0));
+            let local = dispersion::ratio(squares - start_squares, mass - start_mass);
+            let local = dispersion::local_used(local, rate, pool);
+            self.window_dispersion.push(long_run.max(local));
+        }
+        snapshots.push_back((long_run, squares, mass));
+        if snapshots.len() > self.max_window {
+            snapshots.pop_front();
         }
     }
 
@@ -174,6 +220,7 @@ impl<R: BinRule> Binned<R> {
             open.last_bin = bin;
             let episode = &mut open.episode;
             episode.windows_stop_s = bin_end;
+            episode.dispersion = episode.dispersion.max(strongest.dispersion);
             if strongest.value > episode.value {
                 episode.value = strongest.value;
                 episode.window_bins = Some(strongest.window_bins);
@@ -209,6 +256,7 @@ impl<R: BinRule> Binned<R> {
             baseline_count: strongest.baseline_count,
             p_value: smallest_p,
             ratio_interval: None,
+            dispersion: strongest.dispersion,
         };
         events.push(Event::Started(episode.clone()));
         self.open[code] = Some(Open { first_bin, last_bin: bin, bins, episode });
@@ -228,7 +276,11 @@ impl<R: BinRule> Binned<R> {
 
 impl<R: BinRule> Detector for Binned<R> {
     fn push_second(&mut self, second: i64, counts: &[(u64, u64)], events: &mut Vec<Event>) {
-        let origin = *self.origin.get_or_insert(second);
+        let origin = *self.origin.get_or_insert_with(|| {
+            self.dispersion = Dispersion::new(second);
+            self.local = Local::new(second);
+            second
+        });
         let bin = ((second - origin) as u64 / self.bin_seconds) as usize;
         while self.current < bin {
             self.close_bin(self.current, self.bin_seconds, events);
@@ -239,6 +291,7 @@ impl<R: BinRule> Detector for Binned<R> {
             self.history.resize_with(counts.len(), VecDeque::new);
             self.seen.resize(counts.len(), false);
             self.open.resize_with(counts.len(), || None);
+            self.snapshots.resize_with(counts.len(), VecDeque::new);
         }
         for (code, &(canary, baseline)) in counts.iter().enumerate() {
             if canary + baseline > 0 && !self.seen[code] {
@@ -247,6 +300,8 @@ impl<R: BinRule> Detector for Binned<R> {
             }
             let slot = &mut self.filling[code];
             *slot = (slot.0 + canary, slot.1 + baseline);
+            self.dispersion.add(code, second, (canary, baseline));
+            self.local.add(code, second, canary + baseline);
         }
         self.last_second = second;
     }
@@ -317,6 +372,7 @@ mod tests {
             window_bins: &[usize],
             _length_s: u64,
             _codes_seen: usize,
+            _dispersion: &[f64],
             fired: &mut Vec<Fired>,
         ) {
             for &w in window_bins {
@@ -332,6 +388,7 @@ mod tests {
                         canary_count: c,
                         baseline_count: b,
                         p_value: Some(1.0 / c as f64),
+                        dispersion: 1.0,
                     });
                 }
             }

@@ -62,6 +62,7 @@ pub fn alert_value(notation: Notation, alert: &Alert) -> Value {
         "canary_count": alert.canary_count,
         "baseline_count": alert.baseline_count,
         "p_value": alert.p_value,
+        "dispersion": alert.dispersion,
         "ratio_interval": alert.ratio_interval.map(|(lo, hi)| {
             json!([lo, if hi.is_finite() { json!(hi) } else { Value::Null }])
         }),

@@ -221,6 +221,7 @@ pub(crate) mod tests {
                     baseline_count: 30,
                     p_value: Some(3.2e-6),
                     ratio_interval: None,
+                    dispersion: 1.0,
                 },
                 Alert {
                     code_index: 33,
@@ -238,6 +239,7 @@ pub(crate) mod tests {
                     baseline_count: 0,
                     p_value: Some(9.1e-13),
                     ratio_interval: None,
+                    dispersion: 1.0,
                 },
             ],
             repeated_headers: 0,

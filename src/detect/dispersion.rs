@@ -1,0 +1,495 @@
+//! Overdispersion: how much more the counts of a code vary than independent events would.
+//!
+//! # Why
+//! The rules' tests condition on the number of events `n` of a code in a window and treat each as
+//! an independent coin, canary with probability `s` (the traffic share). Real error streams come in
+//! bursts: one client in a crash loop sends tens of events of one code within seconds, and the
+//! whole burst lands on one build. With bursts of sizes `m_j`, the canary-minus-expected count has
+//! variance `s (1 - s) sum m_j^2` instead of `s (1 - s) n`: the binomial variance times
+//! `phi = sum m_j^2 / sum m_j`, the index of dispersion. Quasi-likelihood (Wedderburn 1974;
+//! McCullagh & Nelder, *Generalized Linear Models*, 9.2) keeps the binomial test and divides the
+//! counts by `phi`: `n / phi` effective events, the same share.
+//!
+//! # The estimate
+//! For each code, from the **baseline build only**, so that a regression in the canary (the very
+//! thing the rules look for) can never inflate it: the index of dispersion at a short time scale
+//! `tau` ([`SCALE_S`]), measured by second differences so that slow changes of rate cancel. At
+//! every second `t`, `x_t`, `y_t` and `z_t` count the events in `(t - tau, t]`, `(t - 2 tau, t -
+//! tau]` and `(t - 3 tau, t - 2 tau]`; with `e_t = y_t - (x_t + z_t) / 2`,
+//!
+//! ```text
+//! phi_own = sum_t 2 e_t^2 / sum_t (x_t + y_t + z_t)
+//! ```
+//!
+//! For independent events at a rate that is constant or changes linearly over `3 tau`,
+//! `E e^2 = E y + (E x + E z) / 4`, so `phi_own` is near 1. A burst of `m` events within `tau`
+//! seconds adds `2 (m^2 / 4 + m^2 + m^2 / 4) = 3 m^2` to the numerator and `3 m` to the denominator
+//! for each of the `tau` seconds it spends in each window, so `phi_own` is near `sum m^2 / sum m`,
+//! whatever the burst's alignment to the clock (every offset is averaged). A step in the baseline's
+//! rate is seen only for the `3 tau` seconds around it, at a quarter of what a first difference
+//! would see. The first `3 tau - 1` seconds of the stream are not counted: their windows would
+//! cover seconds before the stream began.
+//!
+//! A rare code has too few events for its own estimate, and a busy one's is noisy (its relative
+//! standard error is about `sqrt(2 / n)` with `n` independent stretches of `3 tau` seconds), so it
+//! is shrunk toward the stream-wide estimate over all codes: with `n` the smaller of the code's
+//! events and its stretches, `phi = w phi_own + (1 - w) phi_pool`, `w = n / (n + PRIOR_SAMPLES)`
+//! ([`PRIOR_SAMPLES`]). A code the baseline never had (new in the canary) gets the stream-wide
+//! estimate. `phi` is floored at 1: the tests never become more lenient than the
+//! independent-event test.
+//!
+//! It is online: each rule asks for `phi` of what it has seen so far, so live and batch runs agree,
+//! and memory per code is the baseline events of its last `3 tau` seconds. Quiet stretches are
+//! skipped in closed form: between events the windows only change when an event crosses `tau`,
+//! `2 tau` or `3 tau`, so the sums advance by one product per crossing.
+//!
+//! # What it assumes
+//! That the baseline's bursts are like the canary's when nothing changed (the same clients, the
+//! same failure modes), that bursts last less than about `tau` (a burst spread evenly over `2 tau`
+//! is seen at about half its size), and that burstiness changes slowly over the stream. The
+//! quasi-likelihood test is then approximately calibrated, not exactly: see the rules' docs for
+//! what stays exact.
+
+use std::collections::VecDeque;
+
+/// The time scale `tau` of the estimate, in seconds: bursts within a minute are counted whole,
+/// longer ones in part. On simulated streams with a fifth of the events in bursts of geometric
+/// size (mean 16) spread over up to 30 s (true `phi` = 7.0), `tau` = 30 s saw 5.3 and 60 s saw 6.1,
+/// at a standard error on independent events of 0.12 and 0.17 per code-hour.
+pub const SCALE_S: i64 = 60;
+
+/// The seconds from a stream's start before the long-run estimate has its first stretch of
+/// `3 tau` seconds; the sequential rule confirms no alarm before it.
+pub const WARM_UP_S: i64 = 3 * SCALE_S;
+
+/// The weight of the stream-wide estimate in a code's, in samples: a code's own estimate counts as
+/// much as the pool's once it rests on this many (events, or independent stretches of `2 tau`
+/// seconds, whichever are fewer). Its relative standard error is then about
+/// `sqrt(2 / PRIOR_SAMPLES)` = 0.26 on independent events, so half-weighting it keeps a busy
+/// Poisson code's estimate near 1.
+pub const PRIOR_SAMPLES: f64 = 30.0;
+
+/// The weight of 1 in the stream-wide estimate, in baseline events, so the first bursts of a
+/// stream do not swing it.
+pub const PRIOR_EVENTS: f64 = 100.0;
+
+/// One code's events of the last `3 tau` seconds and its running sums.
+#[derive(Debug, Clone, Default)]
+struct Track {
+    /// The time scale, in seconds.
+    tau: i64,
+    /// `(second, events)`, oldest first: the first `in_z` are in `z`, the next `in_y` in `y`, the
+    /// rest in `x`.
+    recent: VecDeque<(i64, u64)>,
+    in_z: usize,
+    in_y: usize,
+    x: u64,
+    y: u64,
+    z: u64,
+    /// The first second not yet added to the sums (its state is `x`, `y`, `z`).
+    pending: Option<i64>,
+    /// `sum 2 e^2` and `sum (x + y + z)` over the seconds added, `e = y - (x + z) / 2`.
+    squares: f64,
+    mass: f64,
+    /// The first second with an event, and the events so far.
+    first: i64,
+    events: u64,
+}
+
+impl Track {
+    fn new(tau: i64) -> Track {
+        Track { tau, ..Track::default() }
+    }
+
+    /// Adds every second before `t` (from `from` on) to the sums and brings the state to second
+    /// `t`.
+    fn settle(&mut self, t: i64, from: i64) -> (f64, f64) {
+        let before = (self.squares, self.mass);
+        let Some(mut at) = self.pending else {
+            return (0.0, 0.0);
+        };
+        while at < t {
+            // The next second at which an event moves on: from x into y, y into z, or out.
+            let (z_end, y_end) = (self.in_z, self.in_z + self.in_y);
+            let crossing =
+                |index: usize, after: i64| self.recent.get(index).map(|&(e, _)| e + after);
+            let next = [
+                crossing(y_end, self.tau),
+                if self.in_y > 0 { crossing(z_end, 2 * self.tau) } else { None },
+                if self.in_z > 0 { crossing(0, 3 * self.tau) } else { None },
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(i64::MAX);
+            let end = next.min(t);
+            let seconds = (end - at.max(from)).max(0) as f64;
+            let e = self.y as f64 - (self.x + self.z) as f64 / 2.0;
+            self.squares += 2.0 * e * e * seconds;
+            self.mass += (self.x + self.y + self.z) as f64 * seconds;
+            at = end;
+            while self.in_z > 0 && self.recent[0].0 + 3 * self.tau <= at {
+                let (_, n) = self.recent.pop_front().expect("in_z counts entries");
+                self.z -= n;
+                self.in_z -= 1;
+            }
+            while self.in_y > 0 && self.recent[self.in_z].0 + 2 * self.tau <= at {
+                let n = self.recent[self.in_z].1;
+                self.y -= n;
+                self.z += n;
+                self.in_y -= 1;
+                self.in_z += 1;
+            }
+            while self.in_z + self.in_y < self.recent.len()
+                && self.recent[self.in_z + self.in_y].0 + self.tau <= at
+            {
+                let n = self.recent[self.in_z + self.in_y].1;
+                self.x -= n;
+                self.y += n;
+                self.in_y += 1;
+            }
+        }
+        self.pending = Some(at);
+        (self.squares - before.0, self.mass - before.1)
+    }
+
+    fn add(&mut self, t: i64, events: u64, from: i64) -> (f64, f64) {
+        if self.pending.is_none() {
+            self.pending = Some(t);
+            self.first = t;
+        }
+        self.events += events;
+        let delta = self.settle(t, from);
+        match self.recent.back_mut() {
+            Some(last) if last.0 == t => last.1 += events,
+            _ => self.recent.push_back((t, events)),
+        }
+        self.x += events;
+        delta
+    }
+}
+
+/// The dispersion estimate of every code, fed one second at a time.
+#[derive(Debug, Clone, Default)]
+pub struct Dispersion {
+    /// The first second whose two windows lie within the stream: before it, `y` (or `x`) would
+    /// cover seconds nobody saw, and the stream's start would look like a step up from nothing.
+    from: i64,
+    tracks: Vec<Track>,
+    pool_squares: f64,
+    pool_mass: f64,
+}
+
+impl Dispersion {
+    /// An estimate for a stream whose first second is `origin`.
+    pub fn new(origin: i64) -> Dispersion {
+        Dispersion { from: origin + 3 * SCALE_S - 1, ..Dispersion::default() }
+    }
+
+    /// Takes the `(canary, baseline)` events of `code` at second `t` (seconds in order). Each
+    /// build has its own track: the estimate is of the variation within a build.
+    pub fn add(&mut self, code: usize, t: i64, (canary, baseline): (u64, u64)) {
+        if self.tracks.len() <= 2 * code + 1 {
+            self.tracks.resize_with(2 * code + 2, || Track::new(SCALE_S));
+        }
+        for (slot, events) in [(2 * code, baseline), (2 * code + 1, canary)] {
+            if events == 0 {
+                continue;
+            }
+            let (squares, mass) = self.tracks[slot].add(t, events, self.from);
+            self.pool_squares += squares;
+            self.pool_mass += mass;
+        }
+    }
+
+    /// The dispersion of `code` from everything before second `t` (at least the stream-wide
+    /// estimate, and at least 1).
+    pub fn phi(&mut self, code: usize, t: i64) -> f64 {
+        let (mut squares, mut mass, mut events, mut first) = (0.0, 0.0, 0u64, i64::MAX);
+        for slot in [2 * code, 2 * code + 1] {
+            let Some(track) = self.tracks.get_mut(slot).filter(|track| track.pending.is_some())
+            else {
+                continue;
+            };
+            let (s, m) = track.settle(t, self.from);
+            self.pool_squares += s;
+            self.pool_mass += m;
+            squares += track.squares;
+            mass += track.mass;
+            events += track.events;
+            first = first.min(track.first);
+        }
+        let pool = self.pool();
+        if events == 0 {
+            return pool;
+        }
+        let own = if mass > 0.0 { squares / mass } else { 1.0 };
+        // The own estimate rests on its events or on its independent stretches of 3 tau seconds,
+        // whichever are fewer (see the module docs).
+        let stretches = (t - first.max(self.from)) as f64 / (3 * SCALE_S) as f64;
+        let samples = (events as f64).min(stretches).max(0.0);
+        let weight = samples / (samples + PRIOR_SAMPLES);
+        (weight * own + (1.0 - weight) * pool).max(pool)
+    }
+
+    /// The events of `code` (both builds) per second, from the stream's first second to `t`.
+    pub fn rate(&self, code: usize, t: i64) -> f64 {
+        let events: u64 = [2 * code, 2 * code + 1]
+            .iter()
+            .filter_map(|&i| self.tracks.get(i))
+            .map(|k| k.events)
+            .sum();
+        let elapsed = (t - (self.from - 3 * SCALE_S + 1)).max(1);
+        events as f64 / elapsed as f64
+    }
+
+    /// The stream-wide estimate over all codes so far (floored at 1), itself shrunk toward 1 by
+    /// [`PRIOR_EVENTS`] events.
+    pub fn pool(&self) -> f64 {
+        let prior = PRIOR_EVENTS * 3.0 * SCALE_S as f64;
+        ((self.pool_squares + prior) / (self.pool_mass + prior)).max(1.0)
+    }
+}
+
+/// The time scale of the local estimate, in seconds: the long-run estimate's.
+pub const LOCAL_SCALE_S: i64 = SCALE_S;
+
+/// How fast the sequential rule's local estimate forgets, in seconds (an exponential half-life).
+pub const LOCAL_HALF_LIFE_S: f64 = 300.0;
+
+/// The local dispersion of every code: the same second-difference estimate at [`LOCAL_SCALE_S`],
+/// over the events of **both** builds together, measured over a stretch of time (a window, or the
+/// recent past). It sees the bursts inside the very counts a test is about to use, which the
+/// long-run estimate of the baseline may not have met yet (a rare code's first burst). As it
+/// depends only on the total events per second, never on how they split between the builds, the
+/// conditional tests stay exact for independent events.
+#[derive(Debug, Clone, Default)]
+pub struct Local {
+    from: i64,
+    tracks: Vec<Track>,
+    /// Per code: exponentially forgotten `(squares, mass, at)`, for [`Local::recent`].
+    decayed: Vec<(f64, f64, i64)>,
+}
+
+impl Local {
+    /// A local estimate for a stream whose first second is `origin`. Unlike the long-run
+    /// estimate it counts from the first second: a burst in the stream's first minutes must be
+    /// seen, and the stream's start looking like a step up matters little here (a busy code's
+    /// local estimate has little weight where bursts are rare).
+    pub fn new(origin: i64) -> Local {
+        Local { from: origin, ..Local::default() }
+    }
+
+    /// Takes both builds' `events` of `code` at second `t` (seconds in order).
+    pub fn add(&mut self, code: usize, t: i64, events: u64) {
+        if events == 0 {
+            return;
+        }
+        if self.tracks.len() <= code {
+            self.tracks.resize_with(code + 1, || Track::new(LOCAL_SCALE_S));
+        }
+        let (squares, mass) = self.tracks[code].add(t, events, self.from);
+        self.decay(code, t, squares, mass);
+    }
+
+    /// The running `(squares, mass)` of `code` over every second before `t`: the estimate over a
+    /// stretch is the ratio of the differences of two of these.
+    pub fn cumulative(&mut self, code: usize, t: i64) -> (f64, f64) {
+        let Some(track) = self.tracks.get_mut(code) else {
+            return (0.0, 0.0);
+        };
+        let (squares, mass) = track.settle(t, self.from);
+        let cumulative = (track.squares, track.mass);
+        self.decay(code, t, squares, mass);
+        cumulative
+    }
+
+    /// The estimate over the recent past up to second `t` (inclusive), forgotten with a half-life
+    /// of [`LOCAL_HALF_LIFE_S`], floored at 1.
+    pub fn recent(&mut self, code: usize, t: i64) -> f64 {
+        self.cumulative(code, t + 1);
+        match self.decayed.get(code) {
+            Some(&(squares, mass, _)) => ratio(squares, mass),
+            None => 1.0,
+        }
+    }
+
+    fn decay(&mut self, code: usize, t: i64, squares: f64, mass: f64) {
+        if self.decayed.len() <= code {
+            self.decayed.resize(code + 1, (0.0, 0.0, t));
+        }
+        let (s, m, at) = self.decayed[code];
+        let keep = (-((t - at).max(0) as f64) * std::f64::consts::LN_2 / LOCAL_HALF_LIFE_S).exp();
+        self.decayed[code] = (s * keep + squares, m * keep + mass, t.max(at));
+    }
+}
+
+/// The dispersion `squares / mass` of a stretch, floored at 1 (1 for a stretch with no events).
+pub fn ratio(squares: f64, mass: f64) -> f64 {
+    if mass > 0.0 { (squares / mass).max(1.0) } else { 1.0 }
+}
+
+/// How much a local estimate counts (see [`local_used`]), for a code with `rate` events per second over both builds
+/// on a stream whose long-run estimate is `pool`: at least `1 / (1 + rate x tau)`, and at least
+/// `1 - 1 / pool`. Over a window of a few `tau`, a sparse code's events are mostly alone in their
+/// `tau` (each counts exactly 1), so its local estimate is precise and a burst stands out; a busy
+/// code's has only a few independent stretches and is noisy, and the onset of a regression adds
+/// to it, so on a stream of independent events (`pool` near 1) it leans on the long-run estimate.
+/// On a bursty stream the long-run estimate, dominated by the few largest bursts seen so far,
+/// converges slowly, and the bursts inside the window are what a test must not mistake for an
+/// increase: there the local estimate counts fully.
+fn local_weight(rate: f64, pool: f64) -> f64 {
+    let sparse = 1.0 / (1.0 + rate.max(0.0) * LOCAL_SCALE_S as f64);
+    sparse.max(1.0 - 1.0 / pool.max(1.0))
+}
+
+/// A local estimate this large is a burst, not the noise of independent events, and counts in
+/// full whatever the weight: over a stretch of a few `tau`, independent events give an estimate
+/// past 4 only a few times in a hundred (it then delays an alarm; it never causes one).
+pub const BURST_EVIDENT: f64 = 4.0;
+
+/// The local estimate `raw` of a stretch as the rules use it, for a code with `rate` events per
+/// second over both builds on a stream whose long-run estimate is `pool`: shrunk toward 1 by
+/// [`local_weight`], unless it is evidently a burst ([`BURST_EVIDENT`]).
+pub fn local_used(raw: f64, rate: f64, pool: f64) -> f64 {
+    if raw >= BURST_EVIDENT { raw } else { 1.0 + local_weight(rate, pool) * (raw - 1.0) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_burst_counts_its_size_whatever_its_alignment() {
+        // 16 events at one second: e = -8 while they are in x, 16 in y, -8 in z, tau seconds
+        // each: the numerator tau x 2 (64 + 256 + 64) = 3 tau x 256, the denominator 3 tau x 16,
+        // phi_own = 16.
+        for at in [0, 7, 59, 60] {
+            let mut track = Track::new(SCALE_S);
+            track.add(at, 16, 0);
+            track.settle(at + 1000, 0);
+            assert_eq!(track.squares, 3.0 * SCALE_S as f64 * 256.0, "at {at}");
+            assert_eq!(track.mass, 3.0 * SCALE_S as f64 * 16.0);
+        }
+    }
+
+    #[test]
+    fn quiet_stretches_are_added_in_closed_form() {
+        // Events 1 at second 0 and 2 at second 30, tau = 60; (x, y, z) and 2 e^2 by stretch of 30
+        // seconds: (1,0,0) 0.5; (3,0,0) 4.5; (2,1,0) 0; (0,3,0) 18; (0,2,1) 4.5; (0,0,3) 4.5;
+        // (0,0,2) 2. squares = 30 x 34 = 1020; mass = 30 x (1 + 3 + 3 + 3 + 3 + 3 + 2) = 540.
+        let mut track = Track::new(SCALE_S);
+        track.add(0, 1, 0);
+        track.add(30, 2, 0);
+        track.settle(10_000, 0);
+        assert_eq!((track.squares, track.mass), (1020.0, 540.0));
+        // Settling is idempotent and the same second by second.
+        let mut stepwise = Track::new(SCALE_S);
+        stepwise.add(0, 1, 0);
+        for t in 1..30 {
+            stepwise.settle(t, 0);
+        }
+        stepwise.add(30, 2, 0);
+        for t in 31..400 {
+            stepwise.settle(t, 0);
+        }
+        stepwise.settle(10_000, 0);
+        assert_eq!((stepwise.squares, stepwise.mass), (1020.0, 540.0));
+        assert!(track.recent.is_empty() && track.x + track.y + track.z == 0);
+    }
+
+    /// SplitMix64 and Knuth's Poisson sampler.
+    struct Draws(u64);
+
+    impl Draws {
+        fn uniform(&mut self) -> f64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        }
+        fn poisson(&mut self, mean: f64) -> u64 {
+            let limit = (-mean).exp();
+            let (mut k, mut p) = (0, self.uniform());
+            while p > limit {
+                k += 1;
+                p *= self.uniform();
+            }
+            k
+        }
+    }
+
+    #[test]
+    fn seconds_before_both_windows_fit_in_the_stream_are_not_counted() {
+        // A stream from second 100 with one baseline event every second: counted from second
+        // 100 + 3 tau - 1 on, x = y = z = tau always, so the estimate is exactly 0 and the floor
+        // gives 1; counting from the stream's start would have seen a step up from nothing.
+        let mut d = Dispersion::new(100);
+        for t in 100..1000 {
+            d.add(0, t, (0, 1));
+        }
+        d.phi(0, 1000);
+        assert_eq!(d.tracks[0].squares, 0.0);
+        assert_eq!(
+            d.tracks[0].mass,
+            (1000 - (100 + 3 * SCALE_S - 1)) as f64 * 3.0 * SCALE_S as f64
+        );
+        assert_eq!(d.phi(0, 1000), 1.0);
+    }
+
+    #[test]
+    fn independent_events_have_a_dispersion_near_one() {
+        // Ten hours: the own estimate's standard error is then about 0.05.
+        let mut d = Dispersion::new(0);
+        let mut draws = Draws(3);
+        for t in 0..36_000 {
+            d.add(0, t, (0, draws.poisson(2.0)));
+            d.add(1, t, (0, draws.poisson(0.05)));
+        }
+        let track = &mut d.tracks[0];
+        track.settle(36_000, d.from);
+        let own = track.squares / track.mass;
+        assert!((own - 1.0).abs() < 0.2, "{own}");
+        assert!(d.phi(0, 36_000) < 1.2);
+        assert!(d.phi(1, 36_000) < 1.2);
+    }
+
+    #[test]
+    fn bursts_are_seen_and_a_step_barely_moves_the_estimate() {
+        // A code whose events come as bursts of 10 at one second, 0.02 bursts a second, beside
+        // 0.2 independent events a second: phi near (10^2 x 0.02 + 0.2) / (10 x 0.02 + 0.2) = 5.5.
+        let mut d = Dispersion::new(0);
+        let mut draws = Draws(11);
+        for t in 0..36_000 {
+            let burst = if draws.uniform() < 0.02 { 10 } else { 0 };
+            d.add(0, t, (0, burst + draws.poisson(0.2)));
+        }
+        let phi = d.phi(0, 36_000);
+        assert!((4.5..6.5).contains(&phi), "{phi}");
+        // Independent events whose rate triples halfway: one step, seen for 2 tau seconds.
+        let mut d = Dispersion::new(0);
+        for t in 0..36_000 {
+            d.add(0, t, (0, draws.poisson(if t < 18_000 { 1.0 } else { 3.0 })));
+        }
+        let phi = d.phi(0, 36_000);
+        assert!(phi < 1.3, "{phi}");
+    }
+
+    #[test]
+    fn a_rare_or_new_code_borrows_the_streams_estimate() {
+        let mut d = Dispersion::new(0);
+        let mut draws = Draws(5);
+        for t in 0..7200 {
+            let burst = if draws.uniform() < 0.02 { 20 } else { 0 };
+            d.add(0, t, (0, burst));
+        }
+        d.add(1, 7000, (0, 1));
+        // Code 1 has one event of its own; code 2 none: both lean on the pool.
+        let phi = d.phi(1, 7200);
+        let pool = d.pool();
+        assert!(pool > 10.0, "{pool}");
+        assert!(phi > 0.9 * pool, "{phi} {pool}");
+        assert_eq!(d.phi(2, 7200), pool);
+    }
+}
