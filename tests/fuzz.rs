@@ -25,9 +25,10 @@
 
 use anyhow::Context;
 use clap::Parser;
+use errwatch::aggregate::{self, Table};
 use errwatch::cli::analyze::{AnalyzeConfig, analyze};
 use errwatch::cli::{Cli, Command};
-use errwatch::input::{self, ReadOptions, Rows, Table};
+use errwatch::input::{self, ReadOptions, Rows};
 use errwatch::live::Live;
 use errwatch::render::{HeatmapSpec, Palette, render_rgb};
 use errwatch::report::{
@@ -83,18 +84,18 @@ fn flags() -> impl Strategy<Value = Vec<&'static str>> {
 
 /// The strict reader, as `errwatch analyze` reads a file.
 fn read(bytes: &[u8]) -> anyhow::Result<Table> {
-    input::read(bytes, NAME)
+    aggregate::read(bytes, NAME)
 }
 
 /// The reader with `--skip-invalid`.
 fn read_skipping(bytes: &[u8]) -> anyhow::Result<Table> {
-    input::read_with(bytes, NAME, &ReadOptions { skip_invalid: true, ..ReadOptions::default() })
+    aggregate::read_with(bytes, NAME, &ReadOptions { skip_invalid: true, ..ReadOptions::default() })
 }
 
 /// The reader behind gzip detection, as for a `.gz` file or compressed stdin.
 fn read_decompressed(bytes: &[u8]) -> anyhow::Result<Table> {
     let reader = input::decompress(bytes).context("fuzz.csv: cannot read")?;
-    input::read(reader, NAME)
+    aggregate::read(reader, NAME)
 }
 
 /// Reads `bytes` with `read`, and if they are a table, runs everything after the reader on it:

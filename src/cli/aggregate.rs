@@ -13,8 +13,8 @@ use clap::ArgAction;
 use clap::Args;
 use clap::builder::BoolishValueParser;
 
-use crate::aggregate::{self, Written};
-use crate::input::{self, Table};
+use crate::aggregate::{self, Table, Written};
+use crate::input;
 
 /// Arguments of `errwatch aggregate`.
 #[derive(Debug, Args)]
@@ -73,7 +73,7 @@ impl AggregateArgs {
 pub fn run(args: AggregateArgs) -> Result<()> {
     let config = args.validate()?;
     let shards = config.inputs.iter().map(|path| {
-        let table = input::read_path_with(
+        let table = aggregate::read_path_with(
             path,
             &input::ReadOptions { progress: !config.quiet, ..Default::default() },
         )?;
@@ -85,7 +85,7 @@ pub fn run(args: AggregateArgs) -> Result<()> {
         }
         Ok(table)
     });
-    let merged = input::merge(shards, &config.inputs.join(", "))?;
+    let merged = aggregate::merge(shards, &config.inputs.join(", "))?;
     let written = match &config.output {
         Some(path) => write_file(&merged, path)?,
         None => aggregate::write_counts(&merged, BufWriter::new(io::stdout().lock()))

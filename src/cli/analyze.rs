@@ -10,12 +10,12 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, ValueEnum};
 
 use super::Outcome;
+use crate::aggregate::{self, Table};
 use crate::bins::{Bins, code_order};
 use crate::detect::{Alert, Gate, RuleConfig, RuleKind, SecondCounts, run_batch};
 use crate::input::timestamp::Notation;
 use crate::input::{
-    self, BuildStats, MaxInvalid, ReadOptions, Skipped, Table, labels::compare_versions,
-    list_builds,
+    self, BuildStats, MaxInvalid, ReadOptions, Skipped, labels::compare_versions, list_builds,
 };
 use crate::render::{self, HeatmapSpec, Palette};
 use crate::report::jsonl::{self, Jsonl};
@@ -321,7 +321,7 @@ pub fn run(args: AnalyzeArgs) -> Result<Outcome> {
     let (mut report, bins) = if config.live {
         super::live::run(&config)?
     } else {
-        let table = input::read_path_with(&config.input, &config.read)?;
+        let table = aggregate::read_path_with(&config.input, &config.read)?;
         analyze(&config, table)?
     };
     let mut heatmap_error = None;
@@ -674,7 +674,7 @@ mod tests {
         for b in builds {
             csv.push_str(&format!("0:00:01,{b},3\n"));
         }
-        input::read(csv.as_bytes(), "t.csv").unwrap()
+        aggregate::read(csv.as_bytes(), "t.csv").unwrap()
     }
 
     #[test]

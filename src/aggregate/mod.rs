@@ -13,17 +13,19 @@ use std::io::{self, Write};
 
 use anyhow::{Result, bail};
 
-use crate::input::Table;
+use crate::input::CountSink;
 use crate::input::labels::compare_versions;
 use crate::input::timestamp::Notation;
+
+pub mod table;
+
+pub use crate::input::MAX_SPAN_SECONDS;
+pub use table::{Table, merge, read, read_fast, read_path, read_path_with, read_with};
 
 /// The most per-second counters (seconds x builds x codes) kept: 2^26, 256 MiB of them. An hour
 /// of the seed's data needs 238 thousand, a week of it 40 million; a small file whose timestamps
 /// lie months apart would otherwise claim gigabytes.
 pub const MAX_COUNTERS: u64 = 1 << 26;
-
-/// The longest span, in seconds, that the per-second counters cover: a year and a day.
-pub const MAX_SPAN_SECONDS: i64 = 366 * 86_400;
 
 /// Per-second counters being filled.
 #[derive(Debug, Default, Clone)]
@@ -179,6 +181,12 @@ impl Aggregator {
             self.room = room;
         }
         index
+    }
+}
+
+impl CountSink for Aggregator {
+    fn add(&mut self, second: i64, build: usize, code: usize, count: u64) -> Result<()> {
+        Aggregator::add(self, second, build, code, count)
     }
 }
 
