@@ -448,6 +448,20 @@ fn builds_that_cannot_be_compared_are_listed() {
     }
 }
 
+/// Issue 13: on standard input, `--baseline` naming a build that is not in the data panicked
+/// (exit 101) where a file got a clean error; both now choose the builds with one function.
+#[test]
+fn live_baseline_not_in_data_is_an_error_not_a_panic() {
+    let out = Errwatch::new(&["analyze", "-", "--no-heatmap", "--baseline", "9.9"])
+        .stdin(TWO_BUILDS)
+        .run();
+    assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:?}");
+    Says::Line(
+        "errwatch: <stdin>: --baseline 9.9 is not in the data; builds seen: 1.0 (1 rows), 2.0 (1 rows)",
+    )
+    .check("--baseline 9.9 on stdin", &out);
+}
+
 #[test]
 fn three_builds_on_stdin_are_refused_at_the_row_of_the_third() {
     let three = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:02,2.0,3\n0:00:03,3.0,3\n";

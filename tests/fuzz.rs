@@ -26,10 +26,10 @@
 use anyhow::Context;
 use clap::Parser;
 use errwatch::aggregate::{self, Table};
-use errwatch::cli::analyze::{AnalyzeConfig, analyze};
 use errwatch::cli::{Cli, Command};
 use errwatch::input::{self, ReadOptions, Rows};
-use errwatch::live::Live;
+use errwatch::pipeline::live::Live;
+use errwatch::pipeline::{AnalyzeConfig, analyze};
 use errwatch::render::{HeatmapSpec, Palette, render_rgb};
 use errwatch::report::{
     Format, github::Github, json::Json, jsonl::Jsonl, junit::Junit, markdown::Markdown, text::Text,
@@ -512,7 +512,7 @@ proptest! {
         let config = analyze_config(&flags);
         let Ok(mut rows) = Rows::new(&bytes[..], NAME) else { return Ok(()) };
         let mut live =
-            Live::new(config.rule_config(), lateness, config.baseline.clone(), config.canary.clone());
+            Live::new(config.rule.clone(), lateness, config.baseline.clone(), config.canary.clone());
         loop {
             match rows.next_row() {
                 Ok(Some(row)) => {

@@ -136,6 +136,17 @@ pub enum RuleKind {
     Sequential,
 }
 
+impl RuleKind {
+    /// The rule's name on the command line (`--rule`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleKind::Rolling => "rolling",
+            RuleKind::MeanDiff => "mean-diff",
+            RuleKind::Sequential => "sequential",
+        }
+    }
+}
+
 impl RuleConfig {
     /// A fresh detector for this configuration.
     pub fn detector(&self) -> Box<dyn Detector> {

@@ -1,0 +1,60 @@
+//! The high-level configuration of an analysis: what the command line asked for, as the objects
+//! the pipeline uses.
+//!
+//! [`crate::cli`] parses the flags and validates them into an [`AnalyzeConfig`]; nothing here
+//! knows clap. Each parameter lives in one place: the detection parameters (the bin width, the
+//! threshold, the windows, the false-alarm budget, the traffic split) are the detector's own
+//! [`RuleConfig`], so every stage reads `config.rule.bin_seconds` and no copy can drift; the
+//! colour of the text report is decided once, when the configuration is made.
+
+use std::path::PathBuf;
+
+use crate::detect::RuleConfig;
+use crate::input::ReadOptions;
+use crate::render::Palette;
+
+/// A validated `analyze` configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyzeConfig {
+    /// Input path, or `-` for standard input.
+    pub input: String,
+    /// The alert rule and its parameters, the bin width among them.
+    pub rule: RuleConfig,
+    /// Baseline version, if named.
+    pub baseline: Option<String>,
+    /// Canary version, if named.
+    pub canary: Option<String>,
+    /// Output format.
+    pub format: OutputFormat,
+    /// Exit 0 even with alerts.
+    pub exit_zero: bool,
+    /// Colour the text report.
+    pub color: bool,
+    /// Where to write the heatmap, if at all.
+    pub heatmap: Option<PathBuf>,
+    /// The heatmap's palette.
+    pub palette: Palette,
+    /// How rows are read: progress bar, invalid rows.
+    pub read: ReadOptions,
+    /// Read the input live (standard input, or a followed file) rather than as a whole file.
+    pub live: bool,
+    /// Seconds a live stream waits for late rows before closing a second.
+    pub lateness: u64,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Alert blocks in the seed's format and a summary line.
+    Text,
+    /// One JSON document.
+    Json,
+    /// GitHub Actions workflow commands, and the Markdown summary appended to the step summary.
+    Github,
+    /// A Markdown summary.
+    Markdown,
+    /// JUnit XML.
+    Junit,
+    /// JSON Lines: alert events as they happen, then a summary.
+    Jsonl,
+}
