@@ -26,6 +26,7 @@ pub mod follow;
 pub mod labels;
 pub mod progress;
 pub mod source;
+pub mod stdin;
 pub mod timestamp;
 
 use std::collections::HashMap;

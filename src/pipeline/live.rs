@@ -31,6 +31,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -41,6 +42,7 @@ use crate::bins::Bins;
 use crate::detect::{Alert, Detector, Episode, Event, Gate, RuleConfig};
 use crate::input::follow::{Follow, stop_on_signals};
 use crate::input::labels::Code;
+use crate::input::stdin::LiveStdin;
 use crate::input::{BuildStats, Invalid, MAX_SPAN_SECONDS, Rows, STDIN, list_builds};
 use crate::report::Report;
 use crate::report::jsonl;
@@ -373,9 +375,17 @@ const HEATMAP_EVERY: Duration = Duration::from_secs(1);
 /// and the bins to draw.
 pub fn run(config: &AnalyzeConfig) -> Result<(Report, Bins)> {
     if config.input == STDIN {
-        let stdin = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
-        let stdin = crate::input::decompress(stdin).context("<stdin>: cannot read")?;
-        read_live(config, stdin, "<stdin>")
+        let stdin = LiveStdin::spawn(stop_on_signals()?);
+        let left_behind = stdin.left_behind();
+        let result = read_live(config, stdin, "<stdin>");
+        let left = left_behind.load(Ordering::SeqCst);
+        if left > 0 {
+            eprintln!(
+                "errwatch: warning: <stdin>: the last line was unfinished when the run was \
+                 stopped ({left} bytes): left unread"
+            );
+        }
+        result
     } else {
         let file =
             File::open(&config.input).with_context(|| format!("{}: cannot open", config.input))?;
