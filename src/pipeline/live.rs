@@ -38,6 +38,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use super::roles::{Roles, choose_builds, choose_builds_so_far};
 use super::{AnalyzeConfig, OutputFormat, RunFacts, alerts, draw_heatmap, report};
+use crate::aggregate;
 use crate::bins::Bins;
 use crate::detect::{Alert, Detector, Episode, Event, Gate, RuleConfig};
 use crate::input::follow::{Follow, stop_on_signals};
@@ -76,8 +77,8 @@ pub struct Live {
     max_second: Option<i64>,
     /// The first second not yet fed to the detector (once feeding has begun).
     next_second: Option<i64>,
-    /// Per open second: (build, code, events).
-    open: BTreeMap<i64, Vec<(usize, usize, u64)>>,
+    /// Per open second: events by (build, code).
+    open: BTreeMap<i64, BTreeMap<(usize, usize), u64>>,
     /// Heatmap columns: `columns[code] = [(canary, baseline)]`, from `origin`.
     columns: Vec<Vec<(u64, u64)>>,
     column_seconds: u64,
@@ -133,6 +134,20 @@ impl Live {
         last.checked_sub(first).is_some_and(|span| span <= MAX_SPAN_SECONDS)
     }
 
+    /// Whether `count` more events of `code` from `build` at `second` fit in one second's counter,
+    /// which holds what a file's per-second counter holds ([`crate::aggregate`]); [`Live::push`]
+    /// refuses a row that does not fit. A closed second's counts are no longer kept, so a late row
+    /// is only checked on its own.
+    pub fn counter_allows(&self, second: i64, build: usize, code: usize, count: u64) -> bool {
+        let before = self
+            .open
+            .get(&second)
+            .and_then(|cells| cells.get(&(build, code)))
+            .copied()
+            .unwrap_or(0);
+        before.checked_add(count).is_some_and(|n| n <= aggregate::MAX_EVENTS_PER_SECOND)
+    }
+
     /// The roles, once known.
     pub fn roles(&self) -> Option<&Roles> {
         self.roles.as_ref()
@@ -159,10 +174,10 @@ impl Live {
             self.roles = self.roles.or(roles);
         }
         if !self.span_allows(second) {
-            bail!(
-                "timestamp stretches the data over more than {} days at one-second resolution",
-                MAX_SPAN_SECONDS / 86_400
-            );
+            bail!(aggregate::SPAN_TOO_LONG);
+        }
+        if !self.counter_allows(second, build, code, count) {
+            bail!(aggregate::too_many_events());
         }
         self.first_second = Some(self.first_second.map_or(second, |f| f.min(second)));
         if self.next_second.is_some_and(|next| second < next) {
@@ -171,7 +186,7 @@ impl Live {
             self.count_in_columns(second, build, code, count);
             return Ok(Vec::new());
         }
-        self.open.entry(second).or_default().push((build, code, count));
+        *self.open.entry(second).or_default().entry((build, code)).or_default() += count;
         self.max_second = Some(self.max_second.map_or(second, |m| m.max(second)));
         if self.roles.is_none()
             && self.first_second.is_some_and(|f| second - f > MAX_WAIT_FOR_BUILDS_S)
@@ -247,7 +262,7 @@ impl Live {
 
     /// An upper bound on the state kept, in counters: open seconds' rows plus heatmap cells.
     pub fn state_size(&self) -> usize {
-        self.open.values().map(Vec::len).sum::<usize>()
+        self.open.values().map(BTreeMap::len).sum::<usize>()
             + self.columns.iter().map(Vec::len).sum::<usize>()
     }
 
@@ -268,7 +283,7 @@ impl Live {
         while next <= watermark {
             counts.clear();
             counts.resize(codes.len(), (0, 0));
-            for (build, code, n) in self.open.remove(&next).unwrap_or_default() {
+            for ((build, code), n) in self.open.remove(&next).unwrap_or_default() {
                 self.count_in_columns(next, build, code, n);
                 if build == roles.canary {
                     counts[code].0 += n;
@@ -424,21 +439,25 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     let mut last_heatmap: Option<Instant> = None;
     let mut heatmap_failed = false;
     while let Some(row) = rows.next_row()? {
-        config.read.check_invalid(name, &rows.skipped, rows.rows, false)?;
-        if !live.span_allows(row.second) {
+        // A row the counters cannot hold is refused, or skipped, as a file read refuses it.
+        let refused = if !live.span_allows(row.second) {
+            Some(aggregate::SPAN_TOO_LONG.to_string())
+        } else if !live.counter_allows(row.second, row.build, row.code, row.count) {
+            Some(aggregate::too_many_events())
+        } else {
+            None
+        };
+        if let Some(what) = &refused {
             let stamp =
                 rows.notation.map_or_else(|| row.second.to_string(), |n| n.format(row.second));
-            let e = anyhow!(
-                "{name}:{}: timestamp stretches the data over more than {} days at one-second \
-                 resolution ({})",
-                row.line,
-                MAX_SPAN_SECONDS / 86_400,
-                crate::input::quote(&stamp)
-            );
+            let e = anyhow!("{name}:{}: {what} ({})", row.line, crate::input::quote(&stamp));
             if !config.read.skipping() {
                 return Err(e);
             }
             rows.reject(&row, Invalid::OutOfRange, &e);
+        }
+        config.read.check_invalid(name, &rows.skipped, rows.rows, false)?;
+        if refused.is_some() {
             continue;
         }
         let updates = live
