@@ -308,20 +308,13 @@ impl Live {
                     Event::Started(e) => (e, false),
                     Event::Ended(e) => (e, true),
                 };
-                let new_code = self.totals.get(episode.code).is_some_and(|t| t.1 == 0);
-                let alert = Alert::new(
-                    &episode,
-                    codes[episode.code].clone(),
-                    episode.code,
-                    new_code,
-                    self.rule.threshold,
-                );
+                let (id, threshold) = (episode.code, self.rule.threshold);
+                let new_code = self.totals.get(id).is_some_and(|t| t.1 == 0);
                 if ended {
-                    self.ended.push(episode);
-                    Update::Ended(alert)
-                } else {
-                    Update::Started(alert)
+                    self.ended.push(episode.clone());
                 }
+                let alert = Alert::new(episode, codes[id].clone(), id, new_code, threshold);
+                if ended { Update::Ended(alert) } else { Update::Started(alert) }
             })
             .collect()
     }
@@ -525,7 +518,7 @@ impl Printer<'_> {
                         format!(
                             "Alert started: {} at {}, value {} (threshold {})\n\n",
                             crate::report::code_label(alert),
-                            notation.format(alert.detected_at_s),
+                            notation.format(alert.episode.detected_at_s),
                             text::format_value(alert),
                             alert.threshold
                         )
@@ -621,8 +614,10 @@ mod tests {
         for kind in [RuleKind::Rolling, RuleKind::Sequential, RuleKind::MeanDiff] {
             let (alerts, _) = live_alerts(kind, &rows, 5);
             let batch = batch_episodes(kind, &rows);
-            let spans: Vec<_> =
-                alerts.iter().map(|a| (a.start_s, a.stop_s, a.detected_at_s)).collect();
+            let spans: Vec<_> = alerts
+                .iter()
+                .map(|a| (a.episode.start_s, a.episode.stop_s, a.episode.detected_at_s))
+                .collect();
             let expected: Vec<_> =
                 batch.iter().map(|e| (e.start_s, e.stop_s, e.detected_at_s)).collect();
             assert_eq!(spans, expected, "{kind:?}");
@@ -661,7 +656,7 @@ mod tests {
             for kind in [RuleKind::Rolling, RuleKind::Sequential, RuleKind::MeanDiff] {
                 let (alerts, _) = live_alerts(kind, &rows, 3);
                 let batch = batch_episodes(kind, &rows);
-                let live: Vec<_> = alerts.iter().map(|a| (a.start_s, a.stop_s, a.detected_at_s)).collect();
+                let live: Vec<_> = alerts.iter().map(|a| (a.episode.start_s, a.episode.stop_s, a.episode.detected_at_s)).collect();
                 let expected: Vec<_> = batch.iter().map(|e| (e.start_s, e.stop_s, e.detected_at_s)).collect();
                 proptest::prop_assert_eq!(live, expected, "{:?}", kind);
             }
@@ -674,7 +669,7 @@ mod tests {
         let (_, updates) = live_alerts(RuleKind::Rolling, &rows, 5);
         let first = updates.iter().position(|u| matches!(u, Update::Started(_))).unwrap();
         let Update::Started(alert) = &updates[first] else { unreachable!() };
-        assert!(alert.detected_at_s < 320, "{alert:?}");
+        assert!(alert.episode.detected_at_s < 320, "{alert:?}");
         assert!(matches!(updates.last(), Some(Update::Ended(_))));
     }
 

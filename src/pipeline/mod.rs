@@ -211,10 +211,10 @@ pub fn alerts(
             let code = labels[episode.code].clone();
             let row = bins.codes.iter().position(|c| *c == code);
             let new_code = row.is_some_and(|row| bins.totals(row).1 == 0);
-            Alert::new(&episode, code, row.unwrap_or(0), new_code, threshold)
+            Alert::new(episode, code, row.unwrap_or(0), new_code, threshold)
         })
         .collect();
-    alerts.sort_by_key(|a| (a.start_s, a.code_index));
+    alerts.sort_by_key(|a| (a.episode.start_s, a.code_index));
     alerts
 }
 
