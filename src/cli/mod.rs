@@ -50,7 +50,9 @@ pub use crate::pipeline::Outcome;
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Analyze(args) => crate::pipeline::run(&args.validate()?),
-        Command::Aggregate(args) => aggregate::run(args).map(|()| Outcome::Clean),
+        Command::Aggregate(args) => {
+            crate::pipeline::counts::run(&args.validate()?).map(|()| Outcome::Clean)
+        }
         Command::Generate(args) => generate::run(args).map(|()| Outcome::Clean),
         Command::Completions(args) => meta::run_completions(args).map(|()| Outcome::Clean),
         Command::Man(args) => meta::run_man(args).map(|()| Outcome::Clean),

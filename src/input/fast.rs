@@ -2,7 +2,7 @@
 //!
 //! Error streams are simple CSV: no quotes, a handful of short fields, the same few build versions
 //! and codes over and over. This path is built for that layout and hands everything else to the
-//! csv-crate path ([`super::read`]), which stays the reference: whenever this path meets anything
+//! csv-crate path ([`super::Rows`]), which stays the reference: whenever this path meets anything
 //! it does not handle exactly as the reference would (a quote, a lone `\r`, a malformed or
 //! erroneous row, an unusual header), it gives up on the whole file and the caller reads it again
 //! on the reference path. So bad input is reported by the reference path alone, with its messages

@@ -12,11 +12,14 @@
 //! - how an episode becomes an alert, with its code's label and heatmap row ([`alerts`]);
 //! - the report ([`report`]), the heatmap ([`draw_heatmap`]) and what is printed ([`run`]).
 //!
+//! [`counts`] runs the aggregation step on its own (`errwatch aggregate`).
+//!
 //! The configuration ([`AnalyzeConfig`]) owns the objects it configures: the detector's own
 //! [`crate::detect::RuleConfig`] holds the bin width and the other detection parameters.
 
 pub mod batch;
 pub mod config;
+pub mod counts;
 pub mod live;
 pub mod roles;
 
