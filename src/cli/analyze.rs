@@ -11,7 +11,7 @@ use clap::{ArgAction, Args, ValueEnum};
 
 use crate::detect::{RuleConfig, RuleKind};
 use crate::input::{self, MaxInvalid, ReadOptions};
-use crate::pipeline::{AnalyzeConfig, OutputFormat};
+use crate::pipeline::{AnalyzeConfig, OutputFormat, Source};
 use crate::render::Palette;
 
 /// Arguments of `errwatch analyze`.
@@ -214,7 +214,13 @@ impl AnalyzeArgs {
             PaletteName::RedGreen => Palette::RedGreen,
             PaletteName::RedBlue => Palette::RedBlue,
         };
-        let live = self.follow || self.input == input::STDIN;
+        let source = if self.input == input::STDIN {
+            Source::Stdin
+        } else if self.follow {
+            Source::Follow(self.input)
+        } else {
+            Source::File(self.input)
+        };
         let rule = RuleConfig {
             rule: match self.rule {
                 RuleName::Rolling => RuleKind::Rolling,
@@ -238,7 +244,7 @@ impl AnalyzeArgs {
         Ok(AnalyzeConfig {
             heatmap,
             palette,
-            input: self.input,
+            source,
             rule,
             baseline: self.baseline,
             canary: self.canary,
@@ -250,7 +256,6 @@ impl AnalyzeArgs {
                 skip_invalid: self.skip_invalid,
                 max_invalid: self.max_invalid,
             },
-            live,
             lateness: self.lateness,
         })
     }
@@ -317,6 +322,17 @@ mod tests {
         assert_eq!(parse(&["--heatmap", "x.svg"]).unwrap().heatmap, Some(PathBuf::from("x.svg")));
         assert_eq!(parse(&["--palette", "red-blue"]).unwrap().palette, Palette::RedBlue);
         assert!(parse(&["--heatmap", "x.png", "--no-heatmap"]).is_err());
+    }
+
+    #[test]
+    fn the_input_names_its_source() {
+        assert_eq!(parse(&[]).unwrap().source, Source::File("in.csv".into()));
+        assert_eq!(parse(&["--follow"]).unwrap().source, Source::Follow("in.csv".into()));
+        let stdin = crate::cli::Cli::try_parse_from(["errwatch", "analyze", "-"]).unwrap();
+        let crate::cli::Command::Analyze(args) = stdin.command else { unreachable!() };
+        let source = args.validate().unwrap().source;
+        assert!(source.is_live() && source == Source::Stdin, "{source:?}");
+        assert!(!parse(&[]).unwrap().source.is_live());
     }
 
     #[test]

@@ -16,8 +16,8 @@ use crate::render::Palette;
 /// A validated `analyze` configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalyzeConfig {
-    /// Input path, or `-` for standard input.
-    pub input: String,
+    /// Where the rows come from, and so whether the run is batch or live.
+    pub source: Source,
     /// The alert rule and its parameters, the bin width among them.
     pub rule: RuleConfig,
     /// Baseline version, if named.
@@ -36,10 +36,26 @@ pub struct AnalyzeConfig {
     pub palette: Palette,
     /// How rows are read: progress bar, invalid rows.
     pub read: ReadOptions,
-    /// Read the input live (standard input, or a followed file) rather than as a whole file.
-    pub live: bool,
     /// Seconds a live stream waits for late rows before closing a second.
     pub lateness: u64,
+}
+
+/// Where an analysis reads its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A whole file, read as a batch: every second is known when detection starts.
+    File(String),
+    /// Standard input, read live until its end or SIGINT/SIGTERM.
+    Stdin,
+    /// A file followed as it grows (`--follow`), read live until SIGINT/SIGTERM.
+    Follow(String),
+}
+
+impl Source {
+    /// Whether the rows are read live: seconds close behind a watermark as rows arrive.
+    pub fn is_live(&self) -> bool {
+        !matches!(self, Source::File(_))
+    }
 }
 
 /// Output formats.

@@ -37,14 +37,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::roles::{Roles, choose_builds, choose_builds_so_far};
-use super::{AnalyzeConfig, OutputFormat, RunFacts, alerts, draw_heatmap, report};
+use super::{AnalyzeConfig, OutputFormat, RunFacts, Source, alerts, draw_heatmap, report};
 use crate::aggregate;
 use crate::bins::Bins;
 use crate::detect::{Alert, Detector, Episode, Event, Gate, RuleConfig};
 use crate::input::follow::{Follow, stop_on_signals};
 use crate::input::labels::Code;
 use crate::input::stdin::LiveStdin;
-use crate::input::{BuildStats, Invalid, MAX_SPAN_SECONDS, Rows, STDIN, list_builds};
+use crate::input::{BuildStats, Invalid, MAX_SPAN_SECONDS, Rows, list_builds};
 use crate::report::Report;
 use crate::report::jsonl;
 use crate::report::text::{self, Text};
@@ -382,27 +382,35 @@ const HEATMAP_EVERY: Duration = Duration::from_secs(1);
 /// Reads the live input to its end, printing alerts as they happen; returns the closing report
 /// and the bins to draw.
 pub fn run(config: &AnalyzeConfig) -> Result<(Report, Bins)> {
-    if config.input == STDIN {
-        let stdin = LiveStdin::spawn(stop_on_signals()?);
-        let left_behind = stdin.left_behind();
-        let result = read_live(config, stdin, "<stdin>");
-        let left = left_behind.load(Ordering::SeqCst);
-        if left > 0 {
-            eprintln!(
-                "errwatch: warning: <stdin>: the last line was unfinished when the run was \
-                 stopped ({left} bytes): left unread"
-            );
-        }
-        result
-    } else {
-        let file =
-            File::open(&config.input).with_context(|| format!("{}: cannot open", config.input))?;
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
-            bail!("{}: is a directory, not a CSV file", config.input);
-        }
-        let stop = stop_on_signals()?;
-        read_live(config, Follow::new(file, stop), &config.input)
+    match &config.source {
+        Source::Stdin => read_stdin(config),
+        // A file handed to the live path is followed.
+        Source::Follow(path) | Source::File(path) => read_followed(config, path),
     }
+}
+
+/// Standard input until its end or a signal.
+fn read_stdin(config: &AnalyzeConfig) -> Result<(Report, Bins)> {
+    let stdin = LiveStdin::spawn(stop_on_signals()?);
+    let left_behind = stdin.left_behind();
+    let result = read_live(config, stdin, "<stdin>");
+    let left = left_behind.load(Ordering::SeqCst);
+    if left > 0 {
+        eprintln!(
+            "errwatch: warning: <stdin>: the last line was unfinished when the run was stopped \
+             ({left} bytes): left unread"
+        );
+    }
+    result
+}
+
+/// A file as it grows, until a signal.
+fn read_followed(config: &AnalyzeConfig, path: &str) -> Result<(Report, Bins)> {
+    let file = File::open(path).with_context(|| format!("{path}: cannot open"))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        bail!("{path}: is a directory, not a CSV file");
+    }
+    read_live(config, Follow::new(file, stop_on_signals()?), path)
 }
 
 /// What the rows read so far say of the input, with the live engine's account.

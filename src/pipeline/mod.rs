@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 pub use batch::analyze;
-pub use config::{AnalyzeConfig, OutputFormat};
+pub use config::{AnalyzeConfig, OutputFormat, Source};
 
 use crate::aggregate;
 use crate::bins::Bins;
@@ -57,12 +57,11 @@ pub enum Outcome {
 /// Runs `errwatch analyze`: reads the input as a batch or live, then writes the heatmap and the
 /// report.
 pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
-    let (mut report, bins) = if config.live {
-        live::run(config)?
-    } else {
-        let table = aggregate::read_path_with(&config.input, &config.read)?;
-        analyze(config, table)?
+    let (mut report, bins) = match &config.source {
+        Source::File(path) => analyze(config, aggregate::read_path_with(path, &config.read)?)?,
+        Source::Stdin | Source::Follow(_) => live::run(config)?,
     };
+    let live = config.source.is_live();
     let mut heatmap_error = None;
     if let Some(path) = &config.heatmap {
         match draw_heatmap(config, path, &report, &bins) {
@@ -76,11 +75,11 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
     }
     let bytes = match config.format {
         // A live run printed each alert as it ended; what is left is the closing line.
-        OutputFormat::Text if config.live => {
+        OutputFormat::Text if live => {
             let verdict = text::verdict(report.alerts.len());
             format!("{}\n", text::summary_line(&report, &verdict)).into_bytes()
         }
-        OutputFormat::Jsonl if config.live => jsonl::summary_line(&report),
+        OutputFormat::Jsonl if live => jsonl::summary_line(&report),
         OutputFormat::Jsonl => Jsonl.render(&report),
         OutputFormat::Text => Text { color: config.color }.render(&report),
         OutputFormat::Json => Json.render(&report),
