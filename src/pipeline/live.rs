@@ -164,8 +164,11 @@ impl Live {
         builds: &[BuildStats],
         codes: &[Code],
     ) -> Result<Vec<Update>> {
-        // Until both are named, every new build may change the answer (a third one is an error).
-        if self.roles.is_none() || self.baseline_name.is_none() || self.canary_name.is_none() {
+        // Until both are named, a build's first row may change the answer (a third build is an
+        // error); other rows cannot.
+        let named = self.baseline_name.is_some() && self.canary_name.is_some();
+        let first_of_its_build = builds.get(build).is_none_or(|b| b.rows <= 1);
+        if self.roles.is_none() || (!named && first_of_its_build) {
             let roles = choose_builds_so_far(
                 self.baseline_name.as_deref(),
                 self.canary_name.as_deref(),
