@@ -9,8 +9,11 @@
 //! 4. [`detect`] runs an alert rule over the bins and merges firing windows into alert episodes;
 //! 5. [`report`] writes the alerts as text or JSON, and [`render`] draws the heatmap.
 //!
-//! [`generate`] makes synthetic streams with ground truth; [`cli`] turns command-line arguments into
-//! a validated configuration and runs the pipeline.
+//! [`pipeline`] runs the stages in that order, for a whole file (a stream whose seconds are all
+//! known) and for live input (a stream with a watermark) alike. [`cli`] turns command-line
+//! arguments into the pipeline's validated configuration; [`generate`] makes synthetic streams
+//! with ground truth. Imports run one way: cli -> pipeline -> report/render -> detect/bins ->
+//! aggregate -> input.
 
 pub mod aggregate;
 pub mod bins;
@@ -19,8 +22,8 @@ pub mod detect;
 pub mod escape;
 pub mod generate;
 pub mod input;
-pub mod live;
 pub mod output;
+pub mod pipeline;
 pub mod render;
 pub mod report;
 pub mod stats;

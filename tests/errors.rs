@@ -267,14 +267,9 @@ const NOT_YET_ON_STDIN: &[&str] = &[
     "H:MM:SS offsets over a year apart",
 ];
 
-/// Cases the live reader accepts by design: it counts a second's events in 64 bits, where a file's
-/// per-second counters have 32.
-const FILE_ONLY: &[&str] =
-    &["Count beyond one second's counter", "Counts adding up past one second's counter"];
-
 #[test]
 fn each_bad_input_on_stdin_says_the_same_of_stdin() {
-    let on_stdin = |bad: &&BadInput| ![NOT_YET_ON_STDIN, FILE_ONLY].concat().contains(&bad.case);
+    let on_stdin = |bad: &&BadInput| !NOT_YET_ON_STDIN.contains(&bad.case);
     for bad in BAD_INPUTS.iter().filter(on_stdin) {
         let out = Errwatch::new(&["analyze", "-", "--no-heatmap"]).stdin(bad.csv).run();
         assert_eq!(out.code, 2, "{} on stdin: {out:?}", bad.case);
@@ -407,37 +402,41 @@ fn a_bad_flag_from_the_environment_is_refused_like_the_flag() {
     Says::Line("errwatch: --bins must be at least 1 second (got 0)").check("ERRWATCH_BINS=0", &out);
 }
 
+/// Three builds, none of them named: the baseline and the canary cannot be told apart.
+const THREE_BUILDS: &str = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:02,2.0,3\n0:00:03,3.0,3\n0:00:04,2.0,3\n";
+
+/// Builds that cannot be compared: the case, the flags, the input and the one line of stderr.
+const UNCOMPARABLE: &[(&str, &[&str], &str, &str)] = &[
+    (
+        "three builds, none named",
+        &[],
+        THREE_BUILDS,
+        "errwatch: x.csv: cannot tell the baseline from the canary: 3 builds seen (1.0 (1 rows), 2.0 (2 rows), 3.0 (1 rows)); name both with --baseline and --canary",
+    ),
+    (
+        "--baseline not in the data",
+        &["--baseline", "9.9"],
+        TWO_BUILDS,
+        "errwatch: x.csv: --baseline 9.9 is not in the data; builds seen: 1.0 (1 rows), 2.0 (1 rows)",
+    ),
+    (
+        "--canary not in the data",
+        &["--canary", "9.9"],
+        TWO_BUILDS,
+        "errwatch: x.csv: --canary 9.9 is not in the data; builds seen: 1.0 (1 rows), 2.0 (1 rows)",
+    ),
+    (
+        "--baseline and --canary, one not in the data",
+        &["--baseline", "1.0", "--canary", "3.0 "],
+        TWO_BUILDS,
+        "errwatch: x.csv: --canary 3.0  is not in the data; builds seen: 1.0 (1 rows), 2.0 (1 rows)",
+    ),
+];
+
 /// Builds that cannot be compared: exit 2, the builds seen with their rows.
 #[test]
 fn builds_that_cannot_be_compared_are_listed() {
-    let three = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:02,2.0,3\n0:00:03,3.0,3\n0:00:04,2.0,3\n";
-    let cases: &[(&str, &[&str], &str, &str)] = &[
-        (
-            "three builds, none named",
-            &[],
-            three,
-            "errwatch: x.csv: cannot tell the baseline from the canary: 3 builds seen (1.0 (1 rows), 2.0 (2 rows), 3.0 (1 rows)); name both with --baseline and --canary",
-        ),
-        (
-            "--baseline not in the data",
-            &["--baseline", "9.9"],
-            TWO_BUILDS,
-            "errwatch: x.csv: --baseline 9.9 is not in the data; builds seen: 1.0 (1 rows), 2.0 (1 rows)",
-        ),
-        (
-            "--canary not in the data",
-            &["--canary", "9.9"],
-            TWO_BUILDS,
-            "errwatch: x.csv: --canary 9.9 is not in the data; builds seen: 1.0 (1 rows), 2.0 (1 rows)",
-        ),
-        (
-            "--baseline and --canary, one not in the data",
-            &["--baseline", "1.0", "--canary", "3.0 "],
-            TWO_BUILDS,
-            "errwatch: x.csv: --canary 3.0  is not in the data; builds seen: 1.0 (1 rows), 2.0 (1 rows)",
-        ),
-    ];
-    for &(case, args, csv, line) in cases {
+    for &(case, args, csv, line) in UNCOMPARABLE {
         let out = Errwatch::new(&["analyze", "x.csv", "--no-heatmap"])
             .args(args)
             .file("x.csv", csv)
@@ -446,6 +445,20 @@ fn builds_that_cannot_be_compared_are_listed() {
         assert_eq!(out.stdout, "", "{case}: nothing was analysed");
         Says::Line(line).check(case, &out);
     }
+}
+
+/// Issue 13: on standard input, `--baseline` naming a build that is not in the data panicked
+/// (exit 101) where a file got a clean error; both now choose the builds with one function.
+#[test]
+fn live_baseline_not_in_data_is_an_error_not_a_panic() {
+    let out = Errwatch::new(&["analyze", "-", "--no-heatmap", "--baseline", "9.9"])
+        .stdin(TWO_BUILDS)
+        .run();
+    assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:?}");
+    Says::Line(
+        "errwatch: <stdin>: --baseline 9.9 is not in the data; builds seen: 1.0 (1 rows), 2.0 (1 rows)",
+    )
+    .check("--baseline 9.9 on stdin", &out);
 }
 
 #[test]
@@ -783,23 +796,91 @@ fn timestamps_over_a_year_apart_on_stdin_are_refused() {
     }
 }
 
+/// Inputs where every row of one build is skipped (`--skip-invalid`): out of range by its span,
+/// or by its count.
+const ALL_SKIPPED: &[(&str, &str)] = &[
+    ("span", "Timestamp,Build_Version,Error_Code\n0,1.10,3\n1795305600,1.9,3\n"),
+    (
+        "count",
+        "Timestamp,Build_Version,Error_Code,Count\n0:00:01,1.10,3,1\n0:00:01,1.9,3,4294967296\n",
+    ),
+];
+
 /// Found by `fuzz::fuzz_the_skipping_pipeline_never_panics_on_mutated_files` (issue 7): the rows
 /// of build 1.9 are all skipped (out of range), yet 1.9 is kept as a build with no rows and
 /// compared; with no counters behind it the detector indexes an empty series.
 #[test]
 fn a_build_whose_rows_were_all_skipped_is_not_compared() {
-    let cases: &[(&str, &str)] = &[
-        ("span", "Timestamp,Build_Version,Error_Code\n0,1.10,3\n1795305600,1.9,3\n"),
-        (
-            "count",
-            "Timestamp,Build_Version,Error_Code,Count\n0:00:01,1.10,3,1\n0:00:01,1.9,3,4294967296\n",
-        ),
-    ];
-    for &(case, csv) in cases {
+    for &(case, csv) in ALL_SKIPPED {
         let out = Errwatch::new(&["analyze", "x.csv", "--no-heatmap", "--skip-invalid"])
             .file("x.csv", csv)
             .run();
         assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{case}: {out:?}");
         assert!(out.stderr.contains("1 builds seen (1.10 (1 rows))"), "{case}: {out:?}");
+    }
+}
+
+/// Cases where a live run refuses its input earlier than a file read can, by design: it stops at
+/// the row that makes the input unusable, naming that row, and knows only the rows before it
+/// ([`three_builds_on_stdin_are_refused_at_the_row_of_the_third`] pins its message).
+const LIVE_STOPS_AT_THE_ROW: &[&str] = &["three builds, none named"];
+
+/// Every error case of this file, as (case, flags, input): the bad inputs, the builds that cannot
+/// be compared, the inputs with no rows or too many invalid ones, the bad flags.
+fn every_error_case() -> Vec<(String, Vec<&'static str>, Vec<u8>)> {
+    let mut cases: Vec<(String, Vec<&str>, Vec<u8>)> = Vec::new();
+    for bad in BAD_INPUTS {
+        cases.push((bad.case.to_string(), vec![], bad.csv.to_vec()));
+    }
+    for &(case, args, csv, _) in UNCOMPARABLE {
+        cases.push((case.to_string(), args.to_vec(), csv.as_bytes().to_vec()));
+    }
+    for &(case, csv) in ALL_SKIPPED {
+        cases.push((
+            format!("all rows of a build skipped ({case})"),
+            vec!["--skip-invalid"],
+            csv.into(),
+        ));
+    }
+    cases.push(("header only".into(), vec![], HEADER.into()));
+    for max in ["1", "0.5"] {
+        cases.push((
+            format!("--max-invalid {max}"),
+            vec!["--max-invalid", max],
+            THREE_INVALID.into(),
+        ));
+    }
+    let ends = format!("{HEADER}9223372036854775807,1.0,3\n-9223372036854775808,2.0,3\n");
+    cases.push(("timestamps at the ends of i64".into(), vec![], ends.into()));
+    let bad_row = format!("{HEADER}0:00:01,1.0,3\n0:00:02,2.0\n");
+    cases.push(("bad row in gzip".into(), vec![], gzip_stored(bad_row.as_bytes())));
+    let gz = gzip_stored(TWO_BUILDS.as_bytes());
+    cases.push(("truncated gzip".into(), vec![], gz[..gz.len() - 12].to_vec()));
+    for bad in BAD_FLAGS {
+        cases.push((format!("{:?}", bad.args), bad.args.to_vec(), TWO_BUILDS.into()));
+    }
+    cases
+}
+
+/// Issue 12: the live path gives the errors of a batch run for the same input and flags. Every
+/// error case above, read from a file and from standard input: the same exit code, the same
+/// stdout, the same stderr but for the input's name.
+#[test]
+fn every_error_case_says_the_same_on_stdin_as_in_a_file() {
+    for (case, args, csv) in every_error_case() {
+        if LIVE_STOPS_AT_THE_ROW.contains(&case.as_str()) {
+            continue;
+        }
+        let file = Errwatch::new(&["analyze", "x.csv", "--no-heatmap"])
+            .args(&args)
+            .file("x.csv", &csv)
+            .run();
+        assert_eq!(file.code, 2, "{case}: an error case: {file:?}");
+        let live = Errwatch::new(&["analyze", "-", "--no-heatmap"]).args(&args).stdin(csv).run();
+        assert_eq!(
+            (live.code, live.stdout.as_str(), live.stderr.as_str()),
+            (file.code, file.stdout.as_str(), file.stderr.replace("x.csv", "<stdin>").as_str()),
+            "{case}"
+        );
     }
 }

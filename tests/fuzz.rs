@@ -25,10 +25,11 @@
 
 use anyhow::Context;
 use clap::Parser;
-use errwatch::cli::analyze::{AnalyzeConfig, analyze};
+use errwatch::aggregate::{self, Table};
 use errwatch::cli::{Cli, Command};
-use errwatch::input::{self, ReadOptions, Rows, Table};
-use errwatch::live::Live;
+use errwatch::input::{self, ReadOptions, Rows};
+use errwatch::pipeline::live::Live;
+use errwatch::pipeline::{AnalyzeConfig, analyze};
 use errwatch::render::{HeatmapSpec, Palette, render_rgb};
 use errwatch::report::{
     Format, github::Github, json::Json, jsonl::Jsonl, junit::Junit, markdown::Markdown, text::Text,
@@ -83,18 +84,18 @@ fn flags() -> impl Strategy<Value = Vec<&'static str>> {
 
 /// The strict reader, as `errwatch analyze` reads a file.
 fn read(bytes: &[u8]) -> anyhow::Result<Table> {
-    input::read(bytes, NAME)
+    aggregate::read(bytes, NAME)
 }
 
 /// The reader with `--skip-invalid`.
 fn read_skipping(bytes: &[u8]) -> anyhow::Result<Table> {
-    input::read_with(bytes, NAME, &ReadOptions { skip_invalid: true, ..ReadOptions::default() })
+    aggregate::read_with(bytes, NAME, &ReadOptions { skip_invalid: true, ..ReadOptions::default() })
 }
 
 /// The reader behind gzip detection, as for a `.gz` file or compressed stdin.
 fn read_decompressed(bytes: &[u8]) -> anyhow::Result<Table> {
     let reader = input::decompress(bytes).context("fuzz.csv: cannot read")?;
-    input::read(reader, NAME)
+    aggregate::read(reader, NAME)
 }
 
 /// Reads `bytes` with `read`, and if they are a table, runs everything after the reader on it:
@@ -511,7 +512,7 @@ proptest! {
         let config = analyze_config(&flags);
         let Ok(mut rows) = Rows::new(&bytes[..], NAME) else { return Ok(()) };
         let mut live =
-            Live::new(config.rule_config(), lateness, config.baseline.clone(), config.canary.clone());
+            Live::new(config.rule.clone(), lateness, config.baseline.clone(), config.canary.clone());
         loop {
             match rows.next_row() {
                 Ok(Some(row)) => {

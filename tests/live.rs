@@ -153,6 +153,74 @@ fn a_followed_file_is_read_until_sigterm() {
     assert!(text.trim_end().ends_with("rule rolling: 1 alert"), "{text}");
 }
 
+/// Issue 12: SIGINT and SIGTERM end `analyze -` as they end `--follow` (`tail -f app.csv |
+/// errwatch analyze -`, then Ctrl-C): the rows read are analysed, the summary printed, the final
+/// heatmap written, the exit code the alerts earned; a line its writer had not finished is left.
+#[test]
+fn a_signal_ends_stdin_with_the_summary_and_the_usual_exit_code() {
+    for signal in ["-INT", "-TERM"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_errwatch"))
+            .args(["analyze", "-", "--bins", "10", "--threshold-bins", "3"])
+            .args(["--heatmap", "live.png"])
+            .current_dir(dir.path())
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (started, started_seen) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                if line.starts_with("Alert started") {
+                    let _ = started.send(());
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        });
+        let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
+        for second in 0..300 {
+            csv.push_str(&second_rows(second));
+        }
+        // The writer is in the middle of a line when the run is stopped.
+        csv.push_str("0:05:00,2.0");
+        stdin.write_all(csv.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let early = started_seen.recv_timeout(Duration::from_secs(60)).is_ok();
+        // The stream stays open: only the signal ends the run.
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = child.id().to_string();
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+        let status = child.wait().unwrap();
+        let text = reader.join().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        drop(stdin);
+        assert!(early, "{signal}: {text}");
+        assert_eq!(status.code(), Some(1), "{signal}: {text}{stderr}");
+        assert!(text.contains("Alert: Mean Threshold Exceeded"), "{signal}: {text}");
+        // 100 seconds of 4 rows, then 200 of 3 + 6, all read; the half line is not a row.
+        let summary = text.lines().last().unwrap();
+        assert!(summary.starts_with("<stdin>: 2200 rows, canary 2.0 vs baseline 1.0"), "{summary}");
+        assert!(summary.ends_with("rule rolling: 1 alert"), "{signal}: {summary}");
+        assert_eq!(
+            stderr,
+            "errwatch: warning: <stdin>: the last line was unfinished when the run was stopped \
+             (11 bytes): left unread\nerrwatch: heatmap written to live.png\n",
+            "{signal}"
+        );
+        assert!(dir.path().join("live.png").exists(), "{signal}: the final heatmap");
+    }
+}
+
 #[test]
 fn follow_needs_a_file() {
     let out = Errwatch::new(&["analyze", "-", "--follow"]).stdin("").run();

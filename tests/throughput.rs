@@ -5,10 +5,11 @@ use std::fs::File;
 use std::path::Path;
 use std::process::Command;
 
+use errwatch::aggregate::{self, Table};
 use errwatch::generate::{self, Config};
+use errwatch::input::Progress;
 use errwatch::input::source::GaveUp;
 use errwatch::input::timestamp::Notation;
-use errwatch::input::{self, Progress, Table, fast};
 
 use crate::util::Errwatch;
 
@@ -78,14 +79,14 @@ fn both(bytes: &[u8]) -> (Table, Table) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.csv");
     std::fs::write(&path, bytes).unwrap();
-    let fast = fast::read_file(&path, "s.csv", &Progress::hidden())
+    let fast = aggregate::read_fast(&path, "s.csv", &Progress::hidden())
         .unwrap_or_else(|gave_up| panic!("the fast path gave up: {gave_up:?}"));
     (fast, reference(&path, "s.csv"))
 }
 
 /// `path` read on the reference path, named `name`.
 fn reference(path: &Path, name: &str) -> Table {
-    input::read(File::open(path).unwrap(), name).unwrap()
+    aggregate::read(File::open(path).unwrap(), name).unwrap()
 }
 
 /// Everything a table holds is equal: builds and codes in the same id order, every counter.
@@ -206,8 +207,11 @@ fn quoted_fields_take_the_reference_path_with_the_same_result() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.csv");
     std::fs::write(&path, &quoted).unwrap();
-    assert_eq!(fast::read_file(&path, "s.csv", &Progress::hidden()).err(), Some(GaveUp("a quote")));
-    let err = format!("{:#}", input::read_path(path.to_str().unwrap()).unwrap_err());
+    assert_eq!(
+        aggregate::read_fast(&path, "s.csv", &Progress::hidden()).err(),
+        Some(GaveUp("a quote"))
+    );
+    let err = format!("{:#}", aggregate::read_path(path.to_str().unwrap()).unwrap_err());
     assert!(err.contains("s.csv:90002: expected 3 fields as in the header, found 2"), "{err}");
 
     // Quotes around whole fields are read as the reference reads them.
@@ -221,7 +225,7 @@ fn quoted_fields_take_the_reference_path_with_the_same_result() {
         }
     });
     std::fs::write(&path, &fine).unwrap();
-    let table = input::read_path(path.to_str().unwrap()).unwrap();
+    let table = aggregate::read_path(path.to_str().unwrap()).unwrap();
     assert_same(&table, &reference(&path, path.to_str().unwrap()), "quoted builds");
     assert_eq!(table.rows, 100_000);
 }
@@ -291,10 +295,10 @@ fn a_line_over_a_mebibyte_is_left_to_the_reference_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.csv");
     std::fs::write(&path, &text).unwrap();
-    assert!(fast::read_file(&path, "s.csv", &Progress::hidden()).is_err());
+    assert!(aggregate::read_fast(&path, "s.csv", &Progress::hidden()).is_err());
     assert_eq!(
-        input::read_path(path.to_str().unwrap()).err().map(|e| format!("{e:#}")),
-        input::read(File::open(&path).unwrap(), path.to_str().unwrap())
+        aggregate::read_path(path.to_str().unwrap()).err().map(|e| format!("{e:#}")),
+        aggregate::read(File::open(&path).unwrap(), path.to_str().unwrap())
             .err()
             .map(|e| format!("{e:#}"))
     );
@@ -319,10 +323,10 @@ fn a_long_stream_out_of_order_goes_to_the_reference_path_to_save_memory() {
     let path = dir.path().join("s.csv");
     std::fs::write(&path, &shuffled).unwrap();
     assert_eq!(
-        fast::read_file(&path, "s.csv", &Progress::hidden()).err(),
+        aggregate::read_fast(&path, "s.csv", &Progress::hidden()).err(),
         Some(GaveUp("per-second counters over the memory budget"))
     );
-    let table = input::read_path(path.to_str().unwrap()).unwrap();
+    let table = aggregate::read_path(path.to_str().unwrap()).unwrap();
     assert_same(&table, &reference(&path, path.to_str().unwrap()), "a day shuffled");
     assert_eq!(table.rows, 150_000);
 }

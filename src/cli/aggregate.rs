@@ -1,20 +1,15 @@
-//! `errwatch aggregate`: the aggregation step on its own.
-//!
-//! Reads one or more inputs (shards of one stream: raw events or count files alike), merges their
-//! per-second counters and writes them as a count file (`Timestamp,Build_Version,Error_Code,Count`,
-//! non-zero rows only), which `errwatch analyze` reads like the raw events. Aggregating shards
-//! where they are and analysing the count files together gives the alerts of the whole stream.
+//! `errwatch aggregate`: its arguments, validated into the pipeline's [`AggregateConfig`]
+//! ([`crate::pipeline::counts`] runs it).
 
-use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::ArgAction;
 use clap::Args;
 use clap::builder::BoolishValueParser;
 
-use crate::aggregate::{self, Written};
-use crate::input::{self, Table};
+use crate::input;
+use crate::pipeline::counts::AggregateConfig;
 
 /// Arguments of `errwatch aggregate`.
 #[derive(Debug, Args)]
@@ -42,17 +37,6 @@ pub struct AggregateArgs {
     pub quiet: bool,
 }
 
-/// A validated `aggregate` configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AggregateConfig {
-    /// The inputs, in order.
-    pub inputs: Vec<String>,
-    /// The output file, or `None` for stdout.
-    pub output: Option<PathBuf>,
-    /// Nothing on stderr but warnings and errors.
-    pub quiet: bool,
-}
-
 impl AggregateArgs {
     /// Checks the arguments.
     pub fn validate(self) -> Result<AggregateConfig> {
@@ -67,50 +51,6 @@ impl AggregateArgs {
         }
         Ok(AggregateConfig { inputs: self.inputs, output, quiet: self.quiet })
     }
-}
-
-/// Runs `errwatch aggregate`.
-pub fn run(args: AggregateArgs) -> Result<()> {
-    let config = args.validate()?;
-    let shards = config.inputs.iter().map(|path| {
-        let table = input::read_path_with(
-            path,
-            &input::ReadOptions { progress: !config.quiet, ..Default::default() },
-        )?;
-        if table.repeated_headers > 0 {
-            eprintln!(
-                "errwatch: warning: {}: skipped {} repeated header line(s)",
-                table.name, table.repeated_headers
-            );
-        }
-        Ok(table)
-    });
-    let merged = input::merge(shards, &config.inputs.join(", "))?;
-    let written = match &config.output {
-        Some(path) => write_file(&merged, path)?,
-        None => aggregate::write_counts(&merged, BufWriter::new(io::stdout().lock()))
-            .context("writing the counts to stdout")?,
-    };
-    if !config.quiet {
-        let to = config.output.as_ref().map_or("stdout".into(), |p| p.display().to_string());
-        eprintln!(
-            "errwatch: {} count rows for {} events from {} rows of {} input(s) written to {to}",
-            written.rows,
-            written.events,
-            merged.rows,
-            config.inputs.len()
-        );
-    }
-    Ok(())
-}
-
-/// Writes the counts to `path` through a temporary file, so a failed run never leaves a partial
-/// count file behind.
-fn write_file(table: &Table, path: &Path) -> Result<Written> {
-    crate::output::replace_file(path, ".tmp", |_, out| {
-        aggregate::write_counts(table, out).context("cannot write")
-    })
-    .with_context(|| format!("-o {}", path.display()))
 }
 
 #[cfg(test)]

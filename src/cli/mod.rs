@@ -6,7 +6,6 @@
 pub mod aggregate;
 pub mod analyze;
 pub mod generate;
-pub mod live;
 pub mod meta;
 
 use anyhow::Result;
@@ -45,20 +44,15 @@ pub enum Command {
     Man(meta::ManArgs),
 }
 
-/// How a successful run ended, for the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Nothing to report (exit code 0).
-    Clean,
-    /// At least one alert (exit code 1 unless `--exit-zero`).
-    Alerts,
-}
+pub use crate::pipeline::Outcome;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
-        Command::Analyze(args) => analyze::run(args),
-        Command::Aggregate(args) => aggregate::run(args).map(|()| Outcome::Clean),
+        Command::Analyze(args) => crate::pipeline::run(&args.validate()?),
+        Command::Aggregate(args) => {
+            crate::pipeline::counts::run(&args.validate()?).map(|()| Outcome::Clean)
+        }
         Command::Generate(args) => generate::run(args).map(|()| Outcome::Clean),
         Command::Completions(args) => meta::run_completions(args).map(|()| Outcome::Clean),
         Command::Man(args) => meta::run_man(args).map(|()| Outcome::Clean),

@@ -60,7 +60,8 @@ pub enum Event {
 pub struct Episode {
     /// The code's id.
     pub code: usize,
-    /// First second of the increase.
+    /// First second of the increase: for window rules, the first bin of the maximum-likelihood
+    /// span of the increase within the firing windows; for the sequential rule, the located change.
     pub start_s: i64,
     /// Last second of the increase.
     pub stop_s: i64,
@@ -140,6 +141,17 @@ pub enum RuleKind {
     Sequential,
 }
 
+impl RuleKind {
+    /// The rule's name on the command line (`--rule`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleKind::Rolling => "rolling",
+            RuleKind::MeanDiff => "mean-diff",
+            RuleKind::Sequential => "sequential",
+        }
+    }
+}
+
 impl RuleConfig {
     /// A fresh detector for this configuration.
     pub fn detector(&self) -> Box<dyn Detector> {
@@ -202,71 +214,34 @@ pub struct SecondCounts<'a> {
     pub baseline: &'a [u32],
 }
 
-/// One alert episode, ready to report: a span of time over which one error code got worse.
+/// One alert episode, ready to report: a span of time over which one error code got worse. The
+/// detector's [`Episode`] says when and how strongly; the alert adds what a report needs to say
+/// which code it was.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
+    /// The episode as the detector ended it (or, live, as it stood when it started). Its `code`
+    /// is the id the detector was fed; [`Alert::code`] is the code itself.
+    pub episode: Episode,
     /// Row of the code in the heatmap (index into [`crate::bins::Bins::codes`]).
     pub code_index: usize,
     /// The error code.
     pub code: Code,
-    /// First second of the increase: for window rules, the first bin of the maximum-likelihood
-    /// span of the increase within the firing windows; for the sequential rule, the located change.
-    pub start_s: i64,
-    /// Last second of the increase.
-    pub stop_s: i64,
-    /// First second of the first firing window.
-    pub windows_start_s: i64,
-    /// Last second of the last firing window (sequential: the last alarm).
-    pub windows_stop_s: i64,
-    /// The second the episode was first known.
-    pub detected_at_s: i64,
-    /// Length in bins of the window with the largest value (window rules only).
-    pub window_bins: Option<usize>,
-    /// The largest value over the episode (`f64::INFINITY` when the baseline had no events).
-    pub value: f64,
     /// The code has no baseline events in the input (so far): it is new in the canary build.
     pub new_code: bool,
-    /// The threshold the value was compared with.
+    /// The threshold the episode's value was compared with.
     pub threshold: f64,
-    /// Canary events behind the value.
-    pub canary_count: u64,
-    /// Baseline events behind the value.
-    pub baseline_count: u64,
-    /// The smallest p-value over the episode, for rules that test window by window.
-    pub p_value: Option<f64>,
-    /// A confidence interval for the rate ratio, for rules that give one.
-    pub ratio_interval: Option<(f64, f64)>,
-    /// The dispersion the tests used (1 for independent events).
-    pub dispersion: f64,
 }
 
 impl Alert {
     /// Dresses an episode with its code's label and heatmap row.
     pub fn new(
-        episode: &Episode,
+        episode: Episode,
         code: Code,
         code_index: usize,
         new_code: bool,
         threshold: f64,
     ) -> Alert {
-        Alert {
-            code_index,
-            code,
-            start_s: episode.start_s,
-            stop_s: episode.stop_s,
-            windows_start_s: episode.windows_start_s,
-            windows_stop_s: episode.windows_stop_s,
-            detected_at_s: episode.detected_at_s,
-            window_bins: episode.window_bins,
-            value: episode.value,
-            new_code,
-            threshold,
-            canary_count: episode.canary_count,
-            baseline_count: episode.baseline_count,
-            p_value: episode.p_value,
-            ratio_interval: episode.ratio_interval,
-            dispersion: episode.dispersion,
-        }
+        Alert { episode, code_index, code, new_code, threshold }
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Error streams are simple CSV: no quotes, a handful of short fields, the same few build versions
 //! and codes over and over. This path is built for that layout and hands everything else to the
-//! csv-crate path ([`super::read`]), which stays the reference: whenever this path meets anything
+//! csv-crate path ([`super::Rows`]), which stays the reference: whenever this path meets anything
 //! it does not handle exactly as the reference would (a quote, a lone `\r`, a malformed or
 //! erroneous row, an unusual header), it gives up on the whole file and the caller reads it again
 //! on the reference path. So bad input is reported by the reference path alone, with its messages
@@ -31,8 +31,9 @@
 //!    the short way, and a rest seen before stands for fields already checked.
 //! 4. The workers' tables are merged: each build and code gets the id of its first appearance in
 //!    the file (the earliest file offset any worker saw it at), as the reference path numbers
-//!    them, and the per-second counters are added into one [`Aggregator`], sized once for the
-//!    merged span, each run's counters freed as soon as they are added.
+//!    them, and the per-second counters are handed to the caller's [`CountSink`] (the aggregator),
+//!    the merged span first so that it sizes its counters once, each run's counters freed as soon
+//!    as they are added.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -43,10 +44,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::progress::Progress;
 use super::source::{self, GaveUp};
 use super::{
-    BuildStats, Columns, MAX_LINE_BYTES, Table, is_repeated_header, labels::Code,
-    timestamp::Notation,
+    BuildStats, Columns, CountSink, Inventory, MAX_LINE_BYTES, MAX_SPAN_SECONDS,
+    is_repeated_header, labels::Code, timestamp::Notation,
 };
-use crate::aggregate::{Aggregator, MAX_SPAN_SECONDS};
 
 /// Bytes read from the start of the file to find the header and the first data row.
 const HEAD_BYTES: u64 = 64 << 10;
@@ -63,9 +63,14 @@ const MAX_COLUMNS: usize = 32;
 /// shuffled stream goes over and is read on one core in less memory.
 const MAX_COUNTER_BYTES: u64 = 32 << 20;
 
-/// Reads the CSV file at `path` into per-second counters on the fast path, or says why it gave up
-/// (the caller then reads the file on the reference path). `name` is used in the table.
-pub fn read_file(path: &Path, name: &str, progress: &Progress) -> Result<Table, GaveUp> {
+/// Reads the CSV file at `path` on the fast path, counting its events into `sink`, or says why it
+/// gave up (the caller then reads the file on the reference path, into a fresh sink: this one may
+/// hold part of the counts).
+pub fn read_file<S: CountSink>(
+    path: &Path,
+    progress: &Progress,
+    sink: &mut S,
+) -> Result<Inventory, GaveUp> {
     let mut file = File::open(path).map_err(|_| GaveUp("cannot open"))?;
     let len = file.metadata().map_err(|_| GaveUp("cannot stat"))?.len();
     let mut head = Vec::new();
@@ -81,7 +86,7 @@ pub fn read_file(path: &Path, name: &str, progress: &Progress) -> Result<Table, 
         progress,
         |w, at, lines| w.parse(at, lines),
     )?;
-    merge(name, &layout, workers)
+    merge(&layout, workers, sink)
 }
 
 /// What the start of the file says about all of it.
@@ -752,8 +757,8 @@ fn parse_time_of_day(time: &[u8]) -> Option<i64> {
 
 /// One worker's per-second counters, by cell (a build and code pair, numbered as the worker meets
 /// it), second-major: the cells of one second lie side by side, so rows in time order keep to a
-/// few cache lines and a count is one multiply-add away. [`Tally::add_to`] hands the counts to an
-/// [`Aggregator`] at the end.
+/// few cache lines and a count is one multiply-add away. [`Tally::add_to`] hands the counts to a
+/// [`CountSink`] at the end.
 #[derive(Default)]
 struct Tally {
     /// The second of the first row of `counts`.
@@ -859,11 +864,11 @@ impl Tally {
         Ok(())
     }
 
-    /// Adds the counts to `aggregator`, mapping this worker's build and code ids through `builds`
-    /// and `codes`.
-    fn add_to(
+    /// Adds the counts to `sink`, mapping this worker's build and code ids through `builds` and
+    /// `codes`.
+    fn add_to<S: CountSink>(
         &self,
-        aggregator: &mut Aggregator,
+        sink: &mut S,
         builds: &[usize],
         codes: &[usize],
     ) -> Result<(), GaveUp> {
@@ -874,12 +879,12 @@ impl Tally {
         for (cell, &(build, code)) in self.cells.iter().enumerate() {
             let (build, code) = (builds[build], codes[code]);
             // The span and the ids as the reference path leaves them, zero counts included.
-            aggregator.add(first, build, code, 0).map_err(out_of_range)?;
-            aggregator.add(last, build, code, 0).map_err(out_of_range)?;
+            sink.add(first, build, code, 0).map_err(out_of_range)?;
+            sink.add(last, build, code, 0).map_err(out_of_range)?;
             for second in first..=last {
                 let n = self.counts[(second - self.origin) as usize * self.stride + cell];
                 if n > 0 {
-                    aggregator.add(second, build, code, u64::from(n)).map_err(out_of_range)?;
+                    sink.add(second, build, code, u64::from(n)).map_err(out_of_range)?;
                 }
             }
         }
@@ -939,15 +944,19 @@ fn number<'w>(
     (order, maps)
 }
 
-/// Numbers builds and codes by first appearance in the file and adds up the workers' counters.
-fn merge(name: &str, layout: &Layout, workers: Vec<Worker>) -> Result<Table, GaveUp> {
+/// Numbers builds and codes by first appearance in the file and adds up the workers' counters
+/// into `sink`.
+fn merge<S: CountSink>(
+    layout: &Layout,
+    workers: Vec<Worker>,
+    sink: &mut S,
+) -> Result<Inventory, GaveUp> {
     let (versions, build_maps) = number(&workers, |w| &w.build_first, |w| &w.builds.keys);
     let (codes, code_maps) = number(&workers, |w| &w.code_first, |w| &w.codes.keys);
 
     let mut builds: Vec<BuildStats> =
         versions.into_iter().map(|version| BuildStats { version, rows: 0, events: 0 }).collect();
-    let mut aggregator = Aggregator::new();
-    // The merged span first, so that the aggregator sizes its counters once.
+    // The merged span first, so that the sink sizes its counters once.
     let span =
         workers.iter().filter_map(|w| w.tally.span).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
     let any_cell = workers
@@ -956,9 +965,7 @@ fn merge(name: &str, layout: &Layout, workers: Vec<Worker>) -> Result<Table, Gav
         .find_map(|(w, (b, c))| w.tally.cells.first().map(|&(build, code)| (b[build], c[code])));
     if let (Some((first, last)), Some((build, code))) = (span, any_cell) {
         for second in [first, last] {
-            aggregator
-                .add(second, build, code, 0)
-                .map_err(|_| GaveUp("a merged span out of range"))?;
+            sink.add(second, build, code, 0).map_err(|_| GaveUp("a merged span out of range"))?;
         }
     }
     let mut repeated_headers = 0;
@@ -973,19 +980,17 @@ fn merge(name: &str, layout: &Layout, workers: Vec<Worker>) -> Result<Table, Gav
             stats.events = stats.events.saturating_add(tail_rows);
         }
         repeated_headers += w.repeated_headers;
-        w.tally.add_to(&mut aggregator, build_map, code_map)?;
+        w.tally.add_to(sink, build_map, code_map)?;
     }
     let rows = builds.iter().map(|b| b.rows).sum();
     if rows == 0 {
         return Err(GaveUp("no data rows"));
     }
-    Ok(Table {
-        name: name.to_string(),
+    Ok(Inventory {
         notation: Some(layout.notation),
         rows,
         builds,
         codes: codes.iter().map(|c| Code::parse(c)).collect(),
-        counts: aggregator.finish(),
         repeated_headers,
         skipped: super::Skipped::default(),
     })
@@ -1046,10 +1051,34 @@ mod tests {
         assert_eq!(interner.get(b"03", 0, 2), None);
     }
 
-    /// A tally handed to an aggregator gives the aggregator's own counts, whatever the order of
-    /// the rows, the growth of the room both ways and of the cells.
+    /// Counts by (build, code, second), and the span a sink was stretched to (zero counts too).
+    #[derive(Default)]
+    struct Reference {
+        counts: std::collections::BTreeMap<(usize, usize, i64), u64>,
+        span: Option<(i64, i64)>,
+    }
+
+    impl CountSink for Reference {
+        fn add(
+            &mut self,
+            second: i64,
+            build: usize,
+            code: usize,
+            count: u64,
+        ) -> anyhow::Result<()> {
+            self.span =
+                Some(self.span.map_or((second, second), |(f, l)| (f.min(second), l.max(second))));
+            if count > 0 {
+                *self.counts.entry((build, code, second)).or_default() += count;
+            }
+            Ok(())
+        }
+    }
+
+    /// A tally handed to a sink gives the counts of the rows, whatever the order of the rows, the
+    /// growth of the room both ways and of the cells.
     #[test]
-    fn a_tally_counts_as_the_aggregator_does() {
+    fn a_tally_counts_as_the_rows_say() {
         let mut state = 7u64;
         let mut next = |n: u64| {
             state ^= state << 13;
@@ -1060,29 +1089,21 @@ mod tests {
         let rows: Vec<(i64, usize, usize, u64)> = (0..5000)
             .map(|_| (next(4000) as i64 - 2000, next(3) as usize, next(40) as usize, next(3)))
             .collect();
-        let (mut tally, mut reference) = (Tally::default(), Aggregator::new());
+        let (mut tally, mut reference) = (Tally::default(), Reference::default());
         for &(second, build, code, count) in &rows {
             let cell = tally.cell(build, code).unwrap();
             tally.add(second, cell, count).unwrap();
             reference.add(second, build, code, count).unwrap();
         }
-        let mut merged = Aggregator::new();
+        let mut merged = Reference::default();
         let ids: Vec<usize> = (0..40).collect();
         tally.add_to(&mut merged, &ids, &ids).unwrap();
-        let (merged, reference) = (merged.finish(), reference.finish());
-        assert_eq!(merged.first_second, reference.first_second);
-        assert_eq!(merged.last_second, reference.last_second);
-        for build in 0..3 {
-            for code in 0..40 {
-                for second in -2000..2000 {
-                    assert_eq!(merged.get(build, code, second), reference.get(build, code, second));
-                }
-            }
-        }
+        assert_eq!(merged.span, reference.span);
+        assert_eq!(merged.counts, reference.counts);
     }
 
     #[test]
-    fn a_tally_gives_up_where_the_aggregator_fails() {
+    fn a_tally_gives_up_where_the_counters_would_fail() {
         let mut tally = Tally::default();
         let cell = tally.cell(0, 0).unwrap();
         tally.add(0, cell, u64::from(u32::MAX)).unwrap();

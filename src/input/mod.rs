@@ -8,30 +8,32 @@
 //! ([`timestamp::Notation`]).
 //!
 //! Build versions and error codes are interned as small integer ids as they appear, so the
-//! [`Aggregator`] keeps dense arrays. The first bad row ends the read with an error of the form
+//! aggregator keeps dense arrays. The first bad row ends the read with an error of the form
 //! `FILE:LINE: what is wrong (the value)`. A copy of the header line in the middle of the data
 //! (files concatenated with their headers) is skipped and counted, never silently.
 //!
-//! Two paths read the same format. [`read`] is the reference: the csv crate, one record at a time,
+//! Two paths read the same format. [`Rows`] is the reference: the csv crate, one record at a time,
 //! for any reader. A regular file is first tried on the fast path ([`fast`]), which parses chunks
 //! of the file on every core and gives up on anything unusual (quotes, bad rows), in which case
 //! the file is read again on the reference path; so errors are always the reference path's.
+//!
+//! The reader knows nothing of the stages after it: [`Rows`] hands out one row at a time, and the
+//! fast path hands its counts to a [`CountSink`] (the aggregator is one). The caller decides
+//! where rows go.
 
 pub mod fast;
 pub mod follow;
 pub mod labels;
 pub mod progress;
 pub mod source;
+pub mod stdin;
 pub mod timestamp;
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::aggregate::{Aggregator, Counts};
 use labels::Code;
 use timestamp::Notation;
 
@@ -62,11 +64,9 @@ pub fn list_builds(builds: &[BuildStats]) -> String {
     )
 }
 
-/// Everything read from one input.
-#[derive(Debug, Clone)]
-pub struct Table {
-    /// The input's name as shown in messages: its path, or `<stdin>`.
-    pub name: String,
+/// What reading an input learnt besides its counts.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
     /// The timestamp notation (`None` when there were no data rows).
     pub notation: Option<Notation>,
     /// Data rows read.
@@ -75,13 +75,23 @@ pub struct Table {
     pub builds: Vec<BuildStats>,
     /// Codes by interned id.
     pub codes: Vec<Code>,
-    /// Per-second counters, indexed by the interned ids.
-    pub counts: Counts,
     /// Repeated header lines skipped.
     pub repeated_headers: u64,
     /// Invalid rows skipped (with `--skip-invalid`).
     pub skipped: Skipped,
 }
+
+/// Where a reader that counts (the fast path) puts its counts: the per-second aggregator is one.
+/// A count of 0 still stretches the span and makes the ids known, as a row would.
+pub trait CountSink {
+    /// Adds `count` events of `code` from `build` at `second`; fails where the counters cannot
+    /// hold it (a span past [`MAX_SPAN_SECONDS`], an overflowing counter).
+    fn add(&mut self, second: i64, build: usize, code: usize, count: u64) -> Result<()>;
+}
+
+/// The longest span, in seconds, that one input's timestamps may cover: a year and a day (the
+/// per-second counters hold every second of it).
+pub const MAX_SPAN_SECONDS: i64 = 366 * 86_400;
 
 pub use progress::Progress;
 
@@ -258,7 +268,7 @@ impl<R: Read> Read for LineLimit<R> {
 }
 
 /// The first two bytes of a gzip stream.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Reads gzip-compressed input transparently: whether it is compressed is seen from its first
 /// bytes, whatever its name.
@@ -269,43 +279,6 @@ pub fn decompress<'a, R: BufRead + 'a>(mut reader: R) -> io::Result<Box<dyn Read
     } else {
         Ok(Box::new(reader))
     }
-}
-
-/// Reads the file at `path` (`-` for standard input) into per-second counters.
-pub fn read_path(path: &str) -> Result<Table> {
-    read_path_with(path, &ReadOptions::default())
-}
-
-/// [`read_path`] with options: a progress bar on stderr (when the input is a file and stderr a
-/// terminal), skipping invalid rows.
-///
-/// A plain regular file is read on the fast path, and again on the reference path if the fast
-/// path gives up; compressed input, standard input and other streams on the reference path.
-pub fn read_path_with(path: &str, options: &ReadOptions) -> Result<Table> {
-    if path == STDIN {
-        let stdin = BufReader::with_capacity(1 << 16, io::stdin());
-        let reader = decompress(stdin).context("<stdin>: cannot read")?;
-        return read_with(reader, "<stdin>", options);
-    }
-    let meta = std::fs::metadata(path).with_context(|| format!("{path}: cannot open"))?;
-    if meta.is_dir() {
-        bail!("{path}: is a directory, not a CSV file");
-    }
-    let mut head = [0u8; 2];
-    let gzip = File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .is_ok_and(|n| n == 2 && head == GZIP_MAGIC);
-    let progress = Progress::bytes(meta.len(), options.progress && meta.is_file());
-    if meta.is_file() && !gzip {
-        match fast::read_file(Path::new(path), path, &progress) {
-            Ok(table) => return Ok(table),
-            Err(_) => progress.restart(),
-        }
-    }
-    let file = File::open(Path::new(path)).with_context(|| format!("{path}: cannot open"))?;
-    let file = BufReader::with_capacity(1 << 16, progress.reader(file));
-    let reader = decompress(file).with_context(|| format!("{path}: cannot read"))?;
-    read_with(reader, path, options)
 }
 
 /// Column positions found in the header.
@@ -452,6 +425,18 @@ impl<R: Read> Rows<R> {
         self.skipped.record(reason, message);
     }
 
+    /// What the rows read so far said of the input, once they are all read.
+    pub fn into_inventory(self) -> Inventory {
+        Inventory {
+            notation: self.notation,
+            rows: self.rows,
+            builds: self.builds,
+            codes: self.codes,
+            repeated_headers: self.repeated_headers,
+            skipped: self.skipped,
+        }
+    }
+
     /// The input's name as used in messages.
     pub fn name(&self) -> &str {
         &self.name
@@ -585,119 +570,6 @@ enum Bad {
     Row(Invalid, anyhow::Error),
 }
 
-/// Reads CSV from `reader`; `name` is used in messages.
-pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
-    read_with(reader, name, &ReadOptions::default())
-}
-
-/// [`read`], skipping invalid rows as `options` say.
-pub fn read_with<R: Read>(reader: R, name: &str, options: &ReadOptions) -> Result<Table> {
-    let mut rows = Rows::new(reader, name)?.skip_invalid(options.skipping());
-    let mut aggregator = Aggregator::new();
-    while let Some(row) = rows.next_row()? {
-        if let Err(e) = aggregator.add(row.second, row.build, row.code, row.count) {
-            let stamp =
-                rows.notation.map_or_else(|| row.second.to_string(), |n| n.format(row.second));
-            let e = anyhow!("{name}:{}: {e} ({})", row.line, quote(&stamp));
-            if !options.skipping() {
-                return Err(e);
-            }
-            rows.reject(&row, Invalid::OutOfRange, &e);
-        }
-        options.check_invalid(name, &rows.skipped, rows.rows, false)?;
-    }
-    options.check_invalid(name, &rows.skipped, rows.rows, true)?;
-    Ok(Table {
-        name: name.to_string(),
-        notation: rows.notation,
-        rows: rows.rows,
-        builds: rows.builds,
-        codes: rows.codes,
-        counts: aggregator.finish(),
-        repeated_headers: rows.repeated_headers,
-        skipped: rows.skipped,
-    })
-}
-
-/// Merges the tables of several inputs (shards of one stream) into one, as if their rows had been
-/// read from a single input named `name`: builds and codes are matched by name and numbered in
-/// order of first appearance across the shards, and the counters are added. Shards are taken one
-/// at a time (the first error stops the merge), so only one is held besides the merged counters.
-///
-/// Shards with data rows must share a timestamp notation (RFC 3339 shards may differ in their UTC
-/// offset; the first one's is kept for writing).
-pub fn merge(shards: impl IntoIterator<Item = Result<Table>>, name: &str) -> Result<Table> {
-    let mut merged = Table {
-        name: name.to_string(),
-        notation: None,
-        rows: 0,
-        builds: Vec::new(),
-        codes: Vec::new(),
-        counts: Aggregator::new().finish(),
-        repeated_headers: 0,
-        skipped: Skipped::default(),
-    };
-    let mut aggregator = Aggregator::new();
-    let mut first_with_rows: Option<String> = None;
-    let mut build_index: HashMap<String, usize> = HashMap::new();
-    let mut code_index: HashMap<Code, usize> = HashMap::new();
-    for shard in shards {
-        let shard = shard?;
-        if let Some(notation) = shard.notation {
-            match (merged.notation, &first_with_rows) {
-                (Some(ours), Some(first)) if ours.name() != notation.name() => bail!(
-                    "{}: timestamps are {}, but {first} has {}: shards must share a notation",
-                    shard.name,
-                    notation.name(),
-                    ours.name()
-                ),
-                (None, _) => {
-                    merged.notation = Some(notation);
-                    first_with_rows = Some(shard.name.clone());
-                }
-                _ => {}
-            }
-        }
-        let build_ids: Vec<usize> = shard
-            .builds
-            .iter()
-            .map(|build| {
-                let next = merged.builds.len();
-                let id = *build_index.entry(build.version.clone()).or_insert(next);
-                if id == next {
-                    merged.builds.push(BuildStats {
-                        version: build.version.clone(),
-                        rows: 0,
-                        events: 0,
-                    });
-                }
-                merged.builds[id].rows += build.rows;
-                merged.builds[id].events = merged.builds[id].events.saturating_add(build.events);
-                id
-            })
-            .collect();
-        let code_ids: Vec<usize> = shard
-            .codes
-            .iter()
-            .map(|code| {
-                let next = merged.codes.len();
-                let id = *code_index.entry(code.clone()).or_insert(next);
-                if id == next {
-                    merged.codes.push(code.clone());
-                }
-                id
-            })
-            .collect();
-        aggregator
-            .add_counts(&shard.counts, &build_ids, &code_ids)
-            .map_err(|e| anyhow!("{}: {e:#} once merged with the inputs before it", shard.name))?;
-        merged.rows += shard.rows;
-        merged.repeated_headers += shard.repeated_headers;
-    }
-    merged.counts = aggregator.finish();
-    Ok(merged)
-}
-
 /// Skips a UTF-8 byte-order mark at the start of the input.
 fn skip_bom<R: BufRead>(reader: &mut R) -> io::Result<()> {
     const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -751,214 +623,5 @@ pub fn quote(value: &str) -> String {
     } else {
         let head: String = value.chars().take(MAX_QUOTED_CHARS).collect();
         format!("{head:?}... ({} bytes)", value.len())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read_str(text: &str) -> Result<Table> {
-        read(text.as_bytes(), "t.csv")
-    }
-
-    fn error(text: &str) -> String {
-        format!("{:#}", read_str(text).unwrap_err())
-    }
-
-    #[test]
-    fn reads_events_into_per_second_counters() {
-        let t = read_str(
-            "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:01,1.0,3\n0:00:02,2.0,-1\n",
-        )
-        .unwrap();
-        assert_eq!(t.rows, 3);
-        assert_eq!(t.notation, Some(Notation::Offset));
-        assert_eq!(t.builds[0], BuildStats { version: "1.0".into(), rows: 2, events: 2 });
-        assert_eq!(t.codes, vec![Code::Int(3), Code::Int(-1)]);
-        assert_eq!(t.counts.get(0, 0, 1), 2);
-        assert_eq!(t.counts.get(1, 1, 2), 1);
-    }
-
-    #[test]
-    fn columns_are_found_by_name_in_any_order_and_case() {
-        let t = read_str(
-            "\u{feff} error_code ,Host,COUNT,timestamp,build_version\r\n3,a,5,0:00:01,1.0\r\n\r\n  7 , b , 2 , 0:00:09 , 2.0 \r\n",
-        )
-        .unwrap();
-        assert_eq!(t.rows, 2);
-        assert_eq!(t.builds[0].events, 5);
-        assert_eq!(t.builds[1].version, "2.0");
-        assert_eq!(t.counts.get(1, 1, 9), 2);
-    }
-
-    #[test]
-    fn a_missing_column_lists_the_columns_found() {
-        let e = error("Timestamp,Build,Error_Code\n0:00:01,1.0,3\n");
-        assert_eq!(
-            e,
-            "t.csv:1: missing required column Build_Version (columns found: \"Timestamp\", \"Build\", \"Error_Code\")"
-        );
-    }
-
-    #[test]
-    fn bad_rows_name_the_line_and_the_value() {
-        let head = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n";
-        assert_eq!(
-            error(&format!("{head}0:61:00,1.0,3\n")),
-            "t.csv:3: minutes must be below 60 in an H:MM:SS timestamp (\"0:61:00\")"
-        );
-        assert_eq!(error(&format!("{head}0:00:02,,3\n")), "t.csv:3: empty Build_Version");
-        assert_eq!(
-            error(&format!("{head}0:00:02,1.0\n")),
-            "t.csv:3: expected 3 fields as in the header, found 2 (\"0:00:02,1.0\")"
-        );
-        assert!(
-            error(&format!("{head}1795860005,1.0,3\n"))
-                .starts_with("t.csv:3: timestamp notation changed")
-        );
-        assert_eq!(
-            error("Timestamp,Build_Version,Error_Code\nsoon,1.0,3\n"),
-            "t.csv:2: unrecognised timestamp, expected H:MM:SS, RFC 3339 or Unix seconds (\"soon\")"
-        );
-    }
-
-    #[test]
-    fn bad_counts_are_named() {
-        let head = "Timestamp,Build_Version,Error_Code,Count\n";
-        assert_eq!(
-            error(&format!("{head}0:00:01,1.0,3,-2\n")),
-            "t.csv:2: Count must not be negative (\"-2\")"
-        );
-        assert_eq!(
-            error(&format!("{head}0:00:01,1.0,3,lots\n")),
-            "t.csv:2: Count is not a non-negative integer (\"lots\")"
-        );
-        assert_eq!(
-            error(&format!("{head}0:00:01,1.0,3,99999999999999999999\n")),
-            "t.csv:2: Count is too large (\"99999999999999999999\")"
-        );
-    }
-
-    #[test]
-    fn an_empty_input_is_an_error() {
-        assert!(error("").starts_with("t.csv: empty input"));
-    }
-
-    #[test]
-    fn repeated_headers_are_skipped_and_counted() {
-        let t = read_str("Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\nTimestamp,Build_Version,Error_Code\n0:00:02,1.0,3\n")
-            .unwrap();
-        assert_eq!((t.rows, t.repeated_headers), (2, 1));
-    }
-
-    #[test]
-    fn long_values_are_shortened_in_messages() {
-        let long = "x".repeat(500);
-        let quoted = quote(&long);
-        assert!(quoted.len() < 100, "{quoted}");
-        assert!(quoted.ends_with("(500 bytes)"));
-    }
-
-    #[test]
-    fn invalid_utf8_is_named() {
-        let mut bytes = b"Timestamp,Build_Version,Error_Code\n0:00:01,1.\xff,3\n".to_vec();
-        bytes.push(b'\n');
-        let e = format!("{:#}", read(&bytes[..], "t.csv").unwrap_err());
-        assert!(e.starts_with("t.csv:2: Build_Version is not valid UTF-8"), "{e}");
-    }
-
-    const MIXED: &str = "Timestamp,Build_Version,Error_Code,Count\n\
-        0:00:01,1.0,3,2\n\
-        0:00:01,2.0,3\n\
-        0:61:00,2.0,3,1\n\
-        0:00:02,,3,1\n\
-        0:00:02,2.0,3,-4\n\
-        0:00:03,2.0,3,5\n\
-        9999:00:00,2.0,3,1\n";
-
-    fn skipping() -> ReadOptions {
-        ReadOptions { skip_invalid: true, ..ReadOptions::default() }
-    }
-
-    #[test]
-    fn invalid_rows_are_skipped_counted_by_reason_and_change_nothing_else() {
-        let t = read_with(MIXED.as_bytes(), "m.csv", &skipping()).unwrap();
-        let reasons: Vec<(&str, u64)> =
-            t.skipped.by_reason.iter().map(|(r, (n, _))| (r.name(), *n)).collect();
-        // 9999:00:00 is a valid offset but stretches the span past a year.
-        assert_eq!(
-            reasons,
-            [
-                ("field_count", 1),
-                ("empty_field", 1),
-                ("timestamp", 1),
-                ("count", 1),
-                ("out_of_range", 1)
-            ]
-        );
-        assert_eq!(t.skipped.total(), 5);
-        assert!(
-            t.skipped.by_reason[&Invalid::Timestamp]
-                .1
-                .starts_with("m.csv:4: minutes must be below 60")
-        );
-        // The good rows, exactly as if the bad ones were not there.
-        let good = "Timestamp,Build_Version,Error_Code,Count\n0:00:01,1.0,3,2\n0:00:03,2.0,3,5\n";
-        let clean = read(good.as_bytes(), "g.csv").unwrap();
-        assert_eq!(t.rows, clean.rows);
-        assert_eq!(t.counts, clean.counts);
-        assert_eq!(t.builds, clean.builds);
-    }
-
-    #[test]
-    fn too_many_invalid_rows_are_an_error() {
-        let at_most = |max| ReadOptions { max_invalid: Some(max), ..ReadOptions::default() };
-        assert!(read_with(MIXED.as_bytes(), "m.csv", &at_most(MaxInvalid::Rows(5))).is_ok());
-        let e = format!(
-            "{:#}",
-            read_with(MIXED.as_bytes(), "m.csv", &at_most(MaxInvalid::Rows(4))).unwrap_err()
-        );
-        assert!(e.starts_with("m.csv: 5 invalid rows, more than --max-invalid 4 allows: 1 field_count (first: m.csv:3:"), "{e}");
-        // 5 invalid of 7 rows is 71%.
-        assert!(read_with(MIXED.as_bytes(), "m.csv", &at_most(MaxInvalid::Fraction(0.75))).is_ok());
-        let e = format!(
-            "{:#}",
-            read_with(MIXED.as_bytes(), "m.csv", &at_most(MaxInvalid::Fraction(0.5))).unwrap_err()
-        );
-        assert!(
-            e.starts_with("m.csv: 5 invalid rows of 7, more than --max-invalid 0.5 allows"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn gzip_input_is_read_whatever_its_name() {
-        use std::io::Write as _;
-        let plain = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:02,2.0,4\n";
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(plain.as_bytes()).unwrap();
-        let bytes = gz.finish().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let expected = read(plain.as_bytes(), "p.csv").unwrap();
-        for name in ["events.csv.gz", "events.csv"] {
-            let path = dir.path().join(name);
-            std::fs::write(&path, &bytes).unwrap();
-            let t = read_path(path.to_str().unwrap()).unwrap();
-            assert_eq!(
-                (t.rows, &t.counts, &t.codes),
-                (expected.rows, &expected.counts, &expected.codes)
-            );
-        }
-    }
-
-    #[test]
-    fn a_line_without_end_is_refused_in_bounded_memory() {
-        // 4 MiB of one line, produced lazily: the reader must stop after about 1 MiB.
-        let header = std::io::Cursor::new(b"Timestamp,Build_Version,Error_Code\n0:00:01,".to_vec());
-        let endless = std::io::repeat(b'x').take(4 << 20);
-        let e = format!("{:#}", read(header.chain(endless), "big.csv").unwrap_err());
-        assert!(e.contains("big.csv"), "{e}");
-        assert!(e.contains("line 2 is longer than 1048576 bytes without a newline"), "{e}");
     }
 }

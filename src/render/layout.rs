@@ -377,8 +377,9 @@ pub(super) fn plan(bins: &Bins, alerts: &[Alert], spec: &HeatmapSpec) -> Result<
         };
         for alert in alerts.iter().filter(|a| a.code_index < n_codes) {
             let row = alert.code_index / grid.codes_per_row;
-            let first_col = bin_of(alert.start_s) / grid.bins_per_col;
-            let last_col = bin_of(alert.stop_s.max(alert.start_s)) / grid.bins_per_col;
+            let first_col = bin_of(alert.episode.start_s) / grid.bins_per_col;
+            let last_col =
+                bin_of(alert.episode.stop_s.max(alert.episode.start_s)) / grid.bins_per_col;
             let y0 = grid_y + row as i32 * row_h;
             outlines.push(Rect {
                 x0: grid_x + first_col as i32 * col_w,

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use super::layout::{self, MAX_SIDE, Plan};
 use super::*;
+use crate::detect::Episode;
 use crate::input::labels::Code;
 
 /// How far a cell's dominant channel must exceed the others.
@@ -46,22 +47,25 @@ fn sample_bins(n_codes: usize, n_bins: usize, bin_seconds: u64) -> Bins {
 /// The alert of the injected regression.
 fn regression_alert(bins: &Bins) -> Alert {
     Alert {
+        episode: Episode {
+            code: REGRESSED_CODE,
+            start_s: bins.bin_start(REGRESSION_BINS.start),
+            stop_s: bins.bin_end(REGRESSION_BINS.end - 1),
+            windows_start_s: bins.bin_start(REGRESSION_BINS.start),
+            windows_stop_s: bins.bin_end(REGRESSION_BINS.end - 1),
+            detected_at_s: bins.bin_end(REGRESSION_BINS.start + 2),
+            window_bins: Some(3),
+            value: 6.0,
+            canary_count: 36,
+            baseline_count: 6,
+            p_value: Some(1e-6),
+            ratio_interval: None,
+            dispersion: 1.0,
+        },
         code_index: REGRESSED_CODE,
         code: bins.codes[REGRESSED_CODE].clone(),
-        start_s: bins.bin_start(REGRESSION_BINS.start),
-        stop_s: bins.bin_end(REGRESSION_BINS.end - 1),
-        windows_start_s: bins.bin_start(REGRESSION_BINS.start),
-        windows_stop_s: bins.bin_end(REGRESSION_BINS.end - 1),
-        detected_at_s: bins.bin_end(REGRESSION_BINS.start + 2),
-        window_bins: Some(3),
-        value: 6.0,
         new_code: false,
         threshold: 1.25,
-        canary_count: 36,
-        baseline_count: 6,
-        p_value: Some(1e-6),
-        ratio_interval: None,
-        dispersion: 1.0,
     }
 }
 

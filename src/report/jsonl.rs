@@ -49,8 +49,8 @@ impl Format for Jsonl {
     fn render(&self, report: &Report) -> Vec<u8> {
         let mut events: Vec<(i64, u8, &Alert)> = Vec::new();
         for alert in &report.alerts {
-            events.push((alert.detected_at_s, 0, alert));
-            events.push((alert.windows_stop_s.max(alert.stop_s), 1, alert));
+            events.push((alert.episode.detected_at_s, 0, alert));
+            events.push((alert.episode.windows_stop_s.max(alert.episode.stop_s), 1, alert));
         }
         events.sort_by_key(|&(at, order, alert)| (at, order, alert.code_index));
         let mut out = Vec::new();

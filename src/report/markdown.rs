@@ -51,12 +51,12 @@ impl Format for Markdown {
                     out,
                     "| {} | {} | {} | {} | {} | {} | {} | {} |",
                     cell(&code_label(alert)),
-                    time(alert.start_s),
-                    time(alert.stop_s),
-                    time(alert.detected_at_s),
+                    time(alert.episode.start_s),
+                    time(alert.episode.stop_s),
+                    time(alert.episode.detected_at_s),
                     short_value(alert),
-                    alert.canary_count,
-                    alert.baseline_count,
+                    alert.episode.canary_count,
+                    alert.episode.baseline_count,
                     statistic(alert).unwrap_or_default(),
                 );
             }
@@ -97,8 +97,8 @@ impl Format for Markdown {
 
 /// The value for a table cell: `1.90`, or `inf` with a short reason.
 pub fn short_value(alert: &Alert) -> String {
-    if alert.value.is_finite() {
-        format!("{:.2}", alert.value)
+    if alert.episode.value.is_finite() {
+        format!("{:.2}", alert.episode.value)
     } else if alert.new_code {
         "inf (new code)".to_string()
     } else {

@@ -86,8 +86,8 @@ pub fn one_line(report: &Report, alert: &Alert) -> String {
     format!(
         "{} increased from {} to {}: value {}, threshold {}; {}",
         code_label(alert),
-        time(alert.start_s),
-        time(alert.stop_s),
+        time(alert.episode.start_s),
+        time(alert.episode.stop_s),
         text::format_value(alert),
         alert.threshold,
         text::evidence(alert),

@@ -96,8 +96,8 @@ pub fn verdict(alerts: usize) -> String {
 
 /// An alert's value in words: `1.90`, or `inf` with the reason.
 pub fn format_value(alert: &Alert) -> String {
-    if alert.value.is_finite() {
-        format!("{:.2}", alert.value)
+    if alert.episode.value.is_finite() {
+        format!("{:.2}", alert.episode.value)
     } else if alert.new_code {
         format!("inf (code {} is new in the canary build)", alert.code)
     } else {
@@ -109,8 +109,8 @@ pub fn format_value(alert: &Alert) -> String {
 pub fn alert_body(report: &Report, alert: &Alert) -> String {
     let mut out = String::new();
     let time = |s: i64| report.notation.format(s);
-    let _ = writeln!(out, "Start Timestamp: {}", time(alert.start_s));
-    let _ = writeln!(out, "Stop Timestamp: {}", time(alert.stop_s));
+    let _ = writeln!(out, "Start Timestamp: {}", time(alert.episode.start_s));
+    let _ = writeln!(out, "Stop Timestamp: {}", time(alert.episode.stop_s));
     let _ = writeln!(out, "Error Code: {}", code_label(alert));
     let _ = writeln!(out, "Value: {}", format_value(alert));
     let _ = writeln!(out, "Threshold: {}", alert.threshold);
@@ -123,19 +123,19 @@ pub fn alert_body(report: &Report, alert: &Alert) -> String {
 /// 0:51:40 to 0:59:59; strongest window 5 bins x 100 s`.
 pub fn detection_details(report: &Report, alert: &Alert) -> String {
     let time = |s: i64| report.notation.format(s);
-    match alert.window_bins {
+    match alert.episode.window_bins {
         Some(window_bins) => format!(
             "detected at {}; windows fired from {} to {}; strongest window {} bins x {} s",
-            time(alert.detected_at_s),
-            time(alert.windows_start_s),
-            time(alert.windows_stop_s),
+            time(alert.episode.detected_at_s),
+            time(alert.episode.windows_start_s),
+            time(alert.episode.windows_stop_s),
             window_bins,
             report.parameters.bin_seconds
         ),
         None => format!(
             "detected at {}; last alarm at {}",
-            time(alert.detected_at_s),
-            time(alert.windows_stop_s),
+            time(alert.episode.detected_at_s),
+            time(alert.episode.windows_stop_s),
         ),
     }
 }
@@ -143,8 +143,10 @@ pub fn detection_details(report: &Report, alert: &Alert) -> String {
 /// The counts behind the value and the test's verdict: `canary 57 events, baseline 30 events,
 /// p-value 3.2e-6` (or the sequential rule's `ratio between LO and HI`).
 pub fn evidence(alert: &Alert) -> String {
-    let mut counts =
-        format!("canary {} events, baseline {} events", alert.canary_count, alert.baseline_count);
+    let mut counts = format!(
+        "canary {} events, baseline {} events",
+        alert.episode.canary_count, alert.episode.baseline_count
+    );
     if let Some(statistic) = statistic(alert) {
         let _ = write!(counts, ", {statistic}");
     }
@@ -155,10 +157,10 @@ pub fn evidence(alert: &Alert) -> String {
 /// rule without a test.
 pub fn statistic(alert: &Alert) -> Option<String> {
     let mut parts = Vec::new();
-    if let Some(p) = alert.p_value {
+    if let Some(p) = alert.episode.p_value {
         parts.push(format!("p-value {}", format_p(p)));
     }
-    if let Some((lo, hi)) = alert.ratio_interval {
+    if let Some((lo, hi)) = alert.episode.ratio_interval {
         let hi = if hi.is_finite() { format!("{hi:.2}") } else { "inf".to_string() };
         parts.push(format!("ratio between {lo:.2} and {hi}"));
     }
@@ -173,7 +175,7 @@ pub fn format_p(p: f64) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::detect::Alert;
+    use crate::detect::{Alert, Episode};
     use crate::input::BuildStats;
     use crate::input::labels::Code;
     use crate::input::timestamp::Notation;
@@ -206,40 +208,46 @@ pub(crate) mod tests {
             gate: None,
             alerts: vec![
                 Alert {
+                    episode: Episode {
+                        code: 20,
+                        start_s: 3540,
+                        stop_s: 3580,
+                        windows_start_s: 3100,
+                        windows_stop_s: 3599,
+                        detected_at_s: 3580,
+                        window_bins: Some(5),
+                        value: 1.9000000000000004,
+                        canary_count: 57,
+                        baseline_count: 30,
+                        p_value: Some(3.2e-6),
+                        ratio_interval: None,
+                        dispersion: 1.0,
+                    },
                     code_index: 20,
                     code: Code::Int(3),
-                    start_s: 3540,
-                    stop_s: 3580,
-                    windows_start_s: 3100,
-                    windows_stop_s: 3599,
-                    detected_at_s: 3580,
-                    window_bins: Some(5),
-                    value: 1.9000000000000004,
                     new_code: false,
                     threshold: 1.25,
-                    canary_count: 57,
-                    baseline_count: 30,
-                    p_value: Some(3.2e-6),
-                    ratio_interval: None,
-                    dispersion: 1.0,
                 },
                 Alert {
+                    episode: Episode {
+                        code: 33,
+                        start_s: 3000,
+                        stop_s: 3599,
+                        windows_start_s: 3000,
+                        windows_stop_s: 3599,
+                        detected_at_s: 3499,
+                        window_bins: Some(5),
+                        value: f64::INFINITY,
+                        canary_count: 40,
+                        baseline_count: 0,
+                        p_value: Some(9.1e-13),
+                        ratio_interval: None,
+                        dispersion: 1.0,
+                    },
                     code_index: 33,
                     code: Code::Label("E_NEW".into()),
-                    start_s: 3000,
-                    stop_s: 3599,
-                    windows_start_s: 3000,
-                    windows_stop_s: 3599,
-                    detected_at_s: 3499,
-                    window_bins: Some(5),
-                    value: f64::INFINITY,
                     new_code: true,
                     threshold: 1.25,
-                    canary_count: 40,
-                    baseline_count: 0,
-                    p_value: Some(9.1e-13),
-                    ratio_interval: None,
-                    dispersion: 1.0,
                 },
             ],
             repeated_headers: 0,

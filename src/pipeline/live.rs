@@ -1,5 +1,5 @@
-//! The live pipeline: rows as they arrive, seconds closed by a watermark, alerts the moment they
-//! are known.
+//! A live run: rows as they arrive (standard input, or `--follow FILE`), seconds closed by a
+//! watermark, alerts the moment they are known.
 //!
 //! A batch run reads a whole file, then replays its seconds in order through a [`Detector`]. A live
 //! run cannot wait for the end: rows may still arrive for a recent second. The stream's
@@ -12,23 +12,42 @@
 //! made, so the detector never sees it, but it is counted (and said), and it still counts in the
 //! heatmap and the totals.
 //!
-//! The baseline and the canary are fixed as soon as they can be: from `--baseline`/`--canary`, or
-//! when the second build appears (the lower version is the baseline). Until then seconds wait. A
-//! third build without names is an error, as in a batch run.
+//! The baseline and the canary are fixed as soon as they can be, by the batch run's own rule
+//! ([`super::roles`]): from `--baseline`/`--canary`, or when the second build appears (the lower
+//! version is the baseline). Until then seconds wait. A third build without names is an error, as
+//! in a batch run, and so is a named build missing at the end of the input.
 //!
 //! Memory stays bounded on an unbounded stream: the detectors keep no more than their longest
 //! window, the open seconds span at most the lateness, and the heatmap's columns fold in pairs
 //! (doubling their length) whenever they exceed [`MAX_COLUMNS`].
+//!
+//! [`run`] reads the input through the csv-crate reader one row at a time into the [`Live`]
+//! engine; each alert is printed and flushed the moment it starts and again when it ends (text or
+//! `--format jsonl`; the other formats report at the end). With a heatmap, the image is rewritten
+//! at most once a second while bins close, so a viewer follows the stream. The end of the input
+//! (EOF, or SIGINT/SIGTERM) closes the last bins and episodes; the caller then writes the closing
+//! report as for a batch run.
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
-use crate::aggregate::MAX_SPAN_SECONDS;
+use super::roles::{Roles, choose_builds, choose_builds_so_far};
+use super::{AnalyzeConfig, OutputFormat, RunFacts, Source, alerts, draw_heatmap, report};
+use crate::aggregate;
 use crate::bins::Bins;
 use crate::detect::{Alert, Detector, Episode, Event, Gate, RuleConfig};
-use crate::input::labels::{Code, compare_versions};
-use crate::input::{BuildStats, list_builds};
+use crate::input::follow::{Follow, stop_on_signals};
+use crate::input::labels::Code;
+use crate::input::stdin::LiveStdin;
+use crate::input::{BuildStats, Invalid, MAX_SPAN_SECONDS, Rows, list_builds};
+use crate::report::Report;
+use crate::report::jsonl;
+use crate::report::text::{self, Text};
 
 /// The most heatmap columns kept; past it, adjacent columns merge.
 pub const MAX_COLUMNS: usize = 8192;
@@ -36,15 +55,6 @@ pub const MAX_COLUMNS: usize = 8192;
 /// The longest a stream may show a single build before errwatch gives up waiting for the second
 /// one, in seconds of stream time.
 pub const MAX_WAIT_FOR_BUILDS_S: i64 = 3600;
-
-/// Who is who among the builds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Roles {
-    /// The baseline's build id.
-    pub baseline: usize,
-    /// The canary's build id.
-    pub canary: usize,
-}
 
 /// What happened, for the caller to print.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,8 +77,8 @@ pub struct Live {
     max_second: Option<i64>,
     /// The first second not yet fed to the detector (once feeding has begun).
     next_second: Option<i64>,
-    /// Per open second: (build, code, events).
-    open: BTreeMap<i64, Vec<(usize, usize, u64)>>,
+    /// Per open second: events by (build, code).
+    open: BTreeMap<i64, BTreeMap<(usize, usize), u64>>,
     /// Heatmap columns: `columns[code] = [(canary, baseline)]`, from `origin`.
     columns: Vec<Vec<(u64, u64)>>,
     column_seconds: u64,
@@ -124,6 +134,20 @@ impl Live {
         last.checked_sub(first).is_some_and(|span| span <= MAX_SPAN_SECONDS)
     }
 
+    /// Whether `count` more events of `code` from `build` at `second` fit in one second's counter,
+    /// which holds what a file's per-second counter holds ([`crate::aggregate`]); [`Live::push`]
+    /// refuses a row that does not fit. A closed second's counts are no longer kept, so a late row
+    /// is only checked on its own.
+    pub fn counter_allows(&self, second: i64, build: usize, code: usize, count: u64) -> bool {
+        let before = self
+            .open
+            .get(&second)
+            .and_then(|cells| cells.get(&(build, code)))
+            .copied()
+            .unwrap_or(0);
+        before.checked_add(count).is_some_and(|n| n <= aggregate::MAX_EVENTS_PER_SECOND)
+    }
+
     /// The roles, once known.
     pub fn roles(&self) -> Option<&Roles> {
         self.roles.as_ref()
@@ -140,19 +164,23 @@ impl Live {
         builds: &[BuildStats],
         codes: &[Code],
     ) -> Result<Vec<Update>> {
-        if self.roles.is_none() {
-            self.roles = self.resolve_roles(builds, false)?;
-        } else if self.baseline_name.is_none() || self.canary_name.is_none() {
-            let seen: Vec<BuildStats> = builds.iter().filter(|b| b.rows > 0).cloned().collect();
-            if seen.len() > 2 {
-                self.too_many_builds(&seen)?;
-            }
+        // Until both are named, a build's first row may change the answer (a third build is an
+        // error); other rows cannot.
+        let named = self.baseline_name.is_some() && self.canary_name.is_some();
+        let first_of_its_build = builds.get(build).is_none_or(|b| b.rows <= 1);
+        if self.roles.is_none() || (!named && first_of_its_build) {
+            let roles = choose_builds_so_far(
+                self.baseline_name.as_deref(),
+                self.canary_name.as_deref(),
+                builds,
+            )?;
+            self.roles = self.roles.or(roles);
         }
         if !self.span_allows(second) {
-            bail!(
-                "timestamp stretches the data over more than {} days at one-second resolution",
-                MAX_SPAN_SECONDS / 86_400
-            );
+            bail!(aggregate::SPAN_TOO_LONG);
+        }
+        if !self.counter_allows(second, build, code, count) {
+            bail!(aggregate::too_many_events());
         }
         self.first_second = Some(self.first_second.map_or(second, |f| f.min(second)));
         if self.next_second.is_some_and(|next| second < next) {
@@ -161,7 +189,7 @@ impl Live {
             self.count_in_columns(second, build, code, count);
             return Ok(Vec::new());
         }
-        self.open.entry(second).or_default().push((build, code, count));
+        *self.open.entry(second).or_default().entry((build, code)).or_default() += count;
         self.max_second = Some(self.max_second.map_or(second, |m| m.max(second)));
         if self.roles.is_none()
             && self.first_second.is_some_and(|f| second - f > MAX_WAIT_FOR_BUILDS_S)
@@ -179,7 +207,11 @@ impl Live {
     /// Ends the input: closes every open second and every episode.
     pub fn finish(&mut self, builds: &[BuildStats], codes: &[Code]) -> Result<Vec<Update>> {
         if self.roles.is_none() {
-            self.roles = self.resolve_roles(builds, true)?;
+            self.roles = Some(choose_builds(
+                self.baseline_name.as_deref(),
+                self.canary_name.as_deref(),
+                builds,
+            )?);
         }
         let mut updates = match self.max_second {
             Some(max) => self.advance(max, codes),
@@ -194,18 +226,7 @@ impl Live {
     /// The episodes that ended, as alerts in heatmap order, with the bins to draw.
     pub fn result(&self, codes: &[Code]) -> (Vec<Alert>, Bins) {
         let bins = self.bins(codes);
-        let mut alerts: Vec<Alert> = self
-            .ended
-            .iter()
-            .map(|episode| {
-                let code = codes[episode.code].clone();
-                let row = bins.codes.iter().position(|c| *c == code).unwrap_or(0);
-                let new_code = self.totals.get(episode.code).is_some_and(|t| t.1 == 0);
-                Alert::new(episode, code, row, new_code, self.rule.threshold)
-            })
-            .collect();
-        alerts.sort_by_key(|a| (a.start_s, a.code_index));
-        (alerts, bins)
+        (alerts(self.ended.iter().cloned(), codes, &bins, self.rule.threshold), bins)
     }
 
     /// The false-alarm accounting so far.
@@ -244,73 +265,13 @@ impl Live {
 
     /// An upper bound on the state kept, in counters: open seconds' rows plus heatmap cells.
     pub fn state_size(&self) -> usize {
-        self.open.values().map(Vec::len).sum::<usize>()
+        self.open.values().map(BTreeMap::len).sum::<usize>()
             + self.columns.iter().map(Vec::len).sum::<usize>()
-    }
-
-    fn resolve_roles(&self, builds: &[BuildStats], at_end: bool) -> Result<Option<Roles>> {
-        // A build whose every row was skipped as invalid was never really seen.
-        let present: Vec<usize> = (0..builds.len()).filter(|&id| builds[id].rows > 0).collect();
-        let find = |name: &str| present.iter().copied().find(|&id| builds[id].version == name);
-        match (&self.baseline_name, &self.canary_name) {
-            (Some(b), Some(c)) => match (find(b), find(c)) {
-                (Some(baseline), Some(canary)) => Ok(Some(Roles { baseline, canary })),
-                _ if !at_end => Ok(None),
-                (None, _) => {
-                    bail!("--baseline {b} is not in the data; builds seen: {}", list_builds(builds))
-                }
-                (_, None) => {
-                    bail!("--canary {c} is not in the data; builds seen: {}", list_builds(builds))
-                }
-            },
-            (named_baseline, named_canary) => {
-                let seen: Vec<BuildStats> = present.iter().map(|&id| builds[id].clone()).collect();
-                if present.len() > 2 {
-                    self.too_many_builds(&seen)?;
-                }
-                let &[x, y] = present.as_slice() else {
-                    if at_end {
-                        bail!(
-                            "cannot tell the baseline from the canary: {} builds seen ({}); name \
-                             both with --baseline and --canary",
-                            seen.len(),
-                            list_builds(&seen)
-                        );
-                    }
-                    return Ok(None);
-                };
-                let other = |id: usize| if id == x { y } else { x };
-                let lower = if compare_versions(&builds[x].version, &builds[y].version).is_lt() {
-                    x
-                } else {
-                    y
-                };
-                let (baseline, canary) = if let Some(name) = named_baseline {
-                    let Some(b) = find(name) else { return Ok(None) };
-                    (b, other(b))
-                } else if let Some(name) = named_canary {
-                    let Some(c) = find(name) else { return Ok(None) };
-                    (other(c), c)
-                } else {
-                    (lower, other(lower))
-                };
-                Ok(Some(Roles { baseline, canary }))
-            }
-        }
-    }
-
-    fn too_many_builds(&self, builds: &[BuildStats]) -> Result<()> {
-        bail!(
-            "cannot tell the baseline from the canary: {} builds seen ({}); name both with \
-             --baseline and --canary",
-            builds.len(),
-            list_builds(builds)
-        )
     }
 
     /// Feeds every open second up to `watermark` (when the roles are known).
     fn advance(&mut self, watermark: i64, codes: &[Code]) -> Vec<Update> {
-        let Some(roles) = self.roles.clone() else {
+        let Some(roles) = self.roles else {
             return Vec::new();
         };
         let Some(&first_open) = self.open.keys().next() else {
@@ -325,7 +286,7 @@ impl Live {
         while next <= watermark {
             counts.clear();
             counts.resize(codes.len(), (0, 0));
-            for (build, code, n) in self.open.remove(&next).unwrap_or_default() {
+            for ((build, code), n) in self.open.remove(&next).unwrap_or_default() {
                 self.count_in_columns(next, build, code, n);
                 if build == roles.canary {
                     counts[code].0 += n;
@@ -340,6 +301,8 @@ impl Live {
         self.dress(events, codes)
     }
 
+    /// Dresses the episodes that started or ended as alerts to print at once; their row is the
+    /// code's id (the heatmap's rows are only known at the end, see [`Live::result`]).
     fn dress(&mut self, events: Vec<Event>, codes: &[Code]) -> Vec<Update> {
         events
             .into_iter()
@@ -348,20 +311,13 @@ impl Live {
                     Event::Started(e) => (e, false),
                     Event::Ended(e) => (e, true),
                 };
-                let new_code = self.totals.get(episode.code).is_some_and(|t| t.1 == 0);
-                let alert = Alert::new(
-                    &episode,
-                    codes[episode.code].clone(),
-                    episode.code,
-                    new_code,
-                    self.rule.threshold,
-                );
+                let (id, threshold) = (episode.code, self.rule.threshold);
+                let new_code = self.totals.get(id).is_some_and(|t| t.1 == 0);
                 if ended {
-                    self.ended.push(episode);
-                    Update::Ended(alert)
-                } else {
-                    Update::Started(alert)
+                    self.ended.push(episode.clone());
                 }
+                let alert = Alert::new(episode, codes[id].clone(), id, new_code, threshold);
+                if ended { Update::Ended(alert) } else { Update::Started(alert) }
             })
             .collect()
     }
@@ -420,6 +376,180 @@ impl Live {
                 .collect();
         }
         self.column_seconds *= 2;
+    }
+}
+
+/// The shortest time between two rewrites of a live heatmap.
+const HEATMAP_EVERY: Duration = Duration::from_secs(1);
+
+/// Reads the live input to its end, printing alerts as they happen; returns the closing report
+/// and the bins to draw.
+pub fn run(config: &AnalyzeConfig) -> Result<(Report, Bins)> {
+    match &config.source {
+        Source::Stdin => read_stdin(config),
+        // A file handed to the live path is followed.
+        Source::Follow(path) | Source::File(path) => read_followed(config, path),
+    }
+}
+
+/// Standard input until its end or a signal.
+fn read_stdin(config: &AnalyzeConfig) -> Result<(Report, Bins)> {
+    let stdin = LiveStdin::spawn(stop_on_signals()?);
+    let left_behind = stdin.left_behind();
+    let result = read_live(config, stdin, "<stdin>");
+    let left = left_behind.load(Ordering::SeqCst);
+    if left > 0 {
+        eprintln!(
+            "errwatch: warning: <stdin>: the last line was unfinished when the run was stopped \
+             ({left} bytes): left unread"
+        );
+    }
+    result
+}
+
+/// A file as it grows, until a signal.
+fn read_followed(config: &AnalyzeConfig, path: &str) -> Result<(Report, Bins)> {
+    let file = File::open(path).with_context(|| format!("{path}: cannot open"))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        bail!("{path}: is a directory, not a CSV file");
+    }
+    read_live(config, Follow::new(file, stop_on_signals()?), path)
+}
+
+/// What the rows read so far say of the input, with the live engine's account.
+fn facts<'a, R: Read>(name: &'a str, rows: &'a Rows<R>, live: &Live, roles: Roles) -> RunFacts<'a> {
+    RunFacts {
+        input: name,
+        notation: rows.notation,
+        rows: rows.rows,
+        builds: &rows.builds,
+        roles,
+        span: live.span(),
+        repeated_headers: rows.repeated_headers,
+        late_rows: live.late_rows(),
+        skipped: &rows.skipped,
+    }
+}
+
+fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(Report, Bins)> {
+    let mut rows = Rows::new(reader, name)?.skip_invalid(config.read.skipping());
+    let mut live = Live::new(
+        config.rule.clone(),
+        config.lateness,
+        config.baseline.clone(),
+        config.canary.clone(),
+    );
+    let printer = Printer { config };
+    let mut last_heatmap: Option<Instant> = None;
+    let mut heatmap_failed = false;
+    while let Some(row) = rows.next_row()? {
+        // A row the counters cannot hold is refused, or skipped, as a file read refuses it.
+        let refused = if !live.span_allows(row.second) {
+            Some(aggregate::SPAN_TOO_LONG.to_string())
+        } else if !live.counter_allows(row.second, row.build, row.code, row.count) {
+            Some(aggregate::too_many_events())
+        } else {
+            None
+        };
+        if let Some(what) = &refused {
+            let stamp =
+                rows.notation.map_or_else(|| row.second.to_string(), |n| n.format(row.second));
+            let e = anyhow!("{name}:{}: {what} ({})", row.line, crate::input::quote(&stamp));
+            if !config.read.skipping() {
+                return Err(e);
+            }
+            rows.reject(&row, Invalid::OutOfRange, &e);
+        }
+        config.read.check_invalid(name, &rows.skipped, rows.rows, false)?;
+        if refused.is_some() {
+            continue;
+        }
+        let updates = live
+            .push(row.second, row.build, row.code, row.count, &rows.builds, &rows.codes)
+            .map_err(|e| anyhow!("{name}:{}: {e:#}", row.line))?;
+        // Episodes only start or end once the roles are known.
+        if !updates.is_empty()
+            && let Some(&roles) = live.roles()
+        {
+            let so_far = report(config, &facts(name, &rows, &live, roles), &[], vec![], None);
+            printer.print(&so_far, &updates)?;
+        }
+        if let Some(path) = &config.heatmap
+            && last_heatmap.is_none_or(|at| at.elapsed() >= HEATMAP_EVERY)
+            && let Some(&roles) = live.roles()
+        {
+            last_heatmap = Some(Instant::now());
+            let (alerts, bins) = live.result(&rows.codes);
+            let so_far =
+                report(config, &facts(name, &rows, &live, roles), &bins.codes, alerts, None);
+            // The live picture is a convenience: a failure to draw it must not stop the analysis.
+            // It is said once; the final heatmap, drawn at the end, fails the run as in batch.
+            if let Err(e) = draw_heatmap(config, path, &so_far, &bins)
+                && !heatmap_failed
+            {
+                heatmap_failed = true;
+                eprintln!("errwatch: warning: {e:#}; the analysis goes on");
+            }
+        }
+    }
+    config.read.check_invalid(name, &rows.skipped, rows.rows, true)?;
+    let updates = live.finish(&rows.builds, &rows.codes).map_err(|e| anyhow!("{name}: {e:#}"))?;
+    let roles = *live.roles().expect("finish fixes the roles or fails");
+    let (alerts, bins) = live.result(&rows.codes);
+    let report =
+        report(config, &facts(name, &rows, &live, roles), &bins.codes, alerts, live.gate());
+    printer.print(&report, &updates)?;
+    Ok((report, bins))
+}
+
+/// Prints alerts as they start and end.
+struct Printer<'a> {
+    config: &'a AnalyzeConfig,
+}
+
+impl Printer<'_> {
+    /// Prints `updates`; `report` is the run's report so far (the text format's alert blocks need
+    /// its notation and bin size).
+    fn print(&self, report: &Report, updates: &[Update]) -> Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let notation = report.notation;
+        let mut out = Vec::new();
+        for update in updates {
+            match (self.config.format, update) {
+                (OutputFormat::Jsonl, Update::Started(alert)) => {
+                    out.extend(jsonl::event_line("alert_started", notation, alert));
+                }
+                (OutputFormat::Jsonl, Update::Ended(alert)) => {
+                    out.extend(jsonl::event_line("alert_ended", notation, alert));
+                }
+                (OutputFormat::Text, Update::Started(alert)) => {
+                    out.extend(
+                        format!(
+                            "Alert started: {} at {}, value {} (threshold {})\n\n",
+                            crate::report::code_label(alert),
+                            notation.format(alert.episode.detected_at_s),
+                            text::format_value(alert),
+                            alert.threshold
+                        )
+                        .into_bytes(),
+                    );
+                }
+                (OutputFormat::Text, Update::Ended(alert)) => {
+                    out.extend(
+                        Text { color: self.config.color }.alert_block(report, alert).into_bytes(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        let mut stdout = io::stdout().lock();
+        match stdout.write_all(&out).and_then(|()| stdout.flush()) {
+            // Nobody is reading any more; the run still ends with its verdict.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.context("writing to stdout"),
+        }
     }
 }
 
@@ -495,8 +625,10 @@ mod tests {
         for kind in [RuleKind::Rolling, RuleKind::Sequential, RuleKind::MeanDiff] {
             let (alerts, _) = live_alerts(kind, &rows, 5);
             let batch = batch_episodes(kind, &rows);
-            let spans: Vec<_> =
-                alerts.iter().map(|a| (a.start_s, a.stop_s, a.detected_at_s)).collect();
+            let spans: Vec<_> = alerts
+                .iter()
+                .map(|a| (a.episode.start_s, a.episode.stop_s, a.episode.detected_at_s))
+                .collect();
             let expected: Vec<_> =
                 batch.iter().map(|e| (e.start_s, e.stop_s, e.detected_at_s)).collect();
             assert_eq!(spans, expected, "{kind:?}");
@@ -535,7 +667,7 @@ mod tests {
             for kind in [RuleKind::Rolling, RuleKind::Sequential, RuleKind::MeanDiff] {
                 let (alerts, _) = live_alerts(kind, &rows, 3);
                 let batch = batch_episodes(kind, &rows);
-                let live: Vec<_> = alerts.iter().map(|a| (a.start_s, a.stop_s, a.detected_at_s)).collect();
+                let live: Vec<_> = alerts.iter().map(|a| (a.episode.start_s, a.episode.stop_s, a.episode.detected_at_s)).collect();
                 let expected: Vec<_> = batch.iter().map(|e| (e.start_s, e.stop_s, e.detected_at_s)).collect();
                 proptest::prop_assert_eq!(live, expected, "{:?}", kind);
             }
@@ -548,7 +680,7 @@ mod tests {
         let (_, updates) = live_alerts(RuleKind::Rolling, &rows, 5);
         let first = updates.iter().position(|u| matches!(u, Update::Started(_))).unwrap();
         let Update::Started(alert) = &updates[first] else { unreachable!() };
-        assert!(alert.detected_at_s < 320, "{alert:?}");
+        assert!(alert.episode.detected_at_s < 320, "{alert:?}");
         assert!(matches!(updates.last(), Some(Update::Ended(_))));
     }
 

@@ -13,17 +13,31 @@ use std::io::{self, Write};
 
 use anyhow::{Result, bail};
 
-use crate::input::Table;
+use crate::input::CountSink;
 use crate::input::labels::compare_versions;
 use crate::input::timestamp::Notation;
+
+pub mod table;
+
+pub use crate::input::MAX_SPAN_SECONDS;
+pub use table::{Table, merge, read, read_fast, read_path, read_path_with, read_with};
 
 /// The most per-second counters (seconds x builds x codes) kept: 2^26, 256 MiB of them. An hour
 /// of the seed's data needs 238 thousand, a week of it 40 million; a small file whose timestamps
 /// lie months apart would otherwise claim gigabytes.
 pub const MAX_COUNTERS: u64 = 1 << 26;
 
-/// The longest span, in seconds, that the per-second counters cover: a year and a day.
-pub const MAX_SPAN_SECONDS: i64 = 366 * 86_400;
+/// Why a row past [`MAX_SPAN_SECONDS`] from the others is refused (live runs say the same).
+pub const SPAN_TOO_LONG: &str =
+    "timestamp stretches the data over more than 366 days at one-second resolution";
+
+/// The most events one counter (one second, build and code) holds.
+pub const MAX_EVENTS_PER_SECOND: u64 = u32::MAX as u64;
+
+/// Why a row that overflows its counter is refused (live runs say the same).
+pub fn too_many_events() -> String {
+    format!("more than {MAX_EVENTS_PER_SECOND} events in one second")
+}
 
 /// Per-second counters being filled.
 #[derive(Debug, Default, Clone)]
@@ -80,10 +94,7 @@ impl Aggregator {
             Some((first, last)) => (first.min(second), last.max(second)),
         };
         if last.checked_sub(first).is_none_or(|span| span > MAX_SPAN_SECONDS) {
-            bail!(
-                "timestamp stretches the data over more than {} days at one-second resolution",
-                MAX_SPAN_SECONDS / 86_400
-            );
+            bail!(SPAN_TOO_LONG);
         }
         let series = (self.series.len().max(build + 1) * self.codes.max(code + 1)) as u64;
         let seconds = (last - first) as u64 + 1;
@@ -182,6 +193,12 @@ impl Aggregator {
     }
 }
 
+impl CountSink for Aggregator {
+    fn add(&mut self, second: i64, build: usize, code: usize, count: u64) -> Result<()> {
+        Aggregator::add(self, second, build, code, count)
+    }
+}
+
 /// Adds `count` to one counter, refusing to overflow it.
 #[inline]
 fn bump(counter: &mut u32, count: u64) -> Result<()> {
@@ -190,7 +207,7 @@ fn bump(counter: &mut u32, count: u64) -> Result<()> {
             *counter = sum;
             Ok(())
         }
-        None => bail!("more than {} events in one second", u32::MAX),
+        None => bail!(too_many_events()),
     }
 }
 
@@ -299,8 +316,14 @@ pub fn write_counts<W: Write>(table: &Table, out: W) -> io::Result<Written> {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_span_message_names_the_span_limit() {
+        assert!(SPAN_TOO_LONG.contains(&format!("{} days", MAX_SPAN_SECONDS / 86_400)));
+    }
 
     #[test]
     fn counts_land_in_their_second_build_and_code() {

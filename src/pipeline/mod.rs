@@ -1,0 +1,278 @@
+//! The pipeline of `errwatch analyze`: rows -> closed seconds -> detector -> episodes -> report
+//! and heatmap.
+//!
+//! Batch and live runs are the same stages fed by different sources. A batch file is a stream
+//! whose seconds are all known: it is read whole into per-second counters ([`crate::aggregate`])
+//! and its seconds replayed through the detector ([`batch`]). A live input (standard input, or a
+//! file followed as it grows) is a stream with a watermark: a second closes once a row far enough
+//! ahead of it has been seen, and closed seconds go through the same detector as they close
+//! ([`live`]). Everything else is written once, here, and used by both:
+//!
+//! - which build is the baseline and which the canary ([`roles::choose_builds`]);
+//! - how an episode becomes an alert, with its code's label and heatmap row ([`alerts`]);
+//! - the report ([`report`]), the heatmap ([`draw_heatmap`]) and what is printed ([`run`]).
+//!
+//! [`counts`] runs the aggregation step on its own (`errwatch aggregate`).
+//!
+//! The configuration ([`AnalyzeConfig`]) owns the objects it configures: the detector's own
+//! [`crate::detect::RuleConfig`] holds the bin width and the other detection parameters.
+
+pub mod batch;
+pub mod config;
+pub mod counts;
+pub mod live;
+pub mod roles;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+pub use batch::analyze;
+pub use config::{AnalyzeConfig, OutputFormat, Source};
+
+use crate::aggregate;
+use crate::bins::Bins;
+use crate::detect::{Alert, Episode, Gate};
+use crate::input::labels::Code;
+use crate::input::timestamp::Notation;
+use crate::input::{BuildStats, Skipped};
+use crate::render::{self, HeatmapSpec};
+use crate::report::jsonl::{self, Jsonl};
+use crate::report::text::{self, Text};
+use crate::report::{
+    Format, Parameters, Report, github::Github, json::Json, junit::Junit, markdown::Markdown,
+};
+use roles::Roles;
+
+/// How a successful run ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report (exit code 0).
+    Clean,
+    /// At least one alert (exit code 1 unless `--exit-zero`).
+    Alerts,
+}
+
+/// Runs `errwatch analyze`: reads the input as a batch or live, then writes the heatmap and the
+/// report.
+pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
+    let (mut report, bins) = match &config.source {
+        Source::File(path) => analyze(config, aggregate::read_path_with(path, &config.read)?)?,
+        Source::Stdin | Source::Follow(_) => live::run(config)?,
+    };
+    let live = config.source.is_live();
+    let mut heatmap_error = None;
+    if let Some(path) = &config.heatmap {
+        match draw_heatmap(config, path, &report, &bins) {
+            Ok(()) => {
+                eprintln!("errwatch: heatmap written to {}", path.display());
+                report.heatmap = Some(path.display().to_string());
+            }
+            // The analysis is still worth printing; the run fails after it.
+            Err(e) => heatmap_error = Some(e),
+        }
+    }
+    let bytes = match config.format {
+        // A live run printed each alert as it ended; what is left is the closing line.
+        OutputFormat::Text if live => {
+            let verdict = text::verdict(report.alerts.len());
+            format!("{}\n", text::summary_line(&report, &verdict)).into_bytes()
+        }
+        OutputFormat::Jsonl if live => jsonl::summary_line(&report),
+        OutputFormat::Jsonl => Jsonl.render(&report),
+        OutputFormat::Text => Text { color: config.color }.render(&report),
+        OutputFormat::Json => Json.render(&report),
+        OutputFormat::Github => Github.render(&report),
+        OutputFormat::Markdown => Markdown.render(&report),
+        OutputFormat::Junit => Junit.render(&report),
+    };
+    if report.repeated_headers > 0 {
+        eprintln!(
+            "errwatch: warning: {}: skipped {} repeated header line(s)",
+            report.input, report.repeated_headers
+        );
+    }
+    if report.skipped.total() > 0 {
+        eprintln!(
+            "errwatch: warning: {}: skipped {} invalid row(s): {}",
+            report.input,
+            report.skipped.total(),
+            report.skipped.describe()
+        );
+    }
+    if report.late_rows > 0 {
+        eprintln!(
+            "errwatch: warning: {}: {} row(s) arrived more than {} s after later rows, when their \
+             second had closed: counted in the totals and the heatmap, not in detection",
+            report.input, report.late_rows, config.lateness
+        );
+    }
+    let outcome =
+        if report.alerts.is_empty() || config.exit_zero { Outcome::Clean } else { Outcome::Alerts };
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(&bytes).and_then(|()| stdout.flush()) {
+        // The reader went away (`| head`): the analysis is complete, so its verdict stands.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(anyhow::Error::new(e).context("writing the report to stdout")),
+        Ok(()) => {}
+    }
+    let step_summary = step_summary_path(config.format, std::env::var_os(STEP_SUMMARY_VAR));
+    if let Some(path) = step_summary {
+        append_step_summary(&path, &Markdown.render(&report))?;
+    }
+    match heatmap_error {
+        Some(e) => Err(e),
+        None => Ok(outcome),
+    }
+}
+
+/// What a run learnt of its input, batch or live.
+pub struct RunFacts<'a> {
+    /// The input's name.
+    pub input: &'a str,
+    /// Its timestamp notation, if it had rows.
+    pub notation: Option<Notation>,
+    /// Data rows read.
+    pub rows: u64,
+    /// Every build by id.
+    pub builds: &'a [BuildStats],
+    /// The baseline and the canary.
+    pub roles: Roles,
+    /// First and last second seen.
+    pub span: Option<(i64, i64)>,
+    /// Repeated header lines skipped.
+    pub repeated_headers: u64,
+    /// Rows that came after their second had closed (live runs).
+    pub late_rows: u64,
+    /// Invalid rows skipped.
+    pub skipped: &'a Skipped,
+}
+
+/// The report of a run: its facts, the codes compared (the heatmap's rows), its alerts and the
+/// rule's false-alarm accounting.
+pub fn report(
+    config: &AnalyzeConfig,
+    facts: &RunFacts,
+    compared_codes: &[Code],
+    alerts: Vec<Alert>,
+    gate: Option<Gate>,
+) -> Report {
+    let Roles { baseline, canary } = facts.roles;
+    let ignored_builds = facts
+        .builds
+        .iter()
+        .enumerate()
+        .filter(|&(id, _)| id != baseline && id != canary)
+        .map(|(_, b)| b.clone())
+        .collect();
+    let rule = &config.rule;
+    Report {
+        input: facts.input.to_string(),
+        notation: facts.notation.unwrap_or(Notation::Offset),
+        rows: facts.rows,
+        baseline: facts.builds[baseline].clone(),
+        canary: facts.builds[canary].clone(),
+        ignored_builds,
+        parameters: Parameters {
+            rule: rule.rule.name(),
+            bin_seconds: rule.bin_seconds,
+            threshold: rule.threshold,
+            window_bins: rule.window_bins.clone(),
+            alpha: rule.alpha,
+            traffic: rule.canary_share,
+        },
+        span: facts.span,
+        // Bins of --bins seconds over the span (a live heatmap may have merged its columns).
+        bins: facts
+            .span
+            .map_or(0, |(first, last)| ((last - first) as u64 / rule.bin_seconds) as usize + 1),
+        codes: compared_codes.len(),
+        compared_codes: compared_codes.to_vec(),
+        gate,
+        alerts,
+        repeated_headers: facts.repeated_headers,
+        late_rows: facts.late_rows,
+        skipped: facts.skipped.clone(),
+        heatmap: None,
+    }
+}
+
+/// Dresses ended episodes as the report's alerts: `labels[episode.code]` is the code of an
+/// episode, and its row is that code's row in `bins` (the heatmap); a code is new when the
+/// baseline has no events of it. Alerts are ordered by start, then row.
+pub fn alerts(
+    episodes: impl IntoIterator<Item = Episode>,
+    labels: &[Code],
+    bins: &Bins,
+    threshold: f64,
+) -> Vec<Alert> {
+    let mut alerts: Vec<Alert> = episodes
+        .into_iter()
+        .map(|episode| {
+            let code = labels[episode.code].clone();
+            let row = bins.codes.iter().position(|c| *c == code);
+            let new_code = row.is_some_and(|row| bins.totals(row).1 == 0);
+            Alert::new(episode, code, row.unwrap_or(0), new_code, threshold)
+        })
+        .collect();
+    alerts.sort_by_key(|a| (a.episode.start_s, a.code_index));
+    alerts
+}
+
+/// Draws the heatmap of a report (its alerts outlined) to `path`.
+pub fn draw_heatmap(
+    config: &AnalyzeConfig,
+    path: &Path,
+    report: &Report,
+    bins: &Bins,
+) -> Result<()> {
+    let title_input = Path::new(&report.input)
+        .file_name()
+        .map_or_else(|| report.input.clone(), |n| n.to_string_lossy().into_owned());
+    let spec = HeatmapSpec {
+        title_input: &title_input,
+        baseline: &report.baseline.version,
+        canary: &report.canary.version,
+        notation: report.notation,
+        palette: config.palette,
+    };
+    render::write_heatmap(path, bins, &report.alerts, &spec)
+}
+
+/// The file GitHub Actions renders as the step's summary page.
+const STEP_SUMMARY_VAR: &str = "GITHUB_STEP_SUMMARY";
+
+/// Where `--format github` appends its Markdown summary: the file GitHub names, if it does.
+fn step_summary_path(format: OutputFormat, var: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    var.filter(|path| format == OutputFormat::Github && !path.is_empty()).map(PathBuf::from)
+}
+
+/// Appends to the step summary: other steps and tools write to the same file, so it is never
+/// truncated.
+fn append_step_summary(path: &Path, markdown: &[u8]) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(markdown))
+        .with_context(|| {
+            format!("appending the summary to {} ({STEP_SUMMARY_VAR})", path.display())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_github_format_appends_a_step_summary() {
+        let var = || Some(std::ffi::OsString::from("summary.md"));
+        assert_eq!(step_summary_path(OutputFormat::Github, var()), Some("summary.md".into()));
+        for other in [OutputFormat::Text, OutputFormat::Json, OutputFormat::Markdown] {
+            assert_eq!(step_summary_path(other, var()), None);
+        }
+        assert_eq!(step_summary_path(OutputFormat::Github, Some("".into())), None);
+        assert_eq!(step_summary_path(OutputFormat::Github, None), None);
+    }
+}

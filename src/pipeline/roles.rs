@@ -1,0 +1,176 @@
+//! Build roles: which build is the baseline and which the canary.
+//!
+//! `--baseline` and `--canary` name them; one name implies the other when there are exactly two
+//! builds; with no names, the lower of exactly two versions is the baseline. A build whose every
+//! row was skipped as invalid was never really seen, so it takes no part.
+//!
+//! One function decides for batch and live runs alike ([`choose_builds`]). A batch run knows all
+//! its builds; a live run asks as its rows arrive ([`choose_builds_so_far`]) and is told to wait
+//! while the builds seen so far cannot settle the roles yet, then asks [`choose_builds`] at the
+//! end of its input. Whenever it gets an answer, it is the answer a batch run over the rows so
+//! far would give, errors included.
+
+use anyhow::{Result, bail};
+
+use crate::input::labels::compare_versions;
+use crate::input::{BuildStats, list_builds};
+
+/// Who is who among the builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// The baseline's build id.
+    pub baseline: usize,
+    /// The canary's build id.
+    pub canary: usize,
+}
+
+/// Picks the baseline and the canary among all the builds of an input (`builds`, by interned id),
+/// as named by `--baseline` and `--canary`. Errors do not name the input; the caller does.
+pub fn choose_builds(
+    baseline: Option<&str>,
+    canary: Option<&str>,
+    builds: &[BuildStats],
+) -> Result<Roles> {
+    let present = present(builds);
+    let find = |version: &str| present.iter().copied().find(|&id| builds[id].version == version);
+    if present.is_empty() {
+        bail!("no data rows after the header");
+    }
+    let seen = || {
+        let builds: Vec<BuildStats> = present.iter().map(|&id| builds[id].clone()).collect();
+        list_builds(&builds)
+    };
+    let named = |flag: &str, version: Option<&str>| {
+        version
+            .map(|v| {
+                find(v).ok_or_else(|| {
+                    anyhow::anyhow!("{flag} {v} is not in the data; builds seen: {}", seen())
+                })
+            })
+            .transpose()
+    };
+    let named = (named("--baseline", baseline)?, named("--canary", canary)?);
+    let roles = match (named, present.as_slice()) {
+        ((Some(baseline), Some(canary)), _) => Roles { baseline, canary },
+        ((Some(known), None) | (None, Some(known)), &[x, y]) => {
+            let other = if known == x { y } else { x };
+            if named.0.is_some() {
+                Roles { baseline: known, canary: other }
+            } else {
+                Roles { baseline: other, canary: known }
+            }
+        }
+        ((None, None), &[x, y]) => {
+            if compare_versions(&builds[x].version, &builds[y].version).is_lt() {
+                Roles { baseline: x, canary: y }
+            } else {
+                Roles { baseline: y, canary: x }
+            }
+        }
+        _ => bail!(
+            "cannot tell the baseline from the canary: {} builds seen ({}); name both with --baseline and --canary",
+            present.len(),
+            seen()
+        ),
+    };
+    Ok(roles)
+}
+
+/// [`choose_builds`] for a stream whose rows are still arriving: `Ok(None)` while the builds seen
+/// so far cannot settle the roles (wait for more rows), else what [`choose_builds`] says of them.
+pub fn choose_builds_so_far(
+    baseline: Option<&str>,
+    canary: Option<&str>,
+    builds: &[BuildStats],
+) -> Result<Option<Roles>> {
+    let present = present(builds);
+    let found = |version: &str| present.iter().any(|&id| builds[id].version == version);
+    let settled = match (baseline, canary) {
+        (Some(b), Some(c)) => found(b) && found(c),
+        // A third build settles it too: as an error, whichever build it is.
+        (Some(named), None) | (None, Some(named)) => {
+            present.len() > 2 || (present.len() == 2 && found(named))
+        }
+        (None, None) => present.len() >= 2,
+    };
+    if settled { choose_builds(baseline, canary, builds).map(Some) } else { Ok(None) }
+}
+
+/// The ids of the builds with at least one valid row.
+fn present(builds: &[BuildStats]) -> Vec<usize> {
+    (0..builds.len()).filter(|&id| builds[id].rows > 0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builds(versions: &[&str]) -> Vec<BuildStats> {
+        let mut builds: Vec<BuildStats> = Vec::new();
+        for v in versions {
+            match builds.iter_mut().find(|b| b.version == *v) {
+                Some(b) => b.rows += 1,
+                None => builds.push(BuildStats { version: v.to_string(), rows: 1, events: 1 }),
+            }
+        }
+        builds
+    }
+
+    fn choose(baseline: Option<&str>, canary: Option<&str>, versions: &[&str]) -> Result<Roles> {
+        choose_builds(baseline, canary, &builds(versions))
+    }
+
+    fn ids(roles: Roles) -> (usize, usize) {
+        (roles.baseline, roles.canary)
+    }
+
+    #[test]
+    fn the_lower_of_two_versions_is_the_baseline() {
+        assert_eq!(ids(choose(None, None, &["5.0007.610.011", "5.0007.510.011"]).unwrap()), (1, 0));
+        assert_eq!(ids(choose(None, None, &["1.9", "1.10"]).unwrap()), (0, 1));
+    }
+
+    #[test]
+    fn builds_can_be_named_and_one_name_implies_the_other() {
+        let three = ["1.9", "1.10", "2.0"];
+        assert_eq!(ids(choose(Some("2.0"), Some("1.9"), &three).unwrap()), (2, 0));
+        assert_eq!(ids(choose(None, Some("1.9"), &["1.9", "1.10"]).unwrap()), (1, 0));
+    }
+
+    #[test]
+    fn other_build_counts_are_refused_with_the_builds_seen() {
+        let e = format!("{:#}", choose(None, None, &["2.0", "1.0", "1.0", "3.0"]).unwrap_err());
+        assert!(e.contains("3 builds seen (1.0 (2 rows), 2.0 (1 rows), 3.0 (1 rows))"), "{e}");
+        let e = format!("{:#}", choose(None, None, &["1.0"]).unwrap_err());
+        assert!(e.contains("1 builds seen"), "{e}");
+        let e = format!("{:#}", choose(Some("9.9"), Some("1.0"), &["1.0", "2.0"]).unwrap_err());
+        assert!(e.contains("--baseline 9.9 is not in the data"), "{e}");
+        let e = format!("{:#}", choose(None, None, &[]).unwrap_err());
+        assert_eq!(e, "no data rows after the header");
+    }
+
+    /// A live run waits while the builds so far cannot settle the roles, and then gets the batch
+    /// answer for the rows so far.
+    #[test]
+    fn an_incomplete_stream_waits_until_the_roles_are_settled() {
+        let wait = |b: Option<&str>, c: Option<&str>, versions: &[&str]| {
+            choose_builds_so_far(b, c, &builds(versions)).unwrap().is_none()
+        };
+        assert!(wait(None, None, &["1.0"]));
+        assert!(!wait(None, None, &["1.0", "2.0"]));
+        assert!(wait(Some("9.9"), None, &["1.0", "2.0"]), "the third build may be 9.9");
+        assert!(wait(Some("1.0"), Some("3.0"), &["1.0", "2.0"]));
+        assert!(!wait(Some("1.0"), Some("3.0"), &["1.0", "2.0", "3.0"]));
+        let third = choose_builds_so_far(Some("9.9"), None, &builds(&["1.0", "2.0", "3.0"]));
+        assert!(format!("{:#}", third.unwrap_err()).contains("--baseline 9.9 is not in the data"));
+        let third = choose_builds_so_far(None, None, &builds(&["1.0", "2.0", "3.0"]));
+        assert!(format!("{:#}", third.unwrap_err()).contains("3 builds seen"));
+    }
+
+    #[test]
+    fn a_build_whose_rows_were_all_skipped_takes_no_part() {
+        let mut all = builds(&["1.0", "2.0", "3.0"]);
+        all[2].rows = 0;
+        assert_eq!(ids(choose_builds(None, None, &all).unwrap()), (0, 1));
+    }
+}
