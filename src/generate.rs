@@ -245,10 +245,9 @@ impl Bursts {
         let mean = number("MEAN", parts[1])?;
         let spread_s = match parts.get(2) {
             None => DEFAULT_BURST_SPREAD_S,
-            Some(text) => text
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| format!("{syntax}; SPREAD '{text}' is not a whole number of seconds"))?,
+            Some(text) => text.trim().parse::<u64>().map_err(|_| {
+                format!("{syntax}; SPREAD '{text}' is not a whole number of seconds")
+            })?,
         };
         let bursts = Bursts { share, mean, spread_s, shape: BurstShape::Geometric };
         bursts.check()?;
@@ -1237,6 +1236,80 @@ mod tests {
     }
 
     #[test]
+    fn rank_powers_keep_the_seed_formula_and_follow_the_exponent() {
+        // The default must be the first version's `k * sqrt(k)` to the last bit.
+        for k in 1..=5000u64 {
+            let k = k as f64;
+            assert_eq!(rank_power(k, 1536).to_bits(), (k * k.sqrt()).to_bits(), "{k}");
+        }
+        assert_eq!(exponent_steps(1.5), 1536);
+        assert_eq!(rank_power(7.0, 1024), 7.0);
+        assert_eq!(rank_power(9.0, 2048), 81.0);
+        assert_eq!(rank_power(16.0, 256), 2.0); // 16^(1/4)
+        assert_eq!(rank_power(16.0, 768), 8.0); // 16^(3/4) = 4 x 2
+        // 0.8 rounds to 819/1024; within 1e-12 of powf in relative terms.
+        let steps = exponent_steps(0.8);
+        assert_eq!(steps, 819);
+        let exact = 10f64.powf(819.0 / 1024.0);
+        assert!((rank_power(10.0, steps) / exact - 1.0).abs() < 1e-12);
+        // Exponent 1: Zipf's law, rank 4 weighs a quarter of rank 1.
+        assert_eq!(base_weight_with(4, 1024), 1 << 28);
+    }
+
+    #[test]
+    fn a_smaller_exponent_gives_a_heavier_tail() {
+        let tail = |steps| -> f64 {
+            let all: u64 = (1..=33).map(|k| base_weight_with(k, steps)).sum();
+            (6..=33).map(|k| base_weight_with(k, steps)).sum::<u64>() as f64 / all as f64
+        };
+        // Ranks 6..=33 hold 22.34% of the weight at 1.5 and 44.16% at 1.0 (sums of k^-s).
+        assert!((tail(1536) - 0.2234).abs() < 1e-4, "{}", tail(1536));
+        assert!((tail(1024) - 0.4416).abs() < 1e-4, "{}", tail(1024));
+    }
+
+    #[test]
+    fn burst_sizes_have_the_asked_mean_and_the_stated_dispersion() {
+        // Geometric with mean m: E[N^2] / E[N] = (2 - p) / p = 2m - 1.
+        let table = SizeTable::new(BurstShape::Geometric, 16.0);
+        assert_eq!(table.cum.len(), 1600);
+        let (mean, second) = table.moments();
+        assert!((mean - 16.0).abs() < 1e-6, "{mean}");
+        assert!((second / mean - 31.0).abs() < 1e-6, "{}", second / mean);
+        // Mean 1: every burst is a single event.
+        let table = SizeTable::new(BurstShape::Geometric, 1.0);
+        assert_eq!(table.moments(), (1.0, 1.0));
+        // Pareto: the same mean, a far larger second moment.
+        let table = SizeTable::new(BurstShape::Pareto, 16.0);
+        let (mean, second) = table.moments();
+        assert!((mean - 16.0).abs() < 1e-3, "{mean}");
+        assert!(second / mean > 100.0, "{}", second / mean);
+        // Survival of the Pareto table: S(k) = (l / (l + k - 1))^1.5, so S(k+1) / S(k) rises to 1.
+        let p = |k: usize| table.cum[k] - table.cum[k - 1];
+        assert!(p(1) > p(2) && p(2) > p(10) && p(10) > p(100));
+        // Drawn sizes average to the mean.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let geometric = SizeTable::new(BurstShape::Geometric, 4.0);
+        let draws: u64 = (0..40_000).map(|_| geometric.draw(&mut rng)).sum();
+        // sd of the mean of 40000 geometric sizes of mean 4: sqrt(12 / 40000) = 0.017.
+        assert!((draws as f64 / 40_000.0 - 4.0).abs() < 0.07, "{draws}");
+    }
+
+    #[test]
+    fn bursts_keep_the_row_count_and_the_truth_states_them() {
+        let bursts = Bursts { share: 0.3, mean: 8.0, spread_s: 10, shape: BurstShape::Geometric };
+        let config = Config { rows: 5000, bursts: Some(bursts), ..Config::default() };
+        let mut out = Vec::new();
+        let truth = generate(config, &mut out).unwrap();
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 5001);
+        let bursts = truth.bursts.unwrap();
+        assert_eq!(bursts.burst_events, 1500);
+        // (1 - 0.3) + 0.3 x (2 x 8 - 1) = 5.2.
+        assert_eq!(bursts.dispersion, 5.2);
+        assert_eq!(bursts.max_size, 800);
+        assert_eq!(bursts.tail_index, None);
+    }
+
+    #[test]
     fn ranks_are_a_permutation_and_weights_are_equal_for_both_builds() {
         let g = Generator::new(Config::default()).unwrap();
         let mut ranks = g.ranks.clone();
@@ -1340,6 +1413,16 @@ mod tests {
             Config { builds: vec!["a".into(), "a".into()], ..Config::default() },
             Config { codes: RangeInclusive::new(5, 4), ..Config::default() },
             Config { traffic: 1.0, ..Config::default() },
+            Config { code_exponent: 0.0, ..Config::default() },
+            Config {
+                bursts: Some(Bursts {
+                    share: 1.5,
+                    mean: 4.0,
+                    spread_s: 1,
+                    shape: BurstShape::Geometric,
+                }),
+                ..Config::default()
+            },
             Config { injections: vec![inject("3:3000-3601:x2").unwrap()], ..Config::default() },
             Config { injections: vec![inject("99:0-10:x2").unwrap()], ..Config::default() },
             Config {

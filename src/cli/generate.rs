@@ -474,7 +474,8 @@ mod tests {
     #[test]
     fn burst_and_exponent_flags_reach_the_config() {
         let config = parse(&["--bursts", "0.2:16", "--code-exponent", "1.0"]).unwrap();
-        let geometric = Bursts { share: 0.2, mean: 16.0, spread_s: 30, shape: BurstShape::Geometric };
+        let geometric =
+            Bursts { share: 0.2, mean: 16.0, spread_s: 30, shape: BurstShape::Geometric };
         assert_eq!(config.bursts, Some(geometric));
         assert_eq!(config.code_exponent, 1.0);
         let config = parse(&["--bursts", "1:2.5:5", "--burst-shape", "pareto"]).unwrap();
