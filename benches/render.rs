@@ -60,7 +60,9 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N").max(1),
+            "--runs" => {
+                runs = args.next().and_then(|n| n.parse::<usize>().ok()).expect("--runs N").max(1)
+            }
             "--help" | "-h" => {
                 println!("cargo bench --bench render -- [--runs 5]");
                 return;
