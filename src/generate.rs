@@ -122,7 +122,7 @@ pub const BURST_CAP_FACTOR: f64 = 100.0;
 pub const PARETO_TAIL_INDEX: f64 = 1.5;
 
 /// Size-table probabilities are scaled to integers of this many bits before sampling.
-const SIZE_TABLE_BITS: i32 = 52;
+const SIZE_TABLE_BITS: u32 = 52;
 
 /// The largest dense counter table (seconds x builds x codes) [`Generator::new`] accepts:
 /// 2^28 counters of 4 bytes, 1 GiB.
@@ -308,7 +308,7 @@ impl SizeTable {
                     .collect()
             }
         };
-        let scale = 2f64.powi(SIZE_TABLE_BITS);
+        let scale = (1u64 << SIZE_TABLE_BITS) as f64;
         let mut sum = 0u64;
         let cum = probabilities
             .iter()
