@@ -19,13 +19,39 @@
 //! - a *false alarm* is an alert episode that overlaps no injected regression or new code of its
 //!   code; they are counted per null stream-hour (and separately on the injected streams).
 //!
-//! It prints one markdown table; BENCHMARKS.md keeps it with the command that made it.
+//! Stream families (`--families`, all by default), each at every scale:
+//!
+//! - `poisson`: `errwatch generate`'s default mix (rank exponent 1.5), independent events;
+//! - `heavy`: a heavier-tailed code mix, `--code-exponent 1.0` (Zipf's law);
+//! - `bursty-geo`: a fifth of the events in client bursts of geometric size, mean 16, over up to
+//!   30 s (`--bursts 0.2:16:30`), on the null streams as on the injected ones;
+//! - `bursty-pareto`: the same with heavy-tailed (Pareto, tail index 1.5) burst sizes of the same
+//!   mean (`--burst-shape pareto`), so the figures are not tuned to one burst shape.
+//!
+//! On bursty streams a count's variance is `D` times its mean (`D`, the index of dispersion, is in
+//! the truth file: `(1 - f) + f x E[N^2] / E[N]` for a share `f` of events in bursts of size `N`),
+//! so *detectable* there means an expected excess of at least 4 x `sqrt(D x expected total)`.
+//!
+//! Beside the rules, each family gets a *reference* row: the plain exact binomial test with
+//! Bonferroni, computed here from the generated CSV. It cuts the hour into bins of 100 s, slides
+//! windows of 5 and 10 bins one bin at a time, and fires a window when the canary's rate ratio
+//! (`(C / s) / (B / (1 - s))`, `s` the canary's traffic share) is at least the threshold 1.25 and
+//! the one-sided exact p-value `P(X >= C | C + B, s)` is at most `alpha / m`, `m` = codes x
+//! window lengths x positions in the hour. Firing windows of a code that overlap or touch merge
+//! into one episode, detected at the end of its first firing window. It is scored as the rules
+//! are. The oracle CUSUM rows assume independent events, so they are given for the Poisson
+//! families only.
+//!
+//! Streams are generated and analysed on `--jobs` threads (2 by default). It prints one markdown
+//! table; BENCHMARKS.md keeps it with the command that made it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
+use statrs::distribution::{Binomial, DiscreteCDF};
 
 const EXE: &str = env!("CARGO_BIN_EXE_errwatch");
 
@@ -36,12 +62,32 @@ const ANALYZE_FLAGS: [&str; 8] =
 /// A regression counts as detectable at this many standard deviations of excess over its span.
 const DETECTABLE_SIGMAS: f64 = 4.0;
 
+/// The reference test's parameters, the same as [`ANALYZE_FLAGS`]: bins of 100 s, windows of 5
+/// and 10 bins, rate-ratio threshold 1.25, 0.05 expected false alarms per stream-hour.
+const REFERENCE_BIN_S: u64 = 100;
+const REFERENCE_WINDOW_BINS: [u64; 2] = [5, 10];
+const REFERENCE_THRESHOLD: f64 = 1.25;
+const ALPHA: f64 = 0.05;
+
+/// Stream counts of `--quick`: enough to see a broken figure, not to quote one.
+const QUICK_STREAMS: (u64, u64) = (40, 20);
+
+/// The stream families: name and the `errwatch generate` flags that make them.
+const FAMILIES: [(&str, &[&str]); 4] = [
+    ("poisson", &[]),
+    ("heavy", &["--code-exponent", "1.0"]),
+    ("bursty-geo", &["--bursts", "0.2:16:30"]),
+    ("bursty-pareto", &["--bursts", "0.2:16:30", "--burst-shape", "pareto"]),
+];
+
 struct Options {
     null_streams: u64,
     injected_streams: u64,
     scales: Vec<u64>,
     traffic: Vec<String>,
     rules: Vec<String>,
+    families: Vec<String>,
+    jobs: usize,
     extra: Vec<String>,
     verbose: bool,
 }
@@ -53,6 +99,8 @@ fn options() -> Options {
         scales: vec![14_000, 140_000],
         traffic: vec!["0.5".into()],
         rules: vec!["rolling".into(), "sequential".into(), "mean-diff".into()],
+        families: FAMILIES.iter().map(|(name, _)| name.to_string()).collect(),
+        jobs: 2,
         extra: Vec::new(),
         verbose: false,
     };
@@ -66,13 +114,29 @@ fn options() -> Options {
             "--rules" => o.rules = value().split(',').map(String::from).collect(),
             "--traffic" => o.traffic = value().split(',').map(String::from).collect(),
             "--verbose" => o.verbose = true,
+            "--quick" => (o.null_streams, o.injected_streams) = QUICK_STREAMS,
+            "--jobs" => o.jobs = value().parse::<usize>().expect("--jobs N").max(1),
+            "--families" => {
+                o.families = value().split(',').map(String::from).collect();
+                for family in &o.families {
+                    assert!(
+                        FAMILIES.iter().any(|(name, _)| name == family),
+                        "unknown family {family}: expected some of poisson,heavy,bursty-geo,\
+                         bursty-pareto"
+                    );
+                }
+            }
             "--extra" => o.extra = value().split_whitespace().map(String::from).collect(),
             "--help" | "-h" => {
                 println!(
-                    "cargo bench --bench detection -- [--null N] [--injected N] \
+                    "cargo bench --bench detection -- [--null N] [--injected N] [--quick] \
+                     [--families poisson,heavy,bursty-geo,bursty-pareto] \
                      [--scales 14000,140000] [--traffic 0.5,0.1] \
-                     [--rules rolling,sequential,mean-diff] \
-                     [--extra 'ANALYZE FLAGS'] [--verbose]"
+                     [--rules rolling,sequential,mean-diff] [--jobs 2] \
+                     [--extra 'ANALYZE FLAGS'] [--verbose]\n\
+                     --quick: {} null and {} injected streams per family and scale \
+                     (default 200 and 100)",
+                    QUICK_STREAMS.0, QUICK_STREAMS.1
                 );
                 std::process::exit(0);
             }
@@ -116,7 +180,7 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 /// The codes of a seed's stream by frequency rank (index 0 is rank 1).
 fn codes_by_rank(seed: u64, dir: &Path) -> Vec<i64> {
-    let truth_path = dir.join("ranks.json");
+    let truth_path = dir.join(format!("ranks-{seed}.json"));
     run(&strings(&[
         "generate",
         "--seed",
@@ -124,7 +188,7 @@ fn codes_by_rank(seed: u64, dir: &Path) -> Vec<i64> {
         "--rows",
         "0",
         "-o",
-        dir.join("ranks.csv").to_str().unwrap(),
+        dir.join(format!("ranks-{seed}.csv")).to_str().unwrap(),
         "--truth",
         truth_path.to_str().unwrap(),
     ]));
@@ -144,6 +208,7 @@ fn make_stream(
     seed: u64,
     rows: u64,
     traffic: &str,
+    family: (&str, &[&str]),
     injected: bool,
     dir: &Path,
 ) -> (PathBuf, Value) {
@@ -182,10 +247,12 @@ fn make_stream(
         let start = draw.below(3600 - duration);
         flags.push(format!("--improve={code}:{start}-{}:x{factor:.2}", start + duration - 1));
     }
-    let csv = dir.join(format!("s{seed}-{rows}.csv"));
-    let truth = dir.join(format!("s{seed}-{rows}.truth.json"));
+    let (name, family_flags) = family;
+    let csv = dir.join(format!("s{seed}-{rows}-{traffic}-{name}.csv"));
+    let truth = dir.join(format!("s{seed}-{rows}-{traffic}-{name}.truth.json"));
     let mut args = strings(&["generate", "--seed", &seed.to_string(), "--rows", &rows.to_string()]);
     args.extend(strings(&["--traffic", traffic]));
+    args.extend(strings(family_flags));
     args.extend(flags);
     args.extend(strings(&["-o", csv.to_str().unwrap(), "--truth", truth.to_str().unwrap()]));
     run(&args);
@@ -203,7 +270,7 @@ struct Score {
     detected: u64,
     delays: Vec<i64>,
     /// Delay of each detected detectable regression, keyed by (stream, injection).
-    keyed_delays: std::collections::BTreeMap<(usize, usize), i64>,
+    keyed_delays: BTreeMap<(usize, usize), i64>,
     all_regressions: u64,
     all_detected: u64,
 }
@@ -251,8 +318,14 @@ fn score_stream(score: &mut Score, stream: usize, report: &Value, truth: &Value,
     }
 }
 
+/// The index of dispersion of the stream's counts: 1 without bursts.
+fn dispersion(truth: &Value) -> f64 {
+    truth["bursts"]["dispersion"].as_f64().unwrap_or(1.0)
+}
+
 /// Whether a regression's expected excess over its span reaches [`DETECTABLE_SIGMAS`] standard
-/// deviations of its code's expected events there.
+/// deviations of its code's expected events there: `sqrt(D x expected total)`, `D` the index of
+/// dispersion (1 for independent events).
 fn is_detectable(truth: &Value, injection: &Value) -> bool {
     let hours = (injection["end_s"].as_f64().unwrap() - injection["start_s"].as_f64().unwrap()
         + 1.0)
@@ -262,7 +335,7 @@ fn is_detectable(truth: &Value, injection: &Value) -> bool {
     let baseline = injection["baseline_rate_per_hour"].as_f64().unwrap() * hours;
     // The canary's expected events beyond what its traffic share alone would give.
     let excess = canary - baseline * share / (1.0 - share);
-    excess >= DETECTABLE_SIGMAS * (canary + baseline).sqrt()
+    excess >= DETECTABLE_SIGMAS * (dispersion(truth) * (canary + baseline)).sqrt()
 }
 
 /// Per-second (canary, baseline) events of every code of an `H:MM:SS` stream.
@@ -351,9 +424,152 @@ fn report_misses(rule: &str, report: &Value, truth: &Value) {
             injection["start_s"],
             injection["end_s"],
             injection["factor"],
-            (canary - baseline) / (canary + baseline).sqrt()
+            (canary - baseline) / (dispersion(truth) * (canary + baseline)).sqrt()
         );
     }
+}
+
+/// The reference: the plain exact binomial test with Bonferroni over codes x window lengths x
+/// positions (module docs). Returns its alert episodes in the shape of the JSON report's alerts
+/// (`code`, `start_s`, `stop_s`, `detected_at_s`; stop inclusive).
+fn reference_alerts(counts: &HashMap<String, Vec<(u32, u32)>>, truth: &Value) -> Vec<Value> {
+    let share = truth["traffic"].as_f64().unwrap();
+    let last_second = truth["duration_s"].as_u64().unwrap();
+    let bins = (last_second + 1).div_ceil(REFERENCE_BIN_S);
+    let positions: u64 = REFERENCE_WINDOW_BINS.iter().map(|&l| bins.saturating_sub(l) + 1).sum();
+    let level = ALPHA / (counts.len() as u64 * positions) as f64;
+    let mut alerts = Vec::new();
+    for (code, seconds) in counts {
+        // Prefix sums of (canary, baseline) per bin.
+        let mut prefix = vec![(0u64, 0u64); bins as usize + 1];
+        for (second, &(c, b)) in seconds.iter().enumerate() {
+            let bin = second / REFERENCE_BIN_S as usize + 1;
+            prefix[bin].0 += u64::from(c);
+            prefix[bin].1 += u64::from(b);
+        }
+        for bin in 1..prefix.len() {
+            prefix[bin].0 += prefix[bin - 1].0;
+            prefix[bin].1 += prefix[bin - 1].1;
+        }
+        // Firing windows as (first bin, end bin exclusive).
+        let mut firing: Vec<(u64, u64)> = Vec::new();
+        for &length in &REFERENCE_WINDOW_BINS {
+            for first in 0..=bins.saturating_sub(length) {
+                let end = (first + length).min(bins);
+                let canary = prefix[end as usize].0 - prefix[first as usize].0;
+                let baseline = prefix[end as usize].1 - prefix[first as usize].1;
+                if canary == 0 {
+                    continue;
+                }
+                let ratio_ok =
+                    canary as f64 * (1.0 - share) >= REFERENCE_THRESHOLD * baseline as f64 * share;
+                if ratio_ok && upper_tail(canary, canary + baseline, share) <= level {
+                    firing.push((first, end));
+                }
+            }
+        }
+        firing.sort_unstable();
+        let mut episodes: Vec<(u64, u64, u64)> = Vec::new(); // first, end, earliest end
+        for (first, end) in firing {
+            match episodes.last_mut() {
+                Some(episode) if first <= episode.1 => {
+                    episode.1 = episode.1.max(end);
+                    episode.2 = episode.2.min(end);
+                }
+                _ => episodes.push((first, end, end)),
+            }
+        }
+        let code_value =
+            code.parse::<i64>().map_or_else(|_| Value::from(code.clone()), Value::from);
+        let second_of = |end_bin: u64| (end_bin * REFERENCE_BIN_S - 1).min(last_second);
+        for (first, end, earliest) in episodes {
+            alerts.push(serde_json::json!({
+                "code": code_value,
+                "start_s": first * REFERENCE_BIN_S,
+                "stop_s": second_of(end),
+                "detected_at_s": second_of(earliest),
+            }));
+        }
+    }
+    alerts
+}
+
+/// `P(X >= k)` for `X ~ Binomial(n, p)`, `k >= 1`.
+fn upper_tail(k: u64, n: u64, p: f64) -> f64 {
+    Binomial::new(p, n).expect("a valid binomial").sf(k - 1)
+}
+
+/// `f` over `items` on `jobs` threads, results in the order of the items.
+fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.min(items.len()).max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a worker")).collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// One generated stream with what the benchmark derives from it once.
+struct Stream {
+    csv: PathBuf,
+    truth: Value,
+    null: bool,
+    reference: Value,
+    /// Per worse injection (by index among the non-improvements) that is detectable: the oracle's
+    /// delay and the information bound.
+    oracle: Vec<(usize, Option<i64>, f64)>,
+}
+
+fn delay_text(values: &mut [i64]) -> String {
+    median(values).map_or("-".to_string(), |d| d.to_string())
+}
+
+/// Prints one table row of a scored rule.
+fn print_row(
+    prefix: &str,
+    name: &str,
+    score: &mut Score,
+    oracle: Option<&BTreeMap<(usize, usize), i64>>,
+) {
+    let delay = delay_text(&mut score.delays);
+    let ratio = oracle.map_or("-".to_string(), |oracle_delays| {
+        let mut ratios: Vec<f64> = score
+            .keyed_delays
+            .iter()
+            .filter_map(|(key, &d)| {
+                let o = *oracle_delays.get(key)?;
+                Some((d.max(1) as f64) / (o.max(1) as f64))
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        ratios.get(ratios.len() / 2).map_or("-".to_string(), |r| format!("{r:.2}"))
+    });
+    println!(
+        "| {prefix} | {name} | {} | {:.3} ({}) | {:.3} ({}) | {} | {:.1}% ({}/{}) | {:.1}% | {delay} | {ratio} |",
+        score.null_hours,
+        score.null_false_alarms as f64 / score.null_hours.max(1) as f64,
+        score.null_false_alarms,
+        score.injected_false_alarms as f64 / score.injected_hours.max(1) as f64,
+        score.injected_false_alarms,
+        score.detectable,
+        100.0 * score.detected as f64 / score.detectable.max(1) as f64,
+        score.detected,
+        score.detectable,
+        100.0 * score.all_detected as f64 / score.all_regressions.max(1) as f64,
+    );
 }
 
 fn median(values: &mut [i64]) -> Option<i64> {
@@ -368,102 +584,103 @@ fn main() {
     let o = options();
     let dir = tempfile::tempdir().expect("temporary directory");
     println!(
-        "streams per scale: {} null, {} injected; analyze flags: {} {}\n",
+        "streams per family and scale: {} null, {} injected; analyze flags: {} {}\n",
         o.null_streams,
         o.injected_streams,
         ANALYZE_FLAGS.join(" "),
         o.extra.join(" ")
     );
     println!(
-        "| rows/hour | traffic | rule | null hours | false alarms / null hour | false alarms / injected hour \
-         | detectable | recall (detectable) | recall (all) | median delay (s) \
-         | median delay / oracle's |"
+        "| family | rows/hour | traffic | rule | null hours | false alarms / null hour \
+         | false alarms / injected hour | detectable | recall (detectable) | recall (all) \
+         | median delay (s) | median delay / oracle's |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for (&rows, traffic) in o.scales.iter().flat_map(|r| o.traffic.iter().map(move |t| (r, t))) {
-        let streams: Vec<(PathBuf, Value, bool)> = (1..=o.null_streams)
-            .map(|seed| (seed, false))
-            .chain((1..=o.injected_streams).map(|i| (10_000 + i, true)))
-            .map(|(seed, injected)| {
-                let (csv, truth) = make_stream(seed, rows, traffic, injected, dir.path());
-                (csv, truth, !injected)
-            })
-            .collect();
-        // The oracle CUSUM and the information bound, on the detectable regressions.
-        let mut oracle_delays = std::collections::BTreeMap::new();
-        let (mut bounds, mut oracle_found, mut detectable) = (Vec::new(), 0, 0);
-        for (stream, (csv, truth, null)) in streams.iter().enumerate() {
-            if *null {
-                continue;
-            }
-            let counts = per_second_counts(csv, truth);
-            let worse = truth["injections"].as_array().unwrap().iter();
-            let worse = worse.filter(|i| i["kind"] != "improvement");
-            for (index, injection) in worse.enumerate() {
-                if !is_detectable(truth, injection) {
-                    continue;
-                }
-                detectable += 1;
-                let (delay, bound) = oracle(&counts, truth, injection, 0.05);
-                bounds.push(bound.round() as i64);
-                if let Some(delay) = delay {
-                    oracle_found += 1;
-                    oracle_delays.insert((stream, index), delay);
-                }
-            }
-        }
-        let mut delays: Vec<i64> = oracle_delays.values().copied().collect();
-        println!(
-            "| {rows} | {traffic} | oracle CUSUM | - | - | - | {detectable} | {:.1}% ({oracle_found}/{detectable}) | - | {} | 1.00 |",
-            100.0 * oracle_found as f64 / detectable.max(1) as f64,
-            median(&mut delays).map_or("-".to_string(), |d| d.to_string()),
-        );
-        println!(
-            "| {rows} | {traffic} | ln(A) / KL | - | - | - | {detectable} | - | - | {} | - |",
-            median(&mut bounds).map_or("-".to_string(), |d| d.to_string()),
-        );
-        for rule in &o.rules {
-            let mut score = Score::default();
-            for (stream, (csv, truth, null)) in streams.iter().enumerate() {
-                let mut args = strings(&["analyze", csv.to_str().unwrap(), "--format", "json"]);
-                args.extend(strings(&ANALYZE_FLAGS));
-                args.extend(strings(&["--traffic", traffic]));
-                args.extend(strings(&["--rule", rule, "--no-heatmap"]));
-                args.extend(o.extra.iter().cloned());
-                let (_, stdout) = run(&args);
-                let report: Value = serde_json::from_str(&stdout).expect("JSON report");
-                score_stream(&mut score, stream, &report, truth, *null);
-                if o.verbose {
-                    report_misses(rule, &report, truth);
-                }
-            }
-            let delay = median(&mut score.delays).map_or("-".to_string(), |d| d.to_string());
-            let mut ratios: Vec<f64> = score
-                .keyed_delays
-                .iter()
-                .filter_map(|(key, &d)| {
-                    let o = *oracle_delays.get(key)?;
-                    Some((d.max(1) as f64) / (o.max(1) as f64))
-                })
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let families = FAMILIES.iter().filter(|(name, _)| o.families.iter().any(|f| f == name));
+    for &(family, family_flags) in families {
+        let poisson = !family.starts_with("bursty");
+        for (&rows, traffic) in o.scales.iter().flat_map(|r| o.traffic.iter().map(move |t| (r, t)))
+        {
+            let seeds: Vec<(u64, bool)> = (1..=o.null_streams)
+                .map(|seed| (seed, false))
+                .chain((1..=o.injected_streams).map(|i| (10_000 + i, true)))
                 .collect();
-            ratios.sort_by(f64::total_cmp);
-            let ratio = ratios.get(ratios.len() / 2).map_or("-".to_string(), |r| format!("{r:.2}"));
-            println!(
-                "| {rows} | {traffic} | {rule} | {} | {:.3} ({}) | {:.3} ({}) | {} | {:.1}% ({}/{}) | {:.1}% | {delay} | {ratio} |",
-                score.null_hours,
-                score.null_false_alarms as f64 / score.null_hours.max(1) as f64,
-                score.null_false_alarms,
-                score.injected_false_alarms as f64 / score.injected_hours.max(1) as f64,
-                score.injected_false_alarms,
-                score.detectable,
-                100.0 * score.detected as f64 / score.detectable.max(1) as f64,
-                score.detected,
-                score.detectable,
-                100.0 * score.all_detected as f64 / score.all_regressions.max(1) as f64,
-            );
-        }
-        for (csv, _, _) in &streams {
-            let _ = std::fs::remove_file(csv);
+            let streams: Vec<Stream> = parallel_map(&seeds, o.jobs, |&(seed, injected)| {
+                let (csv, truth) =
+                    make_stream(seed, rows, traffic, (family, family_flags), injected, dir.path());
+                let counts = per_second_counts(&csv, &truth);
+                let reference = serde_json::json!({ "alerts": reference_alerts(&counts, &truth) });
+                let mut oracle_results = Vec::new();
+                if poisson && injected {
+                    let worse = truth["injections"].as_array().unwrap().iter();
+                    let worse = worse.filter(|i| i["kind"] != "improvement");
+                    for (index, injection) in worse.enumerate() {
+                        if is_detectable(&truth, injection) {
+                            let (delay, bound) = oracle(&counts, &truth, injection, ALPHA);
+                            oracle_results.push((index, delay, bound));
+                        }
+                    }
+                }
+                Stream { csv, truth, null: !injected, reference, oracle: oracle_results }
+            });
+            let prefix = format!("{family} | {rows} | {traffic}");
+            // The oracle CUSUM and the information bound, on the detectable regressions.
+            let mut oracle_delays = BTreeMap::new();
+            if poisson {
+                let (mut bounds, mut oracle_found, mut detectable) = (Vec::new(), 0, 0);
+                for (stream, s) in streams.iter().enumerate() {
+                    for &(index, delay, bound) in &s.oracle {
+                        detectable += 1;
+                        bounds.push(bound.round() as i64);
+                        if let Some(delay) = delay {
+                            oracle_found += 1;
+                            oracle_delays.insert((stream, index), delay);
+                        }
+                    }
+                }
+                let mut delays: Vec<i64> = oracle_delays.values().copied().collect();
+                println!(
+                    "| {prefix} | oracle CUSUM | - | - | - | {detectable} | {:.1}% ({oracle_found}/{detectable}) | - | {} | 1.00 |",
+                    100.0 * oracle_found as f64 / detectable.max(1) as f64,
+                    delay_text(&mut delays),
+                );
+                println!(
+                    "| {prefix} | ln(A) / KL | - | - | - | {detectable} | - | - | {} | - |",
+                    delay_text(&mut bounds),
+                );
+            }
+            let oracle_delays = poisson.then_some(&oracle_delays);
+            let mut score = Score::default();
+            for (stream, s) in streams.iter().enumerate() {
+                score_stream(&mut score, stream, &s.reference, &s.truth, s.null);
+                if o.verbose {
+                    report_misses("reference", &s.reference, &s.truth);
+                }
+            }
+            print_row(&prefix, "reference (binomial + Bonferroni)", &mut score, oracle_delays);
+            for rule in &o.rules {
+                let reports: Vec<Value> = parallel_map(&streams, o.jobs, |s| {
+                    let mut args =
+                        strings(&["analyze", s.csv.to_str().unwrap(), "--format", "json"]);
+                    args.extend(strings(&ANALYZE_FLAGS));
+                    args.extend(strings(&["--traffic", traffic]));
+                    args.extend(strings(&["--rule", rule, "--no-heatmap"]));
+                    args.extend(o.extra.iter().cloned());
+                    let (_, stdout) = run(&args);
+                    serde_json::from_str(&stdout).expect("JSON report")
+                });
+                let mut score = Score::default();
+                for (stream, (s, report)) in streams.iter().zip(&reports).enumerate() {
+                    score_stream(&mut score, stream, report, &s.truth, s.null);
+                    if o.verbose {
+                        report_misses(rule, report, &s.truth);
+                    }
+                }
+                print_row(&prefix, rule, &mut score, oracle_delays);
+            }
+            for s in &streams {
+                let _ = std::fs::remove_file(&s.csv);
+            }
         }
     }
 }

@@ -9,9 +9,12 @@
 //! - **Time** runs over the whole seconds `0..=duration_s` (offsets from the start; the end is
 //!   inclusive, so one hour has 3601 distinct seconds), written in any [`Notation`].
 //! - **Codes** are the integers of a range `LO..=HI`. Each gets a rank `k` (1 = most frequent) from a
-//!   seeded Fisher-Yates permutation, and a base weight `round(W / (k * sqrt(k)))` with
-//!   `W` = [`BASE_WEIGHT`]: a Zipf-like mix with exponent 1.5, a few frequent codes and a long tail
-//!   of rare ones, as in real error mixes.
+//!   seeded Fisher-Yates permutation, and a base weight `round(W / k^s)` with `W` =
+//!   [`BASE_WEIGHT`] and the rank exponent `s` ([`Config::code_exponent`], by default
+//!   [`DEFAULT_CODE_EXPONENT`] = 1.5, so `round(W / (k * sqrt(k)))`): a Zipf-like mix, a few
+//!   frequent codes and a long tail of rare ones, as in real error mixes; a smaller `s` gives a
+//!   heavier tail. `s` is rounded to the nearest 1/1024 and `k^s` is computed from `k`, products
+//!   and repeated square roots only ([`rank_power`]), never `powf`.
 //! - **Builds** share the traffic: the last build is the canary and gets the `traffic` share of the
 //!   users, the others (the first is the baseline) split the rest equally; with a single build it
 //!   gets everything. Without injections every build has the same per-user rate for every code, so
@@ -26,6 +29,26 @@
 //! stream holds exactly `rows` events, each drawn independently with probability proportional to
 //! its cell's weight: the counts are one multinomial draw. Hence the expected number of events of a
 //! cell is `rows x weight / total weight`; [`Truth`] reports those expectations per hour.
+//!
+//! # Bursts
+//!
+//! With [`Config::bursts`] (`--bursts SHARE:MEAN[:SPREAD]`), `B = round(SHARE x rows)` of the rows
+//! arrive as client bursts and the other `rows - B` as the independent events above, so `rows`
+//! stays exact. A burst is the unit drawn: its anchor cell (second, build, code) is drawn with the
+//! same weights as a single event (so without injections a burst lands on the canary at the
+//! traffic odds, and a regression multiplies the canary's burst rate of its code by its factor,
+//! as it does the single events'), its size `N` from [`BurstShape`] with mean `MEAN`, and all its
+//! events are of that build and code, spread uniformly over a sub-span of `L` seconds, `L` uniform
+//! in `1..=SPREAD`, that starts at the anchor second (moved earlier if it would pass the end).
+//! The last burst is cut to what remains of `B`. The expected events of every cell are unchanged,
+//! and so are the rates in [`Truth`].
+//!
+//! Counts of one code in one build over windows longer than `SPREAD` are then a compound Poisson
+//! process mixed with a Poisson one: with a share `f` of the events in bursts of size `N`, their
+//! variance-to-mean ratio (index of dispersion) is `D = (1 - f) + f x E[N^2] / E[N]`, since a
+//! compound Poisson count with cluster sizes `N` has variance `rate x E[N^2]` and mean
+//! `rate x E[N]`. [`BurstTruth::dispersion`] records it, computed from the size table actually
+//! sampled (a geometric size with mean `m` has `E[N^2] / E[N] = 2m - 1`).
 //!
 //! # Algorithm
 //!
@@ -48,7 +71,11 @@
 //! with IEEE-754 `+ - * / sqrt` and rounding only, which are exact or correctly rounded everywhere
 //! (no `ln`, `exp` or `powf` from a platform libm), and all sampling is integer arithmetic. The same
 //! [`Config`] therefore gives the same bytes on every platform. The PRNG draws, in order: the rank
-//! permutation, one bounded draw per event, then the shuffles of the seconds in time order.
+//! permutation, one bounded draw per single event, then per burst its anchor, size, sub-span and
+//! one draw per event, then the shuffles of the seconds in time order. Without bursts and with the
+//! default exponent the draws and weights are those of the first version, so the bundled data
+//! sets still regenerate byte for byte. The burst-size tables are built with the same operations
+//! (the Pareto tail index is 3/2 so that its powers are `t x sqrt(t)`).
 
 use std::fmt;
 use std::io::{self, Write};
@@ -64,6 +91,38 @@ use crate::input::timestamp::Notation;
 
 /// The base weight `W` of the rank-1 code; the code at rank `k` gets `round(W / (k * sqrt(k)))`.
 pub const BASE_WEIGHT: f64 = (1u64 << 30) as f64;
+
+/// The default rank exponent of the code mix: the seed data's `k^-1.5`.
+pub const DEFAULT_CODE_EXPONENT: f64 = 1.5;
+
+/// The range of rank exponents accepted: above this, all but the first few codes round to weight
+/// 1; below the lower end, the mix is nearly flat, which a smaller code range states better.
+pub const CODE_EXPONENTS: RangeInclusive<f64> = 0.1..=4.0;
+
+/// Rank exponents are rounded to a multiple of 1 / this (10 bits: [`rank_power`] takes up to ten
+/// square roots).
+pub const EXPONENT_STEPS: u32 = 1024;
+
+/// The default spread of a burst, in seconds: a crash loop or retry storm of a client lasts tens
+/// of seconds before it gives up or is restarted.
+pub const DEFAULT_BURST_SPREAD_S: u64 = 30;
+
+/// The largest mean burst size accepted (the size table has [`BURST_CAP_FACTOR`] times as many
+/// entries).
+pub const MAX_BURST_MEAN: f64 = 1000.0;
+
+/// The largest burst is this many times the mean size: far in the tail for a geometric size
+/// (probability about `e^-100`), a real cut for the Pareto one, whose second moment would
+/// otherwise be infinite.
+pub const BURST_CAP_FACTOR: f64 = 100.0;
+
+/// The tail index of [`BurstShape::Pareto`]: `P(N >= k)` falls as `k^-1.5`, a heavy tail (finite
+/// mean, infinite variance before the cap) in the 1.5..2 range seen in retry storms; 3/2 keeps the
+/// table to square roots.
+pub const PARETO_TAIL_INDEX: f64 = 1.5;
+
+/// Size-table probabilities are scaled to integers of this many bits before sampling.
+const SIZE_TABLE_BITS: u32 = 52;
 
 /// The largest dense counter table (seconds x builds x codes) [`Generator::new`] accepts:
 /// 2^28 counters of 4 bytes, 1 GiB.
@@ -103,6 +162,11 @@ pub struct Config {
     pub traffic: f64,
     /// What is injected into the canary.
     pub injections: Vec<Injection>,
+    /// The rank exponent `s` of the code mix: rank `k` weighs `W / k^s` (rounded to a multiple of
+    /// 1/[`EXPONENT_STEPS`] when used).
+    pub code_exponent: f64,
+    /// Client bursts, if any.
+    pub bursts: Option<Bursts>,
 }
 
 impl Default for Config {
@@ -118,8 +182,173 @@ impl Default for Config {
             codes: -17..=15,
             traffic: 0.5,
             injections: Vec::new(),
+            code_exponent: DEFAULT_CODE_EXPONENT,
+            bursts: None,
         }
     }
+}
+
+/// How burst sizes are distributed; both have the mean [`Bursts::mean`] and are cut at
+/// [`BURST_CAP_FACTOR`] times it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BurstShape {
+    /// `P(N = k) = p (1 - p)^(k - 1)`, `p = 1 / mean`: a memoryless client that stops after each
+    /// event with the same chance.
+    Geometric,
+    /// A discrete Lomax (Pareto type II) size: `P(N >= k) = (l / (l + k - 1))^1.5`, with the scale
+    /// `l` found by bisection so that the mean (after the cap) is the one asked for. Most bursts
+    /// are small and a few are huge.
+    Pareto,
+}
+
+impl BurstShape {
+    /// The name used by `--burst-shape` and the truth file.
+    pub fn name(self) -> &'static str {
+        match self {
+            BurstShape::Geometric => "geometric",
+            BurstShape::Pareto => "pareto",
+        }
+    }
+}
+
+/// Client bursts: a share of the events arrive in bursts of one code on one build.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bursts {
+    /// The share of the rows that arrive in bursts, in `0..=1`.
+    pub share: f64,
+    /// The mean burst size in events, in `1..=MAX_BURST_MEAN`.
+    pub mean: f64,
+    /// The longest span of a burst, in seconds (at least 1: all in one second).
+    pub spread_s: u64,
+    /// The distribution of the sizes.
+    pub shape: BurstShape,
+}
+
+impl Bursts {
+    /// Parses `SHARE:MEAN[:SPREAD]` (SPREAD in whole seconds, [`DEFAULT_BURST_SPREAD_S`] if
+    /// absent), with a geometric shape.
+    pub fn parse(spec: &str) -> Result<Bursts, String> {
+        let syntax = "expected SHARE:MEAN[:SPREAD], e.g. 0.2:16:30";
+        let parts: Vec<&str> = spec.split(':').collect();
+        if !(2..=3).contains(&parts.len()) {
+            return Err(syntax.to_string());
+        }
+        let number = |what: &str, text: &str| {
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("{syntax}; {what} '{text}' is not a number"))
+        };
+        let share = number("SHARE", parts[0])?;
+        let mean = number("MEAN", parts[1])?;
+        let spread_s = match parts.get(2) {
+            None => DEFAULT_BURST_SPREAD_S,
+            Some(text) => text.trim().parse::<u64>().map_err(|_| {
+                format!("{syntax}; SPREAD '{text}' is not a whole number of seconds")
+            })?,
+        };
+        let bursts = Bursts { share, mean, spread_s, shape: BurstShape::Geometric };
+        bursts.check()?;
+        Ok(bursts)
+    }
+
+    /// Checks the ranges of the parameters.
+    pub fn check(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.share) {
+            return Err(format!("SHARE {} is not between 0 and 1", self.share));
+        }
+        if !(1.0..=MAX_BURST_MEAN).contains(&self.mean) {
+            return Err(format!("MEAN {} is not between 1 and {MAX_BURST_MEAN} events", self.mean));
+        }
+        if self.spread_s == 0 {
+            return Err("SPREAD 0: a burst spans at least 1 second".to_string());
+        }
+        Ok(())
+    }
+}
+
+/// The sampled distribution of burst sizes: `weights[k - 1]` is proportional to `P(N = k)`.
+#[derive(Debug, Clone)]
+struct SizeTable {
+    /// Cumulative integer weights over sizes `1..=cap`.
+    cum: Vec<u64>,
+}
+
+impl SizeTable {
+    fn new(shape: BurstShape, mean: f64) -> SizeTable {
+        let cap = ((mean * BURST_CAP_FACTOR).ceil() as usize).max(1);
+        let probabilities = match shape {
+            BurstShape::Geometric => {
+                let stop = 1.0 / mean;
+                let mut out = Vec::with_capacity(cap);
+                let mut survive = 1.0;
+                for k in 1..=cap {
+                    out.push(if k == cap { survive } else { survive * stop });
+                    survive *= 1.0 - stop;
+                }
+                out
+            }
+            BurstShape::Pareto => {
+                // The capped mean sum_{k=1}^{cap} S(k) grows with the scale from 1 (scale 0) to
+                // cap (infinite scale): bisect, in a fixed number of steps.
+                let (mut low, mut high) = (0.0f64, mean * cap as f64);
+                for _ in 0..200 {
+                    let mid = 0.5 * (low + high);
+                    if pareto_survival(mid, cap).iter().sum::<f64>() < mean {
+                        low = mid;
+                    } else {
+                        high = mid;
+                    }
+                }
+                let survival = pareto_survival(0.5 * (low + high), cap);
+                (0..cap)
+                    .map(|i| survival[i] - survival.get(i + 1).copied().unwrap_or(0.0))
+                    .collect()
+            }
+        };
+        let scale = (1u64 << SIZE_TABLE_BITS) as f64;
+        let mut sum = 0u64;
+        let cum = probabilities
+            .iter()
+            .map(|p| {
+                sum += (p * scale).round() as u64;
+                sum
+            })
+            .collect();
+        SizeTable { cum }
+    }
+
+    /// `(E[N], E[N^2])` of the integer table as sampled.
+    fn moments(&self) -> (f64, f64) {
+        let total = *self.cum.last().unwrap_or(&0) as f64;
+        let (mut first, mut second) = (0.0, 0.0);
+        let mut previous = 0;
+        for (i, &c) in self.cum.iter().enumerate() {
+            let p = (c - previous) as f64 / total;
+            previous = c;
+            let k = (i + 1) as f64;
+            first += p * k;
+            second += p * k * k;
+        }
+        (first, second)
+    }
+
+    fn draw(&self, rng: &mut ChaCha8Rng) -> u64 {
+        let u = below(rng, *self.cum.last().expect("a non-empty table"));
+        self.cum.partition_point(|&c| c <= u) as u64 + 1
+    }
+}
+
+/// `S(k) = P(N >= k) = t sqrt(t)`, `t = scale / (scale + k - 1)`, for `k` in `1..=cap`.
+fn pareto_survival(scale: f64, cap: usize) -> Vec<f64> {
+    (1..=cap)
+        .map(|k| {
+            let t = if k == 1 { 1.0 } else { scale / (scale + (k - 1) as f64) };
+            t * t.sqrt()
+        })
+        .collect()
 }
 
 /// The kind of an [`Injection`].
@@ -362,6 +591,16 @@ impl Config {
             self.duration_s,
             self.notation.name()
         );
+        ensure!(
+            CODE_EXPONENTS.contains(&self.code_exponent),
+            "the rank exponent {} of the code mix is not between {} and {}",
+            self.code_exponent,
+            CODE_EXPONENTS.start(),
+            CODE_EXPONENTS.end()
+        );
+        if let Some(bursts) = &self.bursts {
+            bursts.check().map_err(|e| anyhow::anyhow!("bursts: {e}"))?;
+        }
         for injection in &self.injections {
             self.check_injection(injection).map_err(|e| {
                 anyhow::anyhow!("{} {}: {e}", injection.kind.flag(), injection.code)
@@ -397,10 +636,47 @@ pub struct Truth {
     pub canary: String,
     /// The canary's share of the traffic (1 with a single build).
     pub traffic: f64,
+    /// The rank exponent of the code mix as used (a multiple of 1/1024); absent for the default
+    /// 1.5, so that the truth files of default streams keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_exponent: Option<f64>,
+    /// The client bursts and the dispersion they imply; absent without bursts (dispersion 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bursts: Option<BurstTruth>,
     /// Every code of the range, in code order, with its rank and base rate.
     pub codes: Vec<CodeTruth>,
     /// Every injection, in the order given.
     pub injections: Vec<InjectionTruth>,
+}
+
+/// The client bursts of a stream, as generated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BurstTruth {
+    /// The share of the rows in bursts, as asked.
+    pub share: f64,
+    /// The number of rows in bursts: `round(share x rows)`.
+    pub burst_events: u64,
+    /// The mean burst size asked for.
+    pub mean_size: f64,
+    /// `geometric` or `pareto`.
+    pub shape: BurstShape,
+    /// The tail index of a Pareto shape (`P(N >= k)` falls as `k^-tail_index`); absent for a
+    /// geometric one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_index: Option<f64>,
+    /// The largest burst size.
+    pub max_size: u64,
+    /// The longest span of a burst, in seconds.
+    pub spread_s: u64,
+    /// `E[N]` of the sizes as sampled (the cap moves it slightly from `mean_size`), rounded to
+    /// 0.001.
+    pub size_mean: f64,
+    /// `E[N^2] / E[N]` of the sizes as sampled: the index of dispersion of a count made of
+    /// bursts only, rounded to 0.001.
+    pub size_second_moment_ratio: f64,
+    /// The index of dispersion of one code's counts in one build over windows longer than
+    /// `spread_s`: `(1 - share) + share x E[N^2] / E[N]`, rounded to 0.001.
+    pub dispersion: f64,
 }
 
 /// The base rate of one code.
@@ -500,6 +776,8 @@ pub struct Generator {
     /// Weight of each cell in one second without any injection.
     plain: Vec<u64>,
     total: u64,
+    /// The burst-size table, with bursts.
+    sizes: Option<SizeTable>,
 }
 
 impl fmt::Debug for Generator {
@@ -512,10 +790,42 @@ impl fmt::Debug for Generator {
     }
 }
 
-/// Weight of code rank `k` (1-based): `round(W / (k * sqrt(k)))`, at least 1.
+/// Weight of code rank `k` (1-based) with the default exponent: `round(W / (k * sqrt(k)))`, at
+/// least 1.
 pub fn base_weight(rank: u64) -> u64 {
-    let k = rank as f64;
-    ((BASE_WEIGHT / (k * k.sqrt())).round() as u64).max(1)
+    base_weight_with(rank, exponent_steps(DEFAULT_CODE_EXPONENT))
+}
+
+/// Weight of code rank `k` (1-based) with the exponent `steps / EXPONENT_STEPS`:
+/// `round(W / k^s)`, at least 1.
+pub fn base_weight_with(rank: u64, steps: u32) -> u64 {
+    ((BASE_WEIGHT / rank_power(rank as f64, steps)).round() as u64).max(1)
+}
+
+/// A rank exponent as a whole number of 1/[`EXPONENT_STEPS`].
+pub fn exponent_steps(exponent: f64) -> u32 {
+    (exponent * f64::from(EXPONENT_STEPS)).round() as u32
+}
+
+/// `k^(steps / 1024)` from correctly rounded operations only, in a fixed order: `k` multiplied
+/// by itself for the whole part, then by `k^(1/2^j)` (`j` square roots) for each set bit of the
+/// fraction, from the half down. `steps = 1536` gives `k * sqrt(k)`, the seed's formula.
+pub fn rank_power(k: f64, steps: u32) -> f64 {
+    let mut power = 1.0;
+    for _ in 0..steps / EXPONENT_STEPS {
+        power *= k;
+    }
+    let fraction = steps % EXPONENT_STEPS;
+    let mut root = k;
+    let mut bit = EXPONENT_STEPS / 2;
+    while bit > 0 {
+        root = root.sqrt();
+        if fraction & bit != 0 {
+            power *= root;
+        }
+        bit /= 2;
+    }
+    power
 }
 
 /// A uniform integer in `0..n` (`n > 0`) from the raw output, by Lemire's method: no modulo bias.
@@ -557,8 +867,9 @@ impl Generator {
         for (position, &code) in order.iter().enumerate() {
             ranks[code] = position as u64 + 1;
         }
-        let base: Vec<f64> = ranks.iter().map(|&k| base_weight(k) as f64).collect();
-        let mut sorted: Vec<u64> = ranks.iter().map(|&k| base_weight(k)).collect();
+        let steps = exponent_steps(config.code_exponent);
+        let base: Vec<f64> = ranks.iter().map(|&k| base_weight_with(k, steps) as f64).collect();
+        let mut sorted: Vec<u64> = ranks.iter().map(|&k| base_weight_with(k, steps)).collect();
         sorted.sort_unstable();
         let median = sorted[(sorted.len() - 1) / 2] as f64;
 
@@ -653,7 +964,8 @@ impl Generator {
         if config.rows > 0 && total == 0 {
             bail!("every weight rounds to zero: no event can be drawn");
         }
-        Ok(Generator { config, rng, codes, ranks, segments, plain, total })
+        let sizes = config.bursts.map(|b| SizeTable::new(b.shape, b.mean));
+        Ok(Generator { config, rng, codes, ranks, segments, plain, total, sizes })
     }
 
     /// The configuration.
@@ -712,9 +1024,41 @@ impl Generator {
             baseline: config.builds[0].clone(),
             canary: config.builds[builds - 1].clone(),
             traffic: if builds == 1 { 1.0 } else { config.traffic },
+            code_exponent: {
+                let steps = exponent_steps(config.code_exponent);
+                (steps != exponent_steps(DEFAULT_CODE_EXPONENT))
+                    .then(|| f64::from(steps) / f64::from(EXPONENT_STEPS))
+            },
+            bursts: self.burst_truth(),
             codes,
             injections,
         }
+    }
+
+    /// The number of rows that arrive in bursts.
+    fn burst_events(&self) -> u64 {
+        self.config.bursts.map_or(0, |b| {
+            ((b.share * self.config.rows as f64).round() as u64).min(self.config.rows)
+        })
+    }
+
+    fn burst_truth(&self) -> Option<BurstTruth> {
+        let (bursts, sizes) = (self.config.bursts?, self.sizes.as_ref()?);
+        let (first, second) = sizes.moments();
+        let ratio = second / first;
+        let round = |x: f64| (x * 1000.0).round() / 1000.0;
+        Some(BurstTruth {
+            share: bursts.share,
+            burst_events: self.burst_events(),
+            mean_size: bursts.mean,
+            shape: bursts.shape,
+            tail_index: (bursts.shape == BurstShape::Pareto).then_some(PARETO_TAIL_INDEX),
+            max_size: sizes.cum.len() as u64,
+            spread_s: bursts.spread_s,
+            size_mean: round(first),
+            size_second_moment_ratio: round(ratio),
+            dispersion: round((1.0 - bursts.share) + bursts.share * ratio),
+        })
     }
 
     fn segment_of_second(&self, second: u64) -> usize {
@@ -743,16 +1087,36 @@ impl Generator {
         let cells = self.codes.len() * builds;
         let seconds = self.config.duration_s + 1;
         let mut counts = vec![0u32; (seconds as usize) * cells];
-        // First pass: one multinomial draw of the rows over (second, cell).
+        // First pass: one multinomial draw of the single events over (second, cell), then the
+        // bursts, each anchored on a cell drawn the same way.
+        let burst_events = self.burst_events();
         let segments = &self.segments;
-        for _ in 0..self.config.rows {
-            let u = below(&mut self.rng, self.total);
+        let total = self.total;
+        let draw_cell = |rng: &mut ChaCha8Rng| {
+            let u = below(rng, total);
             let segment = &segments[segments.partition_point(|s| s.cum_end <= u)];
             let r = u - (segment.cum_end - segment.per_second * segment.seconds);
             let second = segment.first + r / segment.per_second;
             let w = r % segment.per_second;
-            let cell = segment.cum.partition_point(|&c| c <= w);
+            (second, segment.cum.partition_point(|&c| c <= w))
+        };
+        for _ in 0..self.config.rows - burst_events {
+            let (second, cell) = draw_cell(&mut self.rng);
             counts[second as usize * cells + cell] += 1;
+        }
+        if let (Some(bursts), Some(sizes)) = (self.config.bursts, &self.sizes) {
+            let mut left = burst_events;
+            while left > 0 {
+                let (anchor, cell) = draw_cell(&mut self.rng);
+                let size = sizes.draw(&mut self.rng).min(left);
+                let span = (1 + below(&mut self.rng, bursts.spread_s)).min(seconds);
+                let first = anchor.min(seconds - span);
+                for _ in 0..size {
+                    let second = first + below(&mut self.rng, span);
+                    counts[second as usize * cells + cell] += 1;
+                }
+                left -= size;
+            }
         }
         // Second pass: each second's events in a shuffled order.
         let suffixes: Vec<Vec<u8>> = (0..cells)
@@ -872,6 +1236,80 @@ mod tests {
     }
 
     #[test]
+    fn rank_powers_keep_the_seed_formula_and_follow_the_exponent() {
+        // The default must be the first version's `k * sqrt(k)` to the last bit.
+        for k in 1..=5000u64 {
+            let k = k as f64;
+            assert_eq!(rank_power(k, 1536).to_bits(), (k * k.sqrt()).to_bits(), "{k}");
+        }
+        assert_eq!(exponent_steps(1.5), 1536);
+        assert_eq!(rank_power(7.0, 1024), 7.0);
+        assert_eq!(rank_power(9.0, 2048), 81.0);
+        assert_eq!(rank_power(16.0, 256), 2.0); // 16^(1/4)
+        assert_eq!(rank_power(16.0, 768), 8.0); // 16^(3/4) = 4 x 2
+        // 0.8 rounds to 819/1024; within 1e-12 of powf in relative terms.
+        let steps = exponent_steps(0.8);
+        assert_eq!(steps, 819);
+        let exact = 10f64.powf(819.0 / 1024.0);
+        assert!((rank_power(10.0, steps) / exact - 1.0).abs() < 1e-12);
+        // Exponent 1: Zipf's law, rank 4 weighs a quarter of rank 1.
+        assert_eq!(base_weight_with(4, 1024), 1 << 28);
+    }
+
+    #[test]
+    fn a_smaller_exponent_gives_a_heavier_tail() {
+        let tail = |steps| -> f64 {
+            let all: u64 = (1..=33).map(|k| base_weight_with(k, steps)).sum();
+            (6..=33).map(|k| base_weight_with(k, steps)).sum::<u64>() as f64 / all as f64
+        };
+        // Ranks 6..=33 hold 22.34% of the weight at 1.5 and 44.16% at 1.0 (sums of k^-s).
+        assert!((tail(1536) - 0.2234).abs() < 1e-4, "{}", tail(1536));
+        assert!((tail(1024) - 0.4416).abs() < 1e-4, "{}", tail(1024));
+    }
+
+    #[test]
+    fn burst_sizes_have_the_asked_mean_and_the_stated_dispersion() {
+        // Geometric with mean m: E[N^2] / E[N] = (2 - p) / p = 2m - 1.
+        let table = SizeTable::new(BurstShape::Geometric, 16.0);
+        assert_eq!(table.cum.len(), 1600);
+        let (mean, second) = table.moments();
+        assert!((mean - 16.0).abs() < 1e-6, "{mean}");
+        assert!((second / mean - 31.0).abs() < 1e-6, "{}", second / mean);
+        // Mean 1: every burst is a single event.
+        let table = SizeTable::new(BurstShape::Geometric, 1.0);
+        assert_eq!(table.moments(), (1.0, 1.0));
+        // Pareto: the same mean, a far larger second moment.
+        let table = SizeTable::new(BurstShape::Pareto, 16.0);
+        let (mean, second) = table.moments();
+        assert!((mean - 16.0).abs() < 1e-3, "{mean}");
+        assert!(second / mean > 100.0, "{}", second / mean);
+        // Survival of the Pareto table: S(k) = (l / (l + k - 1))^1.5, so S(k+1) / S(k) rises to 1.
+        let p = |k: usize| table.cum[k] - table.cum[k - 1];
+        assert!(p(1) > p(2) && p(2) > p(10) && p(10) > p(100));
+        // Drawn sizes average to the mean.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let geometric = SizeTable::new(BurstShape::Geometric, 4.0);
+        let draws: u64 = (0..40_000).map(|_| geometric.draw(&mut rng)).sum();
+        // sd of the mean of 40000 geometric sizes of mean 4: sqrt(12 / 40000) = 0.017.
+        assert!((draws as f64 / 40_000.0 - 4.0).abs() < 0.07, "{draws}");
+    }
+
+    #[test]
+    fn bursts_keep_the_row_count_and_the_truth_states_them() {
+        let bursts = Bursts { share: 0.3, mean: 8.0, spread_s: 10, shape: BurstShape::Geometric };
+        let config = Config { rows: 5000, bursts: Some(bursts), ..Config::default() };
+        let mut out = Vec::new();
+        let truth = generate(config, &mut out).unwrap();
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 5001);
+        let bursts = truth.bursts.unwrap();
+        assert_eq!(bursts.burst_events, 1500);
+        // (1 - 0.3) + 0.3 x (2 x 8 - 1) = 5.2.
+        assert_eq!(bursts.dispersion, 5.2);
+        assert_eq!(bursts.max_size, 800);
+        assert_eq!(bursts.tail_index, None);
+    }
+
+    #[test]
     fn ranks_are_a_permutation_and_weights_are_equal_for_both_builds() {
         let g = Generator::new(Config::default()).unwrap();
         let mut ranks = g.ranks.clone();
@@ -975,6 +1413,16 @@ mod tests {
             Config { builds: vec!["a".into(), "a".into()], ..Config::default() },
             Config { codes: RangeInclusive::new(5, 4), ..Config::default() },
             Config { traffic: 1.0, ..Config::default() },
+            Config { code_exponent: 0.0, ..Config::default() },
+            Config {
+                bursts: Some(Bursts {
+                    share: 1.5,
+                    mean: 4.0,
+                    spread_s: 1,
+                    shape: BurstShape::Geometric,
+                }),
+                ..Config::default()
+            },
             Config { injections: vec![inject("3:3000-3601:x2").unwrap()], ..Config::default() },
             Config { injections: vec![inject("99:0-10:x2").unwrap()], ..Config::default() },
             Config {

@@ -7,7 +7,14 @@
 //! insertions of bytes and of tokens that matter to the parser, deletions, duplicated and swapped
 //! lines, truncations) through the whole batch pipeline: read, [`analyze`] (builds, bins,
 //! detection, report) under varied flags, every report format, and the heatmap ([`render_rgb`]).
-//! A panic anywhere fails the property, and proptest shrinks the input to a small one.
+//! A panic anywhere fails the property, and proptest shrinks the input to a small one. An error
+//! is not a pass by itself: the reader's and the pipeline's errors must name the input (as
+//! `errwatch: fuzz.csv: ...`), the live engine's must say something. And since an in-process run
+//! cannot see what a user sees, one property runs the binary itself on the mutated files, as a
+//! file (the fast reader, whose worker threads' panics are caught and fall back silently but for
+//! the panic message) and on standard input (the live path): the exit code must be 0, 1 or 2,
+//! stderr must hold no panic, and an exit 2 must say `errwatch: ...`. Its twin with builds named
+//! on standard input is ignored: it finds the live `--baseline` panic of issue 13.
 //!
 //! Each property runs [`DEFAULT_CASES`] cases, quick enough for every `cargo test`;
 //! `PROPTEST_CASES` sets the count, so a long run is one command:
@@ -36,9 +43,15 @@ use errwatch::report::{
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
+use proptest::test_runner::TestCaseError;
+use std::io::Write;
+use std::process::Stdio;
 
 /// Cases per property when `PROPTEST_CASES` is not set: a few seconds in all in a debug build.
 const DEFAULT_CASES: u32 = 256;
+
+/// Cases of the properties that start a process per case (two, debug build): about 10 s.
+const BINARY_CASES: u32 = 48;
 
 /// The name inputs are read under, as it appears in messages.
 const NAME: &str = "fuzz.csv";
@@ -120,6 +133,71 @@ fn pipeline(
         palette: Palette::RedBlue,
     };
     render_rgb(&bins, &report.alerts, &spec)?;
+    Ok(())
+}
+
+/// An error of the reader or the pipeline names the input first, as `errwatch: fuzz.csv: ...`.
+fn names_the_input(e: &anyhow::Error) -> Result<(), TestCaseError> {
+    let message = format!("{e:#}");
+    prop_assert!(message.starts_with(NAME), "an error names the input: {}", message);
+    Ok(())
+}
+
+/// An error that is not about the input's bytes still says something.
+fn says_something(e: &anyhow::Error) -> Result<(), TestCaseError> {
+    let message = format!("{e:#}");
+    prop_assert!(!message.trim().is_empty(), "an empty error message");
+    Ok(())
+}
+
+/// Runs the `errwatch` binary, `analyze FILE` (the fast reader's worker threads) and/or `analyze -`
+/// with the bytes on standard input (the live path; `inputs` lists which, `true` for stdin), and
+/// checks what a user would see:
+/// exit code 0, 1 or 2 (101 is a panic, a signal has none), no panic message on stderr (a worker
+/// thread's panic is caught by the fast reader, which then falls back to the other path, but the
+/// panic hook has printed it), and on exit code 2 one line `errwatch: ...`.
+fn binary_answers(bytes: &[u8], flags: &[&str], inputs: &[bool]) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join(NAME);
+    std::fs::write(&file, bytes).expect("write the input");
+    for &from_stdin in inputs {
+        let input = if from_stdin { "-" } else { NAME };
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_errwatch"))
+            .args(["analyze", input, "--no-heatmap"])
+            .args(flags)
+            .current_dir(dir.path())
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .stdin(if from_stdin { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start errwatch");
+        if let Some(mut pipe) = child.stdin.take() {
+            // A run that refuses the input early may close its end: that is its answer.
+            let _ = pipe.write_all(bytes);
+        }
+        let out = child.wait_with_output().expect("wait for errwatch");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        prop_assert!(
+            matches!(code, Some(0..=2)),
+            "errwatch analyze {} {:?}: exit {:?}\n{}",
+            input,
+            flags,
+            code,
+            stderr
+        );
+        prop_assert!(
+            !stderr.contains("panicked"),
+            "errwatch analyze {} {:?}: {}",
+            input,
+            flags,
+            stderr
+        );
+        if code == Some(2) {
+            prop_assert!(stderr.starts_with("errwatch: "), "{}", stderr);
+        }
+    }
     Ok(())
 }
 
@@ -394,7 +472,9 @@ proptest! {
                 let rows: u64 = table.builds.iter().map(|b| b.rows).sum();
                 prop_assert_eq!(rows, table.rows);
             }
-            let _ = pipeline(&bytes, read, &[]);
+            if let Err(e) = pipeline(&bytes, read, &[]) {
+                names_the_input(&e)?;
+            }
         }
     }
 
@@ -462,6 +542,40 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(config(BINARY_CASES))]
+
+    /// (c) The binary, fed mutated files as a file and on standard input, exits 0, 1 or 2 and
+    /// prints no panic, whatever the flags. (Standard input with a build named by flag is the
+    /// next property's.)
+    #[test]
+    fn fuzz_the_binary_exits_0_1_or_2_on_mutated_files(
+        csv in valid_csv(),
+        mutations in prop::collection::vec(mutation(), 1..8),
+        spare_header in prop::bool::weighted(0.75),
+        flags in flags(),
+    ) {
+        let bytes = mutate(csv, &mutations, spare_header);
+        let names_a_build = flags.iter().any(|f| *f == "--baseline" || *f == "--canary");
+        binary_answers(&bytes, &flags, if names_a_build { &[false] } else { &[false, true] })?;
+    }
+
+    /// (c) on standard input with `--baseline` or `--canary` naming a build. It finds the panic
+    /// of issue 13 (`src/cli/live.rs`: "finish fixes the roles or fails", exit 101, when the
+    /// named build is not in the data); un-ignore it with that fix.
+    #[test]
+    #[ignore = "finds the live --baseline/--canary panic of issue 13; un-ignore with its fix"]
+    fn fuzz_the_binary_on_stdin_with_named_builds_exits_0_1_or_2(
+        csv in valid_csv(),
+        mutations in prop::collection::vec(mutation(), 1..8),
+        spare_header in prop::bool::weighted(0.75),
+        flags in flags(),
+    ) {
+        let bytes = mutate(csv, &mutations, spare_header);
+        binary_answers(&bytes, &flags, &[true])?;
+    }
+}
+
+proptest! {
     #![proptest_config(config(DEFAULT_CASES))]
 
     /// (b) with `--skip-invalid`.
@@ -496,7 +610,9 @@ proptest! {
         for (i, value) in values.iter().enumerate() {
             bytes.extend(format!("{value},{},7\n", BUILDS[i % 2]).into_bytes());
         }
-        let _ = pipeline(&bytes, read, &flags);
+        if let Err(e) = pipeline(&bytes, read, &flags) {
+            names_the_input(&e)?;
+        }
     }
 
     /// The live engine, fed the rows of mutated files one at a time, as standard input is.
@@ -510,7 +626,12 @@ proptest! {
     ) {
         let bytes = mutate(csv, &mutations, spare_header);
         let config = analyze_config(&flags);
-        let Ok(mut rows) = Rows::new(&bytes[..], NAME) else { return Ok(()) };
+        // Every error ends the run as it ends `errwatch analyze -`, and must say what it is
+        // about: the reader's errors name the input, the engine's are non-empty sentences.
+        let mut rows = match Rows::new(&bytes[..], NAME) {
+            Ok(rows) => rows,
+            Err(e) => return names_the_input(&e),
+        };
         let mut live =
             Live::new(config.rule.clone(), lateness, config.baseline.clone(), config.canary.clone());
         loop {
@@ -518,16 +639,19 @@ proptest! {
                 Ok(Some(row)) => {
                     let pushed =
                         live.push(row.second, row.build, row.code, row.count, &rows.builds, &rows.codes);
-                    if pushed.is_err() {
-                        return Ok(());
+                    if let Err(e) = pushed {
+                        return says_something(&e);
                     }
                 }
                 Ok(None) => break,
-                Err(_) => return Ok(()),
+                Err(e) => return names_the_input(&e),
             }
         }
-        if live.finish(&rows.builds, &rows.codes).is_ok() {
-            let _ = live.result(&rows.codes);
+        match live.finish(&rows.builds, &rows.codes) {
+            Ok(_) => {
+                let _ = live.result(&rows.codes);
+            }
+            Err(e) => says_something(&e)?,
         }
     }
 }

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 
-use crate::generate::{self, Config, DEFAULT_EPOCH_START, Generator, Injection, Kind};
+use crate::generate::{
+    self, BurstShape, Bursts, CODE_EXPONENTS, Config, DEFAULT_CODE_EXPONENT, DEFAULT_EPOCH_START,
+    Generator, Injection, Kind,
+};
 use crate::input::timestamp::Notation;
 
 /// How `errwatch generate` writes timestamps.
@@ -21,6 +24,16 @@ pub enum TimestampFormat {
     Rfc3339,
     /// Integer Unix epoch seconds (`1795309180`).
     Epoch,
+}
+
+/// How `errwatch generate --burst-shape` distributes burst sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BurstShapeArg {
+    /// Geometric sizes: each event of a burst is its last with the same chance, 1 / MEAN
+    Geometric,
+    /// Heavy-tailed (Pareto, tail index 1.5) sizes with the same mean: most bursts small, a few
+    /// huge (cut at 100 x MEAN)
+    Pareto,
 }
 
 /// Arguments of `errwatch generate`.
@@ -63,7 +76,7 @@ pub struct GenerateArgs {
     pub builds: Vec<String>,
 
     /// Integer error codes every build emits, inclusive; ranks (frequencies) are drawn from the
-    /// seed, the code at rank k having a base rate proportional to k^-1.5
+    /// seed, the code at rank k having a base rate proportional to k^-X (X: --code-exponent)
     #[arg(
         long,
         env = "ERRWATCH_GENERATE_CODES",
@@ -112,6 +125,32 @@ pub struct GenerateArgs {
     )]
     pub improve: Vec<String>,
 
+    /// The rank exponent X of the code mix: the code at rank k has a base rate proportional to
+    /// k^-X; smaller is a heavier tail (1 is Zipf's law); rounded to a multiple of 1/1024
+    #[arg(
+        long,
+        env = "ERRWATCH_GENERATE_CODE_EXPONENT",
+        default_value_t = DEFAULT_CODE_EXPONENT,
+        value_name = "X",
+        allow_hyphen_values = true
+    )]
+    pub code_exponent: f64,
+
+    /// Client bursts: a SHARE (0 to 1) of the rows arrive in bursts of MEAN events on average,
+    /// each of one code on one build, spread over up to SPREAD seconds (default 30); a burst lands
+    /// on the canary at the traffic odds, and --inject scales the canary's bursts too
+    #[arg(
+        long,
+        env = "ERRWATCH_GENERATE_BURSTS",
+        value_name = "SHARE:MEAN[:SPREAD]",
+        allow_hyphen_values = true
+    )]
+    pub bursts: Option<String>,
+
+    /// The distribution of burst sizes (with --bursts) [default: geometric]
+    #[arg(long, env = "ERRWATCH_GENERATE_BURST_SHAPE", value_enum, value_name = "SHAPE")]
+    pub burst_shape: Option<BurstShapeArg>,
+
     /// Timestamp notation
     #[arg(long, env = "ERRWATCH_GENERATE_TIMESTAMPS", value_enum, default_value_t = TimestampFormat::Hms)]
     pub timestamps: TimestampFormat,
@@ -151,6 +190,25 @@ pub fn validate(args: &GenerateArgs) -> Result<Config> {
             bail!("--builds '{}': build '{build}' is listed twice", args.builds.join(","));
         }
     }
+    if !CODE_EXPONENTS.contains(&args.code_exponent) {
+        bail!(
+            "--code-exponent {}: the rank exponent must be between {} and {}",
+            args.code_exponent,
+            CODE_EXPONENTS.start(),
+            CODE_EXPONENTS.end()
+        );
+    }
+    let bursts = match (&args.bursts, args.burst_shape) {
+        (None, None) => None,
+        (None, Some(shape)) => {
+            bail!("--burst-shape {}: needs --bursts", shape_of(shape).name());
+        }
+        (Some(spec), shape) => {
+            let mut bursts = Bursts::parse(spec).map_err(|e| anyhow!("--bursts '{spec}': {e}"))?;
+            bursts.shape = shape.map_or(BurstShape::Geometric, shape_of);
+            Some(bursts)
+        }
+    };
     let (notation, start) = parse_start(args.timestamps, args.start.as_deref())?;
     let mut config = Config {
         seed: args.seed,
@@ -162,6 +220,8 @@ pub fn validate(args: &GenerateArgs) -> Result<Config> {
         codes,
         traffic: args.traffic,
         injections: Vec::new(),
+        code_exponent: args.code_exponent,
+        bursts,
     };
     let mut parsed = Vec::new();
     for (kind, specs) in [
@@ -191,6 +251,13 @@ pub fn validate(args: &GenerateArgs) -> Result<Config> {
         )
     })?;
     Ok(config)
+}
+
+fn shape_of(shape: BurstShapeArg) -> BurstShape {
+    match shape {
+        BurstShapeArg::Geometric => BurstShape::Geometric,
+        BurstShapeArg::Pareto => BurstShape::Pareto,
+    }
 }
 
 /// Parses `LO..HI` (inclusive; either end may be negative).
@@ -383,10 +450,38 @@ mod tests {
             (&["--start", "yesterday"], "--start 'yesterday'"),
             (&["--timestamps", "rfc3339", "--start", "5"], "--start '5'"),
             (&["--rows", "5000000000"], "--rows 5000000000"),
+            (&["--bursts", "0.2"], "--bursts '0.2'"),
+            (&["--bursts", "1.5:16"], "--bursts '1.5:16': SHARE 1.5"),
+            (&["--bursts", "-0.1:16"], "--bursts '-0.1:16': SHARE -0.1"),
+            (&["--bursts", "0.2:0.5"], "--bursts '0.2:0.5': MEAN 0.5"),
+            (&["--bursts", "0.2:abc"], "--bursts '0.2:abc'"),
+            (&["--bursts", "0.2:16:0"], "--bursts '0.2:16:0': SPREAD 0"),
+            (&["--bursts", "0.2:16:2.5"], "--bursts '0.2:16:2.5'"),
+            (&["--bursts", "0.2:16:30:4"], "--bursts '0.2:16:30:4'"),
+            (&["--bursts", "0.2:NaN"], "--bursts '0.2:NaN'"),
+            (&["--bursts", "0.2:5000"], "--bursts '0.2:5000': MEAN 5000"),
+            (&["--burst-shape", "pareto"], "--burst-shape pareto: needs --bursts"),
+            (&["--code-exponent", "0"], "--code-exponent 0"),
+            (&["--code-exponent", "9"], "--code-exponent 9"),
+            (&["--code-exponent", "NaN"], "--code-exponent NaN"),
+            (&["--code-exponent", "-1"], "--code-exponent -1"),
         ] {
             let message = error(flags);
             assert!(message.contains(expected), "{flags:?}: {message}");
         }
+    }
+
+    #[test]
+    fn burst_and_exponent_flags_reach_the_config() {
+        let config = parse(&["--bursts", "0.2:16", "--code-exponent", "1.0"]).unwrap();
+        let geometric =
+            Bursts { share: 0.2, mean: 16.0, spread_s: 30, shape: BurstShape::Geometric };
+        assert_eq!(config.bursts, Some(geometric));
+        assert_eq!(config.code_exponent, 1.0);
+        let config = parse(&["--bursts", "1:2.5:5", "--burst-shape", "pareto"]).unwrap();
+        let pareto = Bursts { share: 1.0, mean: 2.5, spread_s: 5, shape: BurstShape::Pareto };
+        assert_eq!(config.bursts, Some(pareto));
+        assert_eq!(parse(&["--bursts", "0:1:1"]).unwrap().bursts.map(|b| b.share), Some(0.0));
     }
 
     #[test]

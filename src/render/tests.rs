@@ -200,9 +200,8 @@ fn a_day_of_one_second_bins_stays_within_bounds() {
     }
     let alerts = [regression_alert(&bins)];
     let spec = spec(Palette::RedGreen);
-    let start = std::time::Instant::now();
+    // How long it takes is measured by `cargo bench --bench render` (BENCHMARKS.md), not here.
     let image = render_rgb(&bins, &alerts, &spec).unwrap();
-    let elapsed = start.elapsed();
     assert!(image.width <= MAX_SIDE as u32 && image.height <= MAX_SIDE as u32);
     assert_eq!(image.pixels.len(), image.width as usize * image.height as usize * 3);
     let plan = layout::plan(&bins, &alerts, &spec).unwrap();
@@ -215,8 +214,6 @@ fn a_day_of_one_second_bins_stays_within_bounds() {
     // The merged columns of the regression sum its bins: red.
     let [r, g, b] = cell_colour(&image, &plan, 7, (noon + 1_800) / grid.bins_per_col);
     assert!(r > g.saturating_add(MARGIN) && r > b.saturating_add(MARGIN), "{r},{g},{b}");
-    // Generous: a debug build draws it in well under a second on one core.
-    assert!(elapsed.as_secs() < 30, "took {elapsed:?}");
 }
 
 #[test]
