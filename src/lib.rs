@@ -23,6 +23,7 @@ pub mod live;
 pub mod output;
 pub mod render;
 pub mod report;
+pub mod signals;
 pub mod stats;
 
 pub use cli::{Outcome, run};
