@@ -20,6 +20,7 @@
 pub mod fast;
 pub mod follow;
 pub mod labels;
+pub mod limit;
 pub mod progress;
 pub mod source;
 pub mod timestamp;
@@ -32,7 +33,9 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::aggregate::{Aggregator, Counts};
+use crate::escape::visible;
 use labels::Code;
+use limit::{Cuts, FieldLimit, MAX_FIELD_BYTES, MAX_TIMESTAMP_BYTES};
 use timestamp::Notation;
 
 /// The longest offending value quoted in an error message, in characters.
@@ -100,6 +103,9 @@ pub enum Invalid {
     Count,
     /// A timestamp or count out of the range errwatch can hold.
     OutOfRange,
+    /// A field longer than [`limit::MAX_FIELD_BYTES`], or a timestamp longer than
+    /// [`limit::MAX_TIMESTAMP_BYTES`].
+    FieldLength,
 }
 
 impl Invalid {
@@ -112,6 +118,7 @@ impl Invalid {
             Invalid::Timestamp => "timestamp",
             Invalid::Count => "count",
             Invalid::OutOfRange => "out_of_range",
+            Invalid::FieldLength => "field_length",
         }
     }
 }
@@ -206,7 +213,8 @@ impl ReadOptions {
         };
         if too_many {
             bail!(
-                "{name}: {invalid} invalid rows{}, more than --max-invalid {} allows: {}",
+                "{}: {invalid} invalid rows{}, more than --max-invalid {} allows: {}",
+                visible(name),
                 if at_end { format!(" of {}", rows + invalid) } else { String::new() },
                 self.max_invalid.expect("checked above"),
                 skipped.describe()
@@ -287,9 +295,10 @@ pub fn read_path_with(path: &str, options: &ReadOptions) -> Result<Table> {
         let reader = decompress(stdin).context("<stdin>: cannot read")?;
         return read_with(reader, "<stdin>", options);
     }
-    let meta = std::fs::metadata(path).with_context(|| format!("{path}: cannot open"))?;
+    let shown = visible(path);
+    let meta = std::fs::metadata(path).with_context(|| format!("{shown}: cannot open"))?;
     if meta.is_dir() {
-        bail!("{path}: is a directory, not a CSV file");
+        bail!("{shown}: is a directory, not a CSV file");
     }
     let mut head = [0u8; 2];
     let gzip = File::open(path)
@@ -302,9 +311,9 @@ pub fn read_path_with(path: &str, options: &ReadOptions) -> Result<Table> {
             Err(_) => progress.restart(),
         }
     }
-    let file = File::open(Path::new(path)).with_context(|| format!("{path}: cannot open"))?;
+    let file = File::open(Path::new(path)).with_context(|| format!("{shown}: cannot open"))?;
     let file = BufReader::with_capacity(1 << 16, progress.reader(file));
-    let reader = decompress(file).with_context(|| format!("{path}: cannot read"))?;
+    let reader = decompress(file).with_context(|| format!("{shown}: cannot read"))?;
     read_with(reader, path, options)
 }
 
@@ -325,8 +334,11 @@ impl Columns {
         let required = |wanted: &str| {
             position(wanted).ok_or_else(|| {
                 anyhow!(
-                    "{name}:1: missing required column {wanted} (columns found: {})",
-                    names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+                    "{}:1: missing required column {wanted} (columns found: {})",
+                    visible(name),
+                    crate::escape::list_cut(
+                        names.iter().map(|n| quote(n)).collect::<Vec<_>>().iter()
+                    )
                 )
             })
         };
@@ -377,7 +389,15 @@ pub struct Row {
 /// that follows live streams.
 pub struct Rows<R: Read> {
     name: String,
-    csv: csv::Reader<BufReader<LineLimit<R>>>,
+    /// The name as messages show it ([`visible`]).
+    shown: String,
+    csv: csv::Reader<BufReader<FieldLimit<LineLimit<R>>>>,
+    /// Fields cut at the length limit, not yet matched with their records.
+    cuts: Cuts,
+    /// Records read, the header included (the csv crate's numbering of [`limit::Overlong`]).
+    records: u64,
+    /// Newlines the parser did not see (inside cut fields) before the current record.
+    dropped_newlines: u64,
     header: csv::ByteRecord,
     columns: Columns,
     record: csv::ByteRecord,
@@ -401,8 +421,11 @@ pub struct Rows<R: Read> {
 impl<R: Read> Rows<R> {
     /// Reads the header of CSV from `reader`; `name` is used in messages.
     pub fn new(reader: R, name: &str) -> Result<Rows<R>> {
-        let mut buffered = BufReader::with_capacity(1 << 16, LineLimit::new(reader));
-        skip_bom(&mut buffered).with_context(|| format!("{name}: cannot read"))?;
+        let shown = visible(name).into_owned();
+        let cuts = Cuts::default();
+        let limited = FieldLimit::new(LineLimit::new(reader), std::sync::Arc::clone(&cuts));
+        let mut buffered = BufReader::with_capacity(1 << 16, limited);
+        skip_bom(&mut buffered).with_context(|| format!("{shown}: cannot read"))?;
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
@@ -411,16 +434,28 @@ impl<R: Read> Rows<R> {
         let header = match csv.byte_headers() {
             Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => {
                 bail!(
-                    "{name}: empty input: expected a header line with Timestamp, Build_Version, Error_Code"
+                    "{shown}: empty input: expected a header line with Timestamp, Build_Version, Error_Code"
                 )
             }
             Ok(h) => h.clone(),
-            Err(e) => return Err(csv_error(name, e)),
+            Err(e) => return Err(csv_error(&shown, e)),
         };
+        let header_cut = cuts.lock().unwrap_or_else(|p| p.into_inner()).front().cloned();
+        if let Some(cut) = header_cut.filter(|c| c.record == 0) {
+            bail!(
+                "{shown}:1: header field {} is longer than {MAX_FIELD_BYTES} bytes ({})",
+                cut.field + 1,
+                quote_cut(&String::from_utf8_lossy(&header[cut.field]), cut.bytes)
+            );
+        }
         let columns = Columns::find(&header, name)?;
         Ok(Rows {
             name: name.to_string(),
+            shown,
             csv,
+            cuts,
+            records: 0,
+            dropped_newlines: 0,
             header,
             columns,
             record: csv::ByteRecord::new(),
@@ -473,16 +508,42 @@ impl<R: Read> Rows<R> {
     }
 
     fn parse_next(&mut self) -> std::result::Result<Parsed, Bad> {
-        let name = &self.name;
+        let name = &self.shown;
         match self.csv.read_byte_record(&mut self.record) {
             Ok(true) => {}
             Ok(false) => return Ok(Parsed::End),
             Err(e) => return Err(Bad::Fatal(csv_error(name, e))),
         }
+        self.records += 1;
         let record = &self.record;
         let columns = &self.columns;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| p.line()) + self.dropped_newlines;
         let at = |reason: Invalid, what: String| Bad::Row(reason, anyhow!("{name}:{line}: {what}"));
+        let mut first_cut = None;
+        {
+            let mut cuts = self.cuts.lock().unwrap_or_else(|p| p.into_inner());
+            while let Some(cut) = cuts.front().filter(|c| c.record <= self.records) {
+                self.dropped_newlines += cut.dropped_newlines;
+                if cut.record == self.records && first_cut.is_none() {
+                    first_cut = Some(cut.clone());
+                }
+                cuts.pop_front();
+            }
+        }
+        if let Some(cut) = first_cut {
+            let column = self.header.get(cut.field).map_or_else(
+                || format!("field {}", cut.field + 1),
+                |h| visible(&String::from_utf8_lossy(h)).into_owned(),
+            );
+            let value = record.get(cut.field).map(String::from_utf8_lossy).unwrap_or_default();
+            return Err(at(
+                Invalid::FieldLength,
+                format!(
+                    "{column} is longer than {MAX_FIELD_BYTES} bytes ({})",
+                    quote_cut(&value, cut.bytes)
+                ),
+            ));
+        }
         if record.len() == 1 && record[0].is_empty() {
             return Ok(Parsed::Skip); // a line of spaces
         }
@@ -519,6 +580,12 @@ impl<R: Read> Rows<R> {
         };
 
         let stamp = field(columns.timestamp, "Timestamp")?;
+        if stamp.len() > MAX_TIMESTAMP_BYTES {
+            return Err(at(
+                Invalid::FieldLength,
+                format!("Timestamp is longer than {MAX_TIMESTAMP_BYTES} bytes ({})", quote(stamp)),
+            ));
+        }
         let notation = match self.notation {
             Some(n) => n,
             None => Notation::detect(stamp).ok_or_else(|| {
@@ -598,7 +665,7 @@ pub fn read_with<R: Read>(reader: R, name: &str, options: &ReadOptions) -> Resul
         if let Err(e) = aggregator.add(row.second, row.build, row.code, row.count) {
             let stamp =
                 rows.notation.map_or_else(|| row.second.to_string(), |n| n.format(row.second));
-            let e = anyhow!("{name}:{}: {e} ({})", row.line, quote(&stamp));
+            let e = anyhow!("{}:{}: {e} ({})", visible(name), row.line, quote(&stamp));
             if !options.skipping() {
                 return Err(e);
             }
@@ -646,9 +713,10 @@ pub fn merge(shards: impl IntoIterator<Item = Result<Table>>, name: &str) -> Res
         if let Some(notation) = shard.notation {
             match (merged.notation, &first_with_rows) {
                 (Some(ours), Some(first)) if ours.name() != notation.name() => bail!(
-                    "{}: timestamps are {}, but {first} has {}: shards must share a notation",
-                    shard.name,
+                    "{}: timestamps are {}, but {} has {}: shards must share a notation",
+                    visible(&shard.name),
                     notation.name(),
+                    visible(first),
                     ours.name()
                 ),
                 (None, _) => {
@@ -688,9 +756,9 @@ pub fn merge(shards: impl IntoIterator<Item = Result<Table>>, name: &str) -> Res
                 id
             })
             .collect();
-        aggregator
-            .add_counts(&shard.counts, &build_ids, &code_ids)
-            .map_err(|e| anyhow!("{}: {e:#} once merged with the inputs before it", shard.name))?;
+        aggregator.add_counts(&shard.counts, &build_ids, &code_ids).map_err(|e| {
+            anyhow!("{}: {e:#} once merged with the inputs before it", visible(&shard.name))
+        })?;
         merged.rows += shard.rows;
         merged.repeated_headers += shard.repeated_headers;
     }
@@ -744,7 +812,14 @@ fn csv_error(name: &str, e: csv::Error) -> anyhow::Error {
     }
 }
 
-/// Quotes a value for an error message, shortened if long.
+/// Quotes the start of a field cut at the length limit, with the field's whole length.
+fn quote_cut(head: &str, bytes: u64) -> String {
+    let head: String = head.chars().take(MAX_QUOTED_CHARS).collect();
+    format!("{head:?}... ({bytes} bytes)")
+}
+
+/// Quotes a value for an error message, shortened if long; control characters are escaped (Rust's
+/// string escapes: `\u{1b}`, `\n`, `\u{202e}`), so a value can reach a terminal.
 pub fn quote(value: &str) -> String {
     if value.chars().count() <= MAX_QUOTED_CHARS {
         format!("{value:?}")
@@ -960,5 +1035,63 @@ mod tests {
         let e = format!("{:#}", read(header.chain(endless), "big.csv").unwrap_err());
         assert!(e.contains("big.csv"), "{e}");
         assert!(e.contains("line 2 is longer than 1048576 bytes without a newline"), "{e}");
+    }
+
+    #[test]
+    fn a_quoted_field_past_the_limit_is_an_error_naming_its_line_and_length() {
+        let code = "E\n".repeat(3000);
+        let text =
+            format!("Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:02,1.0,\"{code}\"\n");
+        let e = error(&text);
+        assert_eq!(
+            e,
+            format!(
+                "t.csv:3: Error_Code is longer than 4096 bytes ({:?}... (6002 bytes))",
+                "E\n".repeat(30)
+            )
+        );
+    }
+
+    #[test]
+    fn rows_after_a_cut_field_keep_their_line_numbers() {
+        let code = "E\n".repeat(3000);
+        let text = format!(
+            "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,\"{code}\"\n0:00:02,1.0,3\n0:61:00,1.0,3\n"
+        );
+        let t = read_with(text.as_bytes(), "t.csv", &skipping()).unwrap();
+        assert_eq!(t.rows, 1);
+        let (n, first) = &t.skipped.by_reason[&Invalid::FieldLength];
+        assert_eq!(*n, 1);
+        assert!(first.starts_with("t.csv:2: Error_Code is longer than 4096 bytes"), "{first}");
+        // The header, a row of 3001 lines, a good row: the bad timestamp is on line 3004.
+        let (_, first) = &t.skipped.by_reason[&Invalid::Timestamp];
+        assert!(first.starts_with("t.csv:3004: minutes must be below 60"), "{first}");
+    }
+
+    #[test]
+    fn a_long_unquoted_field_or_timestamp_is_refused_on_both_paths() {
+        let long = "x".repeat(5000);
+        let text = format!("Timestamp,Build_Version,Error_Code\n0:00:01,1.0,{long}\n");
+        assert!(error(&text).starts_with("t.csv:2: Error_Code is longer than 4096 bytes (\"xxx"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.csv");
+        std::fs::write(&path, &text).unwrap();
+        let e = format!("{:#}", read_path(path.to_str().unwrap()).unwrap_err());
+        assert!(e.contains("long.csv:2: Error_Code is longer than 4096 bytes"), "{e}");
+        let stamp = format!("0:00:01{}", "0".repeat(70));
+        let e = error(&format!("Timestamp,Build_Version,Error_Code\n{stamp},1.0,3\n"));
+        assert!(e.starts_with("t.csv:2: Timestamp is longer than 64 bytes"), "{e}");
+    }
+
+    #[test]
+    fn messages_show_control_characters_in_names_and_values_escaped() {
+        let name = "evil\u{1b}]0;title\u{7}.csv";
+        let e = format!("{:#}", read("".as_bytes(), name).unwrap_err());
+        assert!(e.starts_with("evil\\x1b]0;title\\x07.csv: empty input"), "{e}");
+        let text = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:61:00,\"x\u{202e}\n::warning::x\",3\n";
+        let e = format!("{:#}", read(text.as_bytes(), name).unwrap_err());
+        assert!(!e.chars().any(|c| c.is_control() || c == '\u{202e}'), "{e:?}");
+        let quoted = quote("a\u{1b}[2J\u{202e}\0\n::warning::x");
+        assert!(!quoted.chars().any(|c| c.is_control() || c == '\u{202e}'), "{quoted:?}");
     }
 }
