@@ -1,5 +1,6 @@
 //! The layout: where everything goes, computed once and drawn by any backend.
 
+use crate::escape::visible;
 use anyhow::{Result, anyhow};
 use plotters::style::{FontDesc, FontFamily, FontStyle};
 
@@ -208,7 +209,10 @@ pub(super) fn plan(bins: &Bins, alerts: &[Alert], spec: &HeatmapSpec) -> Result<
     let mut row_labels = Vec::new();
     let mut label_w = 0;
     for row in (0..n_rows).step_by(label_stride) {
-        let text = truncate_chars(&bins.codes[row * codes_per_row].to_string(), MAX_LABEL_CHARS);
+        // Codes come from the data: control characters are shown, never drawn (and never reach
+        // the SVG, where most of them are not well-formed XML).
+        let code = bins.codes[row * codes_per_row].to_string();
+        let text = truncate_chars(&visible(&code), MAX_LABEL_CHARS);
         label_w = label_w.max(text_width(&text, LABEL_SIZE)?);
         row_labels.push((row, text));
     }
@@ -345,7 +349,10 @@ pub(super) fn plan(bins: &Bins, alerts: &[Alert], spec: &HeatmapSpec) -> Result<
     // Image size, then the header texts fitted to it.
     let title = format!(
         "{}: {} (canary) vs {} (baseline), {} s bins",
-        spec.title_input, spec.canary, spec.baseline, bins.bin_seconds
+        visible(spec.title_input),
+        visible(spec.canary),
+        visible(spec.baseline),
+        bins.bin_seconds
     );
     let subtitle = subtitle(bins, alerts, bins_per_col, codes_per_row);
     let content_w = bar_x + bar_column_w + MARGIN;

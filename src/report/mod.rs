@@ -80,12 +80,19 @@ pub trait Format {
 }
 
 /// An alert in one line: `Error_Code_3 increased from 0:50:00 to 1:00:00: value 2.76, threshold
-/// 1.25; canary 243 events, baseline 88 events, p-value 3.1e-18`.
+/// 1.25; canary 243 events, baseline 88 events, p-value 3.1e-18`. The code is shown escaped
+/// ([`label`]).
 pub fn one_line(report: &Report, alert: &Alert) -> String {
+    one_line_labelled(report, alert, &code_label(alert))
+}
+
+/// [`one_line`] with the code's label as the caller shows it (the github format escapes the
+/// exact label its own way).
+pub fn one_line_labelled(report: &Report, alert: &Alert, label: &str) -> String {
     let time = |s: i64| report.notation.format(s);
     format!(
         "{} increased from {} to {}: value {}, threshold {}; {}",
-        code_label(alert),
+        label,
         time(alert.start_s),
         time(alert.stop_s),
         text::format_value(alert),
@@ -99,7 +106,13 @@ pub fn code_label(alert: &Alert) -> String {
     label(&alert.code)
 }
 
-/// The seed's label for any code, alerting or not: `Error_Code_3`.
+/// The seed's label for any code, alerting or not: `Error_Code_3`, control characters in the code
+/// shown escaped ([`crate::escape::visible`]): every human-facing format uses it.
 pub fn label(code: &Code) -> String {
+    format!("Error_Code_{}", crate::escape::visible(&code.to_string()))
+}
+
+/// The label with the code's exact text, for formats that escape it their own way (github).
+pub fn exact_label(code: &Code) -> String {
     format!("Error_Code_{code}")
 }

@@ -22,6 +22,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::{Format, Report, code_label};
 use crate::detect::Alert;
+use crate::escape::visible;
 
 /// The text format.
 #[derive(Debug, Clone, Copy, Default)]
@@ -74,10 +75,10 @@ pub fn summary_line(report: &Report, verdict: &str) -> String {
     };
     format!(
         "{}: {} rows{invalid}, canary {} vs baseline {}, {} codes in {} bins of {} s, rule {}: {verdict}",
-        report.input,
+        visible(&report.input),
         report.rows,
-        report.canary.version,
-        report.baseline.version,
+        visible(&report.canary.version),
+        visible(&report.baseline.version),
         report.codes,
         report.bins,
         report.parameters.bin_seconds,
@@ -99,7 +100,7 @@ pub fn format_value(alert: &Alert) -> String {
     if alert.value.is_finite() {
         format!("{:.2}", alert.value)
     } else if alert.new_code {
-        format!("inf (code {} is new in the canary build)", alert.code)
+        format!("inf (code {} is new in the canary build)", visible(&alert.code.to_string()))
     } else {
         "inf (no baseline events in the window)".to_string()
     }
