@@ -15,7 +15,8 @@ fn main() -> ExitCode {
         Ok(Outcome::Alerts) => ExitCode::from(1),
         Err(err) if is_broken_pipe(&err) => ExitCode::from(0),
         Err(err) => {
-            eprintln!("errwatch: {err:#}");
+            // Messages escape the labels and paths they quote; this guards the rest.
+            eprintln!("errwatch: {}", errwatch::escape::inert(&format!("{err:#}")));
             ExitCode::from(2)
         }
     }

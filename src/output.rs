@@ -12,9 +12,10 @@
 //!   and its owner and group where the process may set them (as root).
 //! - **A symbolic link** is followed (through every link of a chain) and its final target is
 //!   replaced as above, in the target's directory, so the link stays a link.
-//! - **A FIFO, a character or block device, `/dev/stdout`**, anything else that is not a regular
-//!   file or a directory: opened for writing and written in place, never renamed over: replacing
-//!   `/dev/null` with a regular file would break the machine.
+//! - **A FIFO, a character or block device, a socket**, anything else that is not a regular file
+//!   or a directory, and any path under `/dev` or `/proc` (`/dev/stdout`, `/dev/fd/3`, even when
+//!   they lead to a regular file): opened for writing and written in place, never renamed over:
+//!   replacing `/dev/null` with a regular file would break the machine.
 //! - **A directory** is an error.
 
 use std::fs::{self, File, Metadata, OpenOptions, Permissions};
@@ -41,17 +42,21 @@ pub fn replace_file<T>(
     suffix: &str,
     write: impl FnOnce(&Path, &mut BufWriter<File>) -> Result<T>,
 ) -> Result<T> {
-    let target = follow_links(path)?;
-    let existing = match fs::metadata(&target) {
+    // What the path names once the kernel has followed its links: `/dev/stdout` is a link to
+    // `/proc/self/fd/1`, whose "target" (`pipe:[123]`) is no path at all.
+    let existing = match fs::metadata(path) {
         Ok(meta) => Some(meta),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).context("cannot look at it"),
     };
     match &existing {
         Some(meta) if meta.is_dir() => bail!("is a directory"),
-        Some(meta) if !meta.is_file() => return write_in_place(&target, write),
+        Some(meta) if !meta.is_file() || is_system_path(path) => {
+            return write_in_place(path, write);
+        }
         _ => {}
     }
+    let target = follow_links(path)?;
     let dir = match target.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -77,6 +82,12 @@ pub fn replace_file<T>(
         .map_err(|e| e.error)
         .context("cannot rename the file into place")?;
     Ok(value)
+}
+
+/// Paths under `/dev` and `/proc` (`/dev/stdout` redirected to a file, `/dev/fd/3`) are the
+/// system's handles on open files: written in place, whatever they lead to, never renamed over.
+fn is_system_path(path: &Path) -> bool {
+    path.starts_with("/dev") || path.starts_with("/proc")
 }
 
 /// The path a chain of symbolic links from `path` ends at (which may not exist yet).
