@@ -105,6 +105,17 @@ impl<R: Read> FieldLimit<R> {
         }
     }
 
+    /// How many bytes at the start of `bytes` are plain field content that changes no state (in
+    /// a field without quotes: up to a delimiter; inside quotes: up to a quote).
+    #[inline]
+    fn plain_run(&self, bytes: &[u8]) -> usize {
+        match self.state {
+            State::Unquoted => memchr::memchr3(b',', b'\n', b'\r', bytes).unwrap_or(bytes.len()),
+            State::Quoted => memchr::memchr(b'"', bytes).unwrap_or(bytes.len()),
+            State::Start | State::QuoteInQuoted => 0,
+        }
+    }
+
     /// Processes one byte; whether the parser gets it, and the byte it gets instead of it.
     #[inline]
     fn step(&mut self, byte: u8) -> Option<u8> {
@@ -154,12 +165,37 @@ impl<R: Read> Read for FieldLimit<R> {
             if n == 0 {
                 return Ok(0);
             }
-            let mut kept = 0;
-            for read in 0..n {
+            let (mut read, mut kept) = (0, 0);
+            while read < n {
+                // Runs of plain field bytes in bulk; the byte that ends a run goes through `step`.
+                let run = self.plain_run(&buf[read..n]);
+                if run > 0 {
+                    let keep = if self.cut.is_some() {
+                        0
+                    } else {
+                        run.min((MAX_FIELD_BYTES - self.field_bytes) as usize)
+                    };
+                    buf.copy_within(read..read + keep, kept);
+                    kept += keep;
+                    if let Some(cut) = &mut self.cut {
+                        let newlines = memchr::memchr_iter(b'\n', &buf[read..read + run]).count();
+                        cut.dropped_newlines += newlines as u64;
+                    }
+                    self.field_bytes += keep as u64;
+                    read += keep;
+                    if self.cut.is_some() {
+                        self.field_bytes += run as u64;
+                        read += run;
+                    }
+                    if read >= n {
+                        break;
+                    }
+                }
                 if let Some(byte) = self.step(buf[read]) {
                     buf[kept] = byte;
                     kept += 1;
                 }
+                read += 1;
             }
             if kept > 0 {
                 return Ok(kept);
@@ -200,6 +236,54 @@ mod tests {
             cuts,
             [Overlong { record: 1, field: 1, bytes: 10_002, dropped_newlines: 5000 - 2047 }]
         );
+    }
+
+    /// The reference: every byte through `step`.
+    fn limited_bytewise(input: &[u8]) -> (Vec<u8>, Vec<Overlong>) {
+        let cuts = Cuts::default();
+        let mut limit = FieldLimit::new(&b""[..], Arc::clone(&cuts));
+        let out: Vec<u8> = input.iter().filter_map(|&b| limit.step(b)).collect();
+        let cuts = cuts.lock().unwrap().iter().cloned().collect();
+        (out, cuts)
+    }
+
+    /// A reader that hands out a few bytes at a time, so runs are split everywhere.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    proptest::proptest! {
+        /// Bulk runs give exactly what byte-by-byte stepping gives, however the reads split.
+        #[test]
+        fn runs_in_bulk_equal_bytes_one_by_one(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("\"".to_string()),
+                    proptest::strategy::Just(",".to_string()),
+                    proptest::strategy::Just("\n".to_string()),
+                    proptest::strategy::Just("\r".to_string()),
+                    "[a-z\n]{0,3000}",
+                ],
+                0..40,
+            ),
+            trickle in 1usize..5000,
+        ) {
+            let input = parts.concat().into_bytes();
+            let cuts = Cuts::default();
+            let mut out = Vec::new();
+            FieldLimit::new(Trickle(&input, trickle), Arc::clone(&cuts))
+                .read_to_end(&mut out)
+                .unwrap();
+            let cuts: Vec<Overlong> = cuts.lock().unwrap().iter().cloned().collect();
+            proptest::prop_assert_eq!((out, cuts), limited_bytewise(&input));
+        }
     }
 
     #[test]
