@@ -341,6 +341,15 @@ fn messages_quoting_a_path_or_a_label_are_inert() {
     let out = Errwatch::new(&["aggregate", "e\u{1b}[2J.csv"]).file("e\u{1b}[2J.csv", bad).run();
     assert_eq!(out.code, 2);
     assert_inert("stderr", &out.stderr);
+    // The summary line and the repeated-header warning name the paths escaped.
+    let twice = format!("{EVENTS}Timestamp,Build_Version,Error_Code\n");
+    let out = Errwatch::new(&["aggregate", "e\u{1b}[2J.csv", "-o", "o\u{7}.csv"])
+        .file("e\u{1b}[2J.csv", twice)
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_inert("stderr", &out.stderr);
+    assert!(out.stderr.contains("e\\x1b[2J.csv: skipped 1 repeated header"), "{}", out.stderr);
+    assert!(out.stderr.contains("written to o\\x07.csv"), "{}", out.stderr);
     let out = Errwatch::new(&ANALYZE)
         .file("e\u{1b}[2J.csv", hostile_stream())
         .args(&["--baseline", "9.9"])

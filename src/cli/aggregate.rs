@@ -14,6 +14,7 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 
 use crate::aggregate::{self, Written};
+use crate::escape::visible;
 use crate::input::{self, Table};
 
 /// Arguments of `errwatch aggregate`.
@@ -63,7 +64,11 @@ impl AggregateArgs {
         if let Some(out) = &output
             && let Some(same) = self.inputs.iter().find(|i| Path::new(i) == out)
         {
-            bail!("-o {}: is also an input ({same}); write the counts elsewhere", out.display());
+            bail!(
+                "-o {}: is also an input ({}); write the counts elsewhere",
+                visible(&out.to_string_lossy()),
+                visible(same)
+            );
         }
         Ok(AggregateConfig { inputs: self.inputs, output, quiet: self.quiet })
     }
@@ -80,7 +85,8 @@ pub fn run(args: AggregateArgs) -> Result<()> {
         if table.repeated_headers > 0 {
             eprintln!(
                 "errwatch: warning: {}: skipped {} repeated header line(s)",
-                table.name, table.repeated_headers
+                visible(&table.name),
+                table.repeated_headers
             );
         }
         Ok(table)
@@ -92,7 +98,10 @@ pub fn run(args: AggregateArgs) -> Result<()> {
             .context("writing the counts to stdout")?,
     };
     if !config.quiet {
-        let to = config.output.as_ref().map_or("stdout".into(), |p| p.display().to_string());
+        let to = config
+            .output
+            .as_ref()
+            .map_or("stdout".into(), |p| visible(&p.to_string_lossy()).into_owned());
         eprintln!(
             "errwatch: {} count rows for {} events from {} rows of {} input(s) written to {to}",
             written.rows,
@@ -110,7 +119,7 @@ fn write_file(table: &Table, path: &Path) -> Result<Written> {
     crate::output::replace_file(path, ".tmp", |_, out| {
         aggregate::write_counts(table, out).context("cannot write")
     })
-    .with_context(|| format!("-o {}", path.display()))
+    .with_context(|| format!("-o {}", visible(&path.to_string_lossy())))
 }
 
 #[cfg(test)]
