@@ -55,6 +55,26 @@ fn a_fifo_is_written_in_place_for_its_reader() {
 }
 
 #[test]
+fn a_heatmap_into_a_fifo_reaches_its_reader_as_a_png() {
+    let run = Errwatch::new(&["analyze", "e.csv", "--bins", "10", "--heatmap", "map.png"])
+        .file("e.csv", hostile_stream());
+    let fifo = run.path("map.png");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success(), "mkfifo");
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let out = run.run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let png = reader.join().unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    let decoder = png::Decoder::new(std::io::Cursor::new(png));
+    let info = decoder.read_info().unwrap().info().clone();
+    assert!(info.width > 100 && info.height > 100, "{}x{}", info.width, info.height);
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+}
+
+#[test]
 fn dev_stdout_is_written_in_place() {
     let out = aggregate_to("/dev/stdout").run();
     assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, COUNTS, ""));
