@@ -76,6 +76,7 @@ fn main() {
         canary: "5.0007.610.011",
         notation: Notation::Offset,
         palette: Palette::RedGreen,
+        dispersion: None,
     };
     println!("{runs} runs each\n");
     println!("| shape | PNG pixels: median | fastest | image | SVG: median | fastest | bytes |");

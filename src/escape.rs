@@ -44,6 +44,28 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`visible`] for text that may hold parts already escaped (an error message built from escaped
+/// labels and other text): every character [`visible`] escapes is escaped, but backslashes are
+/// left alone, so what was escaped once is not escaped again. The last guard before stderr.
+pub fn inert(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        match ch {
+            ch if needs_escape(ch) && (ch as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", ch as u32);
+            }
+            ch if needs_escape(ch) => {
+                let _ = write!(out, "\\u{{{:x}}}", ch as u32);
+            }
+            ch => out.push(ch),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Whether [`visible`] escapes `ch`.
 fn needs_escape(ch: char) -> bool {
     matches!(ch,
@@ -138,6 +160,12 @@ mod tests {
             let shown = visible(&text);
             proptest::prop_assert!(!shown.chars().any(needs_escape), "{shown:?}");
         }
+    }
+
+    #[test]
+    fn inert_escapes_controls_but_not_what_was_escaped_before() {
+        assert_eq!(inert("x\u{1b}]0;t\u{7}: seen a\\x1b"), "x\\x1b]0;t\\x07: seen a\\x1b");
+        assert!(matches!(inert("plain \\ text"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod output;
 pub mod pipeline;
 pub mod render;
 pub mod report;
+pub mod signals;
 pub mod stats;
 
 pub use cli::{Outcome, run};

@@ -15,16 +15,31 @@ fn main() -> ExitCode {
         Ok(Outcome::Alerts) => ExitCode::from(1),
         Err(err) if is_broken_pipe(&err) => ExitCode::from(0),
         Err(err) => {
-            eprintln!("errwatch: {err:#}");
+            // Messages escape the labels and paths they quote; this guards the rest.
+            eprintln!("errwatch: {}", errwatch::escape::inert(&format!("{err:#}")));
             ExitCode::from(2)
         }
     }
 }
 
+/// Whether the run ended because stdout's reader went away, anywhere in the error chain: directly,
+/// or as an I/O error wrapped in another (the csv writer's errors become `io::Error`s of kind
+/// `Other` that hold the broken pipe inside).
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(is_broken_pipe_io)
+            || cause.downcast_ref::<csv::Error>().is_some_and(is_broken_pipe_csv)
     })
+}
+
+fn is_broken_pipe_io(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::BrokenPipe
+        || io.get_ref().is_some_and(|inner| {
+            inner.downcast_ref::<std::io::Error>().is_some_and(is_broken_pipe_io)
+                || inner.downcast_ref::<csv::Error>().is_some_and(is_broken_pipe_csv)
+        })
+}
+
+fn is_broken_pipe_csv(err: &csv::Error) -> bool {
+    matches!(err.kind(), csv::ErrorKind::Io(io) if is_broken_pipe_io(io))
 }

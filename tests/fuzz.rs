@@ -14,7 +14,7 @@
 //! file (the fast reader, whose worker threads' panics are caught and fall back silently but for
 //! the panic message) and on standard input (the live path): the exit code must be 0, 1 or 2,
 //! stderr must hold no panic, and an exit 2 must say `errwatch: ...`. Its twin with builds named
-//! on standard input is ignored: it finds the live `--baseline` panic of issue 13.
+//! on standard input found the live `--baseline` panic of issue 13 before its fix.
 //!
 //! Each property runs [`DEFAULT_CASES`] cases, quick enough for every `cargo test`;
 //! `PROPTEST_CASES` sets the count, so a long run is one command:
@@ -131,6 +131,7 @@ fn pipeline(
         canary: &report.canary.version,
         notation: report.notation,
         palette: Palette::RedBlue,
+        dispersion: report.dispersion.as_ref().map(|d| d.stream),
     };
     render_rgb(&bins, &report.alerts, &spec)?;
     Ok(())
@@ -559,11 +560,10 @@ proptest! {
         binary_answers(&bytes, &flags, if names_a_build { &[false] } else { &[false, true] })?;
     }
 
-    /// (c) on standard input with `--baseline` or `--canary` naming a build. It finds the panic
-    /// of issue 13 (`src/cli/live.rs`: "finish fixes the roles or fails", exit 101, when the
-    /// named build is not in the data); un-ignore it with that fix.
+    /// (c) on standard input with `--baseline` or `--canary` naming a build. It found the panic
+    /// of issue 13 ("finish fixes the roles or fails", exit 101, when the named build was not in
+    /// the data), fixed since.
     #[test]
-    #[ignore = "finds the live --baseline/--canary panic of issue 13; un-ignore with its fix"]
     fn fuzz_the_binary_on_stdin_with_named_builds_exits_0_1_or_2(
         csv in valid_csv(),
         mutations in prop::collection::vec(mutation(), 1..8),

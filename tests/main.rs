@@ -11,4 +11,5 @@ mod fuzz;
 mod generate;
 mod heatmap;
 mod live;
+mod safety;
 mod throughput;

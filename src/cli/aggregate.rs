@@ -8,6 +8,7 @@ use clap::ArgAction;
 use clap::Args;
 use clap::builder::BoolishValueParser;
 
+use crate::escape::visible;
 use crate::input;
 use crate::pipeline::counts::AggregateConfig;
 
@@ -47,7 +48,11 @@ impl AggregateArgs {
         if let Some(out) = &output
             && let Some(same) = self.inputs.iter().find(|i| Path::new(i) == out)
         {
-            bail!("-o {}: is also an input ({same}); write the counts elsewhere", out.display());
+            bail!(
+                "-o {}: is also an input ({}); write the counts elsewhere",
+                visible(&out.to_string_lossy()),
+                visible(same)
+            );
         }
         Ok(AggregateConfig { inputs: self.inputs, output, quiet: self.quiet })
     }

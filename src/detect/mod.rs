@@ -44,6 +44,24 @@ pub trait Detector {
 
     /// How the false-alarm budget was spent so far, for rules that have one.
     fn gate(&self) -> Option<Gate>;
+
+    /// The dispersion of the counts as estimated so far, for rules that use it.
+    fn dispersion(&mut self) -> Option<DispersionSummary>;
+}
+
+/// The long-run dispersion of the counts at the end of a run ([`dispersion`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DispersionSummary {
+    /// The stream-wide estimate.
+    pub stream: f64,
+    /// Each code's estimate, by code id, for the codes the baseline had.
+    pub codes: Vec<(usize, f64)>,
+}
+
+impl DispersionSummary {
+    fn of(estimate: &mut dispersion::Dispersion, at: i64) -> DispersionSummary {
+        DispersionSummary { codes: estimate.all(at), stream: estimate.pool() }
+    }
 }
 
 /// A change in an alert episode.

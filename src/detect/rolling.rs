@@ -28,6 +28,17 @@
 //! expected number of false alarms per stream-hour is at most `alpha`: on a run of an hour or less,
 //! the probability of any false alarm is at most `alpha`. Rare codes save up until a window has
 //! the events to use the level; busy codes spend every bin.
+//!
+//! # Bursts
+//! That guarantee assumes independent events. When events come in client bursts, each lands whole
+//! on one build and the canary's count varies `phi` times the binomial variance
+//! ([`super::dispersion`]). The window is then tested at its effective counts, `C / phi` of
+//! `(C + B) / phi` (quasi-likelihood; the exact tail at real counts is the regularized incomplete
+//! beta function), with `phi` the larger of the code's long-run estimate from the baseline and the
+//! window's own local estimate. Both depend on the window only through its total events per
+//! second, so on independent events the guarantee above is unchanged (with `phi >= 1` a test is
+//! only more conservative); on bursty streams it holds approximately, as far as `phi` captures
+//! the bursts (the benchmark's bursty families measure how far).
 
 use std::collections::VecDeque;
 

@@ -30,6 +30,22 @@
 //! **at most `alpha` expected false alarms per stream-hour, over all codes**, in batch and streaming
 //! alike, valid at every moment (the test may be looked at every second).
 //!
+//! # Bursts
+//! Client bursts make one second's (or one minute's) events one draw, not many. Each second's log
+//! likelihood ratio is divided by the code's long-run dispersion `phi_t` from the seconds before
+//! ([`super::dispersion`]): `L^(1 / phi_t)` with `phi_t >= 1` known in advance still has
+//! expectation at most 1 for independent events (Jensen), and exactly 1 for a burst of `phi_t`
+//! events that lands whole, so the guarantee above stands for independent events and holds
+//! approximately for bursts up to `phi_t`. A burst is only known once it has happened, so an alarm
+//! is also checked against the run behind it: its counts divided by the run's own local
+//! dispersion, and its densest minute, when it holds more events than the code's rate explains,
+//! divided by that minute's events (exact for a single burst), must still carry the evidence the
+//! bound asks. A check can only remove alarms, so the guarantee stands; without bursts it passes
+//! whenever the statistic crossed. No alarm is confirmed in the first
+//! [`super::dispersion::WARM_UP_S`] seconds, before the estimate has seen anything. Quiet seconds
+//! add start weight only up to [`HORIZON_S`] seconds' worth, so a code quiet for days does not
+//! cross the bound on a handful of events.
+//!
 //! # Episodes
 //! An alarm at second `t` counts only if the estimated rate ratio since the change reaches the
 //! threshold. The change is located by a CUSUM per alternative (Page 1954): the strongest CUSUM's
@@ -42,7 +58,7 @@
 use statrs::function::beta::ln_beta;
 
 use super::dispersion::{Dispersion, Local};
-use super::{Detector, Episode, Event, Gate};
+use super::{Detector, DispersionSummary, Episode, Event, Gate};
 
 /// Seconds in the hour that the false-alarm budget is stated per.
 pub const SECONDS_PER_HOUR: f64 = 3600.0;
@@ -67,7 +83,7 @@ pub const STARTS: [(u64, f64); 3] = [(1, 1.0 / 3.0), (60, 1.0 / 3.0), (600, 1.0 
 /// grows the statistic). Letting weight go only lowers the statistic, so the guarantee stands.
 pub const HORIZON_S: u64 = 3600;
 
-/// The last stretch of a run checked for a surge, in seconds: the dispersion estimates' time scale.
+/// The stretch of a run checked for a surge, in seconds: the dispersion estimates' time scale.
 pub const SURGE_S: i64 = super::dispersion::SCALE_S;
 
 /// The sequential rule's parameters.
@@ -123,9 +139,9 @@ struct CodeState {
     cusum_start: Vec<RunStart>,
     /// `ln` of the start weight added since the last alarm.
     ln_added: f64,
-    /// `(second, canary, baseline)` of the last [`SURGE_S`] seconds with events, and their sums.
+    /// `(second, canary, baseline)` of the seconds with events in the last
+    /// [`super::dispersion::LOCAL_MIN_WINDOW_S`] seconds, where the surge check looks.
     recent: std::collections::VecDeque<(i64, u64, u64)>,
-    recent_sum: (u64, u64),
     /// Cumulative (canary, baseline) events so far.
     total: (u64, u64),
     open: Option<Open>,
@@ -141,8 +157,9 @@ pub struct SequentialDetector {
     alternatives: Vec<Alternative>,
     codes: Vec<CodeState>,
     codes_seen: usize,
-    /// The first second fed, from which the start spacings count.
+    /// The first second fed, from which the start spacings count, and the last.
     origin: Option<i64>,
+    last_second: Option<i64>,
     finished: bool,
     /// The baseline's long-run dispersion per code.
     dispersion: Dispersion,
@@ -174,6 +191,7 @@ impl SequentialDetector {
             codes: Vec::new(),
             codes_seen: 0,
             origin: None,
+            last_second: None,
             finished: false,
             dispersion: Dispersion::new(0),
             local: Local::new(0),
@@ -197,7 +215,6 @@ impl SequentialDetector {
             cusum_start: vec![(0, (0, 0), (0.0, 0.0)); n],
             ln_added: f64::NEG_INFINITY,
             recent: std::collections::VecDeque::new(),
-            recent_sum: (0, 0),
             total: (0, 0),
             open: None,
         }
@@ -244,6 +261,7 @@ impl Detector for SequentialDetector {
         if self.codes_seen == 0 {
             return;
         }
+        self.last_second = Some(second);
         let origin = *self.origin.get_or_insert_with(|| {
             self.dispersion = Dispersion::new(second);
             self.local = Local::new(second);
@@ -276,24 +294,20 @@ impl Detector for SequentialDetector {
             let quiet_or_independent = c + b == 0;
             let dispersion = if !quiet_or_independent {
                 self.local.add(code, second, c + b);
-                let rate = self.dispersion.rate(code, second);
-                let local = self.local.recent(code, second);
-                let local = super::dispersion::local_used(local, rate, self.dispersion.pool());
-                self.dispersion.phi(code, second).max(local)
+                self.dispersion.phi(code, second)
             } else {
                 1.0
             };
-            self.dispersion.add(code, second, (c, b));
+            self.dispersion.add(code, second, b);
             let before = state.total;
             state.total = (before.0 + c, before.1 + b);
             state.ln_added = log_add(state.ln_added, ln_weight);
             if c + b > 0 {
                 state.recent.push_back((second, c, b));
-                state.recent_sum = (state.recent_sum.0 + c, state.recent_sum.1 + b);
             }
-            while state.recent.front().is_some_and(|&(t, _, _)| t <= second - SURGE_S) {
-                let (_, oc, ob) = state.recent.pop_front().expect("checked");
-                state.recent_sum = (state.recent_sum.0 - oc, state.recent_sum.1 - ob);
+            let keep = super::dispersion::LOCAL_MIN_WINDOW_S as i64;
+            while state.recent.front().is_some_and(|&(t, _, _)| t <= second - keep) {
+                state.recent.pop_front();
             }
             let mut local_before = None;
             for (j, alt) in self.alternatives.iter().enumerate() {
@@ -353,9 +367,10 @@ impl Detector for SequentialDetector {
             // only known once it has happened). Two checks, each of which can only remove an
             // alarm, so the guarantee stands:
             // - the run's counts divided by the dispersion measured over the run itself;
-            // - a surge in the last SURGE_S seconds (more events than the code's rate explains)
-            //   counts as if it could be one client's burst: its evidence is divided by its
-            //   number of events, which is exactly valid for a single burst that lands whole.
+            // - a surge, the densest SURGE_S seconds of the run's last few minutes when they hold
+            //   more events than the code's rate explains, counts as if it could be one client's
+            //   burst: its evidence is divided by its number of events, which is exactly valid
+            //   for a single burst that lands whole.
             // The evidence must still reach the bound given the start weight gathered. Without
             // bursts or surges this holds whenever the statistic crossed (`R <= W e^(max
             // CUSUM)`), so it costs nothing on independent events at a steady rate; a strong
@@ -370,12 +385,17 @@ impl Detector for SequentialDetector {
                 self.dispersion.pool(),
             ));
             let expected = rate * SURGE_S as f64;
-            let (block_c, block_b) =
-                (state.recent_sum.0.min(span_c), state.recent_sum.1.min(span_b));
+            let (block_c, block_b) = densest(&state.recent, start_s);
             let block = (block_c + block_b) as f64;
             let surge = block > expected + 3.0 * expected.sqrt() + 3.0;
             {
-                let block_phi = if surge { over_run.max(block) } else { over_run };
+                // As with any local estimate, a busy code on a stream without bursts leans on the
+                // long run: there a surge is a regression's onset.
+                let block_phi = if surge {
+                    over_run.max(super::dispersion::local_used(block, rate, self.dispersion.pool()))
+                } else {
+                    over_run
+                };
                 let evidence = self
                     .alternatives
                     .iter()
@@ -433,6 +453,30 @@ impl Detector for SequentialDetector {
             alternatives: self.alternatives.len(),
         })
     }
+
+    fn dispersion(&mut self) -> Option<DispersionSummary> {
+        let at = self.last_second? + 1;
+        Some(DispersionSummary::of(&mut self.dispersion, at))
+    }
+}
+
+/// The (canary, baseline) events of the densest [`SURGE_S`] seconds among `recent` from
+/// `start_s` on (by total events; a two-pointer sweep).
+fn densest(recent: &std::collections::VecDeque<(i64, u64, u64)>, start_s: i64) -> (u64, u64) {
+    let from = recent.partition_point(|&(t, _, _)| t < start_s);
+    let (mut best, mut sum, mut lo) = ((0, 0), (0, 0), from);
+    for hi in from..recent.len() {
+        let (t, c, b) = recent[hi];
+        sum = (sum.0 + c, sum.1 + b);
+        while recent[lo].0 <= t - SURGE_S {
+            sum = (sum.0 - recent[lo].1, sum.1 - recent[lo].2);
+            lo += 1;
+        }
+        if sum.0 + sum.1 > best.0 + best.1 {
+            best = sum;
+        }
+    }
+    best
 }
 
 /// The traffic-normalized rate ratio; infinite without baseline events.
@@ -544,6 +588,27 @@ mod tests {
             d.push_second(second, &[(0, 0)], &mut events);
         }
         assert!((d.codes[0].ln_sr[0].exp() - (600.0 - 1.0 / 3.0 + 0.25)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_code_quiet_for_two_days_does_not_alarm_on_a_handful_of_events() {
+        // One event per build at the start, two quiet days, then three canary events in one
+        // second. Without the horizon the statistic would hold two days of start weight, 172800,
+        // and three events at the strongest alternative (ratio 1.25 x 1.5^11, a canary event
+        // worth theta / s = 1.977) would multiply it by 7.7, past the bound of 72000. With it,
+        // an hour's worth: 3600 x 7.7 = 27800 stays below.
+        let rule = Sequential { threshold: 1.25, alpha: 0.05 };
+        let mut events = Vec::new();
+        let mut d = SequentialDetector::new(&rule, 0.5);
+        d.push_second(0, &[(1, 1)], &mut events);
+        for second in 1..172_800 {
+            d.push_second(second, &[(0, 0)], &mut events);
+        }
+        let held = super::log_sum(&d.codes[0].ln_sr) - (d.alternatives.len() as f64).ln();
+        assert!(held <= (HORIZON_S as f64).ln() + 1e-9, "{}", held.exp());
+        d.push_second(172_800, &[(3, 0)], &mut events);
+        d.finish(&mut events);
+        assert!(ended(&events).is_empty(), "{events:?}");
     }
 
     #[test]

@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 
 use super::dispersion::{self, Dispersion, Local};
-use super::{Detector, Episode, Event, Gate, RuleConfig};
+use super::{Detector, DispersionSummary, Episode, Event, Gate, RuleConfig};
 
 /// One window that fired.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +195,12 @@ impl<R: BinRule> Binned<R> {
             // The snapshot at the close of the bin before the window, if there was one.
             let before = snapshots.len().checked_sub(w).map(|i| snapshots[i]);
             let (_, start_squares, start_mass) = before.unwrap_or((1.0, 0.0, 0.0));
+            // A window shorter than a few tau cannot tell a burst from a change inside it: there
+            // the long-run estimate alone speaks.
+            if (w as u64 * self.bin_seconds) < dispersion::LOCAL_MIN_WINDOW_S {
+                self.window_dispersion.push(long_run);
+                continue;
+            }
             let local = dispersion::ratio(squares - start_squares, mass - start_mass);
             let local = dispersion::local_used(local, rate, pool);
             self.window_dispersion.push(long_run.max(local));
@@ -300,7 +306,7 @@ impl<R: BinRule> Detector for Binned<R> {
             }
             let slot = &mut self.filling[code];
             *slot = (slot.0 + canary, slot.1 + baseline);
-            self.dispersion.add(code, second, (canary, baseline));
+            self.dispersion.add(code, second, baseline);
             self.local.add(code, second, canary + baseline);
         }
         self.last_second = second;
@@ -320,6 +326,12 @@ impl<R: BinRule> Detector for Binned<R> {
 
     fn gate(&self) -> Option<Gate> {
         self.rule.gate()
+    }
+
+    fn dispersion(&mut self) -> Option<DispersionSummary> {
+        // The seed's rule has no test for the dispersion to temper.
+        self.rule.gate()?;
+        Some(DispersionSummary::of(&mut self.dispersion, self.last_second + 1))
     }
 }
 

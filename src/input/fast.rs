@@ -41,6 +41,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::limit::MAX_FIELD_BYTES;
 use super::progress::Progress;
 use super::source::{self, GaveUp};
 use super::{
@@ -566,6 +567,12 @@ impl<'a> Worker<'a> {
             // The reference path refuses such lines (see `LineLimit`) or at least reads them
             // differently at its buffer boundaries: leave them to it.
             return Err(GaveUp("a line longer than the reference path reads"));
+        }
+        if self.fields.ranges[..self.fields.len]
+            .iter()
+            .any(|&(start, end)| (end - start) as u64 > MAX_FIELD_BYTES)
+        {
+            return Err(GaveUp("a field longer than the reference path reads"));
         }
         let columns = &self.layout.columns;
         if self.fields.len != columns.width {

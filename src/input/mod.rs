@@ -24,6 +24,7 @@
 pub mod fast;
 pub mod follow;
 pub mod labels;
+pub mod limit;
 pub mod progress;
 pub mod source;
 pub mod stdin;
@@ -34,7 +35,9 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::escape::visible;
 use labels::Code;
+use limit::{Cuts, FieldLimit, MAX_FIELD_BYTES, MAX_TIMESTAMP_BYTES};
 use timestamp::Notation;
 
 /// The longest offending value quoted in an error message, in characters.
@@ -110,6 +113,9 @@ pub enum Invalid {
     Count,
     /// A timestamp or count out of the range errwatch can hold.
     OutOfRange,
+    /// A field longer than [`limit::MAX_FIELD_BYTES`], or a timestamp longer than
+    /// [`limit::MAX_TIMESTAMP_BYTES`].
+    FieldLength,
 }
 
 impl Invalid {
@@ -122,6 +128,7 @@ impl Invalid {
             Invalid::Timestamp => "timestamp",
             Invalid::Count => "count",
             Invalid::OutOfRange => "out_of_range",
+            Invalid::FieldLength => "field_length",
         }
     }
 }
@@ -216,7 +223,8 @@ impl ReadOptions {
         };
         if too_many {
             bail!(
-                "{name}: {invalid} invalid rows{}, more than --max-invalid {} allows: {}",
+                "{}: {invalid} invalid rows{}, more than --max-invalid {} allows: {}",
+                visible(name),
                 if at_end { format!(" of {}", rows + invalid) } else { String::new() },
                 self.max_invalid.expect("checked above"),
                 skipped.describe()
@@ -298,8 +306,11 @@ impl Columns {
         let required = |wanted: &str| {
             position(wanted).ok_or_else(|| {
                 anyhow!(
-                    "{name}:1: missing required column {wanted} (columns found: {})",
-                    names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+                    "{}:1: missing required column {wanted} (columns found: {})",
+                    visible(name),
+                    crate::escape::list_cut(
+                        names.iter().map(|n| quote(n)).collect::<Vec<_>>().iter()
+                    )
                 )
             })
         };
@@ -350,7 +361,15 @@ pub struct Row {
 /// that follows live streams.
 pub struct Rows<R: Read> {
     name: String,
-    csv: csv::Reader<BufReader<LineLimit<R>>>,
+    /// The name as messages show it ([`visible`]).
+    shown: String,
+    csv: csv::Reader<BufReader<FieldLimit<LineLimit<R>>>>,
+    /// Fields cut at the length limit, not yet matched with their records.
+    cuts: Cuts,
+    /// Records read, the header included (the csv crate's numbering of [`limit::Overlong`]).
+    records: u64,
+    /// Newlines the parser did not see (inside cut fields) before the current record.
+    dropped_newlines: u64,
     header: csv::ByteRecord,
     columns: Columns,
     record: csv::ByteRecord,
@@ -374,8 +393,11 @@ pub struct Rows<R: Read> {
 impl<R: Read> Rows<R> {
     /// Reads the header of CSV from `reader`; `name` is used in messages.
     pub fn new(reader: R, name: &str) -> Result<Rows<R>> {
-        let mut buffered = BufReader::with_capacity(1 << 16, LineLimit::new(reader));
-        skip_bom(&mut buffered).with_context(|| format!("{name}: cannot read"))?;
+        let shown = visible(name).into_owned();
+        let cuts = Cuts::default();
+        let limited = FieldLimit::new(LineLimit::new(reader), std::sync::Arc::clone(&cuts));
+        let mut buffered = BufReader::with_capacity(1 << 16, limited);
+        skip_bom(&mut buffered).with_context(|| format!("{shown}: cannot read"))?;
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
@@ -384,16 +406,28 @@ impl<R: Read> Rows<R> {
         let header = match csv.byte_headers() {
             Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => {
                 bail!(
-                    "{name}: empty input: expected a header line with Timestamp, Build_Version, Error_Code"
+                    "{shown}: empty input: expected a header line with Timestamp, Build_Version, Error_Code"
                 )
             }
             Ok(h) => h.clone(),
-            Err(e) => return Err(csv_error(name, e)),
+            Err(e) => return Err(csv_error(&shown, e)),
         };
+        let header_cut = cuts.lock().unwrap_or_else(|p| p.into_inner()).front().cloned();
+        if let Some(cut) = header_cut.filter(|c| c.record == 0) {
+            bail!(
+                "{shown}:1: header field {} is longer than {MAX_FIELD_BYTES} bytes ({})",
+                cut.field + 1,
+                quote_cut(&String::from_utf8_lossy(&header[cut.field]), cut.bytes)
+            );
+        }
         let columns = Columns::find(&header, name)?;
         Ok(Rows {
             name: name.to_string(),
+            shown,
             csv,
+            cuts,
+            records: 0,
+            dropped_newlines: 0,
             header,
             columns,
             record: csv::ByteRecord::new(),
@@ -458,16 +492,42 @@ impl<R: Read> Rows<R> {
     }
 
     fn parse_next(&mut self) -> std::result::Result<Parsed, Bad> {
-        let name = &self.name;
+        let name = &self.shown;
         match self.csv.read_byte_record(&mut self.record) {
             Ok(true) => {}
             Ok(false) => return Ok(Parsed::End),
             Err(e) => return Err(Bad::Fatal(csv_error(name, e))),
         }
+        self.records += 1;
         let record = &self.record;
         let columns = &self.columns;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| p.line()) + self.dropped_newlines;
         let at = |reason: Invalid, what: String| Bad::Row(reason, anyhow!("{name}:{line}: {what}"));
+        let mut first_cut = None;
+        {
+            let mut cuts = self.cuts.lock().unwrap_or_else(|p| p.into_inner());
+            while let Some(cut) = cuts.front().filter(|c| c.record <= self.records) {
+                self.dropped_newlines += cut.dropped_newlines;
+                if cut.record == self.records && first_cut.is_none() {
+                    first_cut = Some(cut.clone());
+                }
+                cuts.pop_front();
+            }
+        }
+        if let Some(cut) = first_cut {
+            let column = self.header.get(cut.field).map_or_else(
+                || format!("field {}", cut.field + 1),
+                |h| visible(&String::from_utf8_lossy(h)).into_owned(),
+            );
+            let value = record.get(cut.field).map(String::from_utf8_lossy).unwrap_or_default();
+            return Err(at(
+                Invalid::FieldLength,
+                format!(
+                    "{column} is longer than {MAX_FIELD_BYTES} bytes ({})",
+                    quote_cut(&value, cut.bytes)
+                ),
+            ));
+        }
         if record.len() == 1 && record[0].is_empty() {
             return Ok(Parsed::Skip); // a line of spaces
         }
@@ -504,6 +564,12 @@ impl<R: Read> Rows<R> {
         };
 
         let stamp = field(columns.timestamp, "Timestamp")?;
+        if stamp.len() > MAX_TIMESTAMP_BYTES {
+            return Err(at(
+                Invalid::FieldLength,
+                format!("Timestamp is longer than {MAX_TIMESTAMP_BYTES} bytes ({})", quote(stamp)),
+            ));
+        }
         let notation = match self.notation {
             Some(n) => n,
             None => Notation::detect(stamp).ok_or_else(|| {
@@ -616,7 +682,14 @@ fn csv_error(name: &str, e: csv::Error) -> anyhow::Error {
     }
 }
 
-/// Quotes a value for an error message, shortened if long.
+/// Quotes the start of a field cut at the length limit, with the field's whole length.
+fn quote_cut(head: &str, bytes: u64) -> String {
+    let head: String = head.chars().take(MAX_QUOTED_CHARS).collect();
+    format!("{head:?}... ({bytes} bytes)")
+}
+
+/// Quotes a value for an error message, shortened if long; control characters are escaped (Rust's
+/// string escapes: `\u{1b}`, `\n`, `\u{202e}`), so a value can reach a terminal.
 pub fn quote(value: &str) -> String {
     if value.chars().count() <= MAX_QUOTED_CHARS {
         format!("{value:?}")

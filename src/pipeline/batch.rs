@@ -8,7 +8,7 @@
 use anyhow::{Result, anyhow};
 
 use super::roles::choose_builds;
-use super::{AnalyzeConfig, RunFacts, alerts, report};
+use super::{AnalyzeConfig, Detection, RunFacts, alerts, report};
 use crate::aggregate::Table;
 use crate::bins::{Bins, code_order};
 use crate::detect::{SecondCounts, run_batch};
@@ -51,5 +51,6 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
         late_rows: 0,
         skipped: &table.skipped,
     };
-    Ok((report(config, &facts, &bins.codes, alerts, detector.gate()), bins))
+    let detection = Detection::of(detector.as_mut(), &bins.codes);
+    Ok((report(config, &facts, &bins.codes, alerts, detection), bins))
 }

@@ -34,7 +34,8 @@ pub fn run(config: &AggregateConfig) -> Result<()> {
         if table.repeated_headers > 0 {
             eprintln!(
                 "errwatch: warning: {}: skipped {} repeated header line(s)",
-                table.name, table.repeated_headers
+                crate::escape::visible(&table.name),
+                table.repeated_headers
             );
         }
         Ok(table)
@@ -46,7 +47,10 @@ pub fn run(config: &AggregateConfig) -> Result<()> {
             .context("writing the counts to stdout")?,
     };
     if !config.quiet {
-        let to = config.output.as_ref().map_or("stdout".into(), |p| p.display().to_string());
+        let to = config
+            .output
+            .as_ref()
+            .map_or("stdout".into(), |p| crate::escape::visible(&p.to_string_lossy()).into_owned());
         eprintln!(
             "errwatch: {} count rows for {} events from {} rows of {} input(s) written to {to}",
             written.rows,
@@ -64,5 +68,5 @@ fn write_file(table: &Table, path: &Path) -> Result<Written> {
     crate::output::replace_file(path, ".tmp", |_, out| {
         aggregate::write_counts(table, out).context("cannot write")
     })
-    .with_context(|| format!("-o {}", path.display()))
+    .with_context(|| format!("-o {}", crate::escape::visible(&path.to_string_lossy())))
 }

@@ -29,7 +29,6 @@
 //! report as for a batch run.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -37,10 +36,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::roles::{Roles, choose_builds, choose_builds_so_far};
-use super::{AnalyzeConfig, OutputFormat, RunFacts, Source, alerts, draw_heatmap, report};
+use super::{
+    AnalyzeConfig, Detection, OutputFormat, RunFacts, Source, alerts, draw_heatmap, report,
+};
 use crate::aggregate;
 use crate::bins::Bins;
-use crate::detect::{Alert, Detector, Episode, Event, Gate, RuleConfig};
+use crate::detect::{Alert, Detector, Episode, Event, RuleConfig};
+use crate::escape::visible;
 use crate::input::follow::{Follow, stop_on_signals};
 use crate::input::labels::Code;
 use crate::input::stdin::LiveStdin;
@@ -229,9 +231,10 @@ impl Live {
         (alerts(self.ended.iter().cloned(), codes, &bins, self.rule.threshold), bins)
     }
 
-    /// The false-alarm accounting so far.
-    pub fn gate(&self) -> Option<Gate> {
-        self.detector.gate()
+    /// The detector's account so far: its false-alarm accounting and the dispersion it used;
+    /// `codes` names the interned code ids.
+    pub fn detection(&mut self, codes: &[Code]) -> Detection {
+        Detection::of(self.detector.as_mut(), codes)
     }
 
     /// The first and last second seen.
@@ -407,13 +410,25 @@ fn read_stdin(config: &AnalyzeConfig) -> Result<(Report, Bins)> {
     result
 }
 
-/// A file as it grows, until a signal.
+/// A file as it grows, until a signal; rotation (truncation, or a new file under the name) is
+/// followed as `tail -F` does.
 fn read_followed(config: &AnalyzeConfig, path: &str) -> Result<(Report, Bins)> {
-    let file = File::open(path).with_context(|| format!("{path}: cannot open"))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        bail!("{path}: is a directory, not a CSV file");
+    let shown = visible(path);
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        bail!("{shown}: is a directory, not a CSV file");
     }
-    read_live(config, Follow::new(file, stop_on_signals()?), path)
+    let follow = Follow::open(std::path::Path::new(path), stop_on_signals()?)
+        .with_context(|| format!("{shown}: cannot open"))?;
+    let tail = follow.tail();
+    let result = read_live(config, follow, path);
+    let left = tail.left_bytes();
+    if left > 0 {
+        eprintln!(
+            "errwatch: warning: {shown}: the last line was unfinished when the run was stopped \
+             ({left} bytes): left unread"
+        );
+    }
+    result
 }
 
 /// What the rows read so far say of the input, with the live engine's account.
@@ -471,7 +486,13 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
         if !updates.is_empty()
             && let Some(&roles) = live.roles()
         {
-            let so_far = report(config, &facts(name, &rows, &live, roles), &[], vec![], None);
+            let so_far = report(
+                config,
+                &facts(name, &rows, &live, roles),
+                &[],
+                vec![],
+                Detection::default(),
+            );
             printer.print(&so_far, &updates)?;
         }
         if let Some(path) = &config.heatmap
@@ -480,8 +501,13 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
         {
             last_heatmap = Some(Instant::now());
             let (alerts, bins) = live.result(&rows.codes);
-            let so_far =
-                report(config, &facts(name, &rows, &live, roles), &bins.codes, alerts, None);
+            let so_far = report(
+                config,
+                &facts(name, &rows, &live, roles),
+                &bins.codes,
+                alerts,
+                Detection::default(),
+            );
             // The live picture is a convenience: a failure to draw it must not stop the analysis.
             // It is said once; the final heatmap, drawn at the end, fails the run as in batch.
             if let Err(e) = draw_heatmap(config, path, &so_far, &bins)
@@ -496,8 +522,13 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     let updates = live.finish(&rows.builds, &rows.codes).map_err(|e| anyhow!("{name}: {e:#}"))?;
     let roles = *live.roles().expect("finish fixes the roles or fails");
     let (alerts, bins) = live.result(&rows.codes);
-    let report =
-        report(config, &facts(name, &rows, &live, roles), &bins.codes, alerts, live.gate());
+    let report = report(
+        config,
+        &facts(name, &rows, &live, roles),
+        &bins.codes,
+        alerts,
+        live.detection(&rows.codes),
+    );
     printer.print(&report, &updates)?;
     Ok((report, bins))
 }

@@ -33,7 +33,8 @@ pub use config::{AnalyzeConfig, OutputFormat, Source};
 
 use crate::aggregate;
 use crate::bins::Bins;
-use crate::detect::{Alert, Episode, Gate};
+use crate::detect::{Alert, Detector, Episode, Gate};
+use crate::escape::visible;
 use crate::input::labels::Code;
 use crate::input::timestamp::Notation;
 use crate::input::{BuildStats, Skipped};
@@ -41,7 +42,8 @@ use crate::render::{self, HeatmapSpec};
 use crate::report::jsonl::{self, Jsonl};
 use crate::report::text::{self, Text};
 use crate::report::{
-    Format, Parameters, Report, github::Github, json::Json, junit::Junit, markdown::Markdown,
+    Dispersion, Format, Parameters, Report, github::Github, json::Json, junit::Junit,
+    markdown::Markdown,
 };
 use roles::Roles;
 
@@ -66,7 +68,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
     if let Some(path) = &config.heatmap {
         match draw_heatmap(config, path, &report, &bins) {
             Ok(()) => {
-                eprintln!("errwatch: heatmap written to {}", path.display());
+                eprintln!("errwatch: heatmap written to {}", visible(&path.to_string_lossy()));
                 report.heatmap = Some(path.display().to_string());
             }
             // The analysis is still worth printing; the run fails after it.
@@ -90,13 +92,14 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
     if report.repeated_headers > 0 {
         eprintln!(
             "errwatch: warning: {}: skipped {} repeated header line(s)",
-            report.input, report.repeated_headers
+            visible(&report.input),
+            report.repeated_headers
         );
     }
     if report.skipped.total() > 0 {
         eprintln!(
             "errwatch: warning: {}: skipped {} invalid row(s): {}",
-            report.input,
+            visible(&report.input),
             report.skipped.total(),
             report.skipped.describe()
         );
@@ -105,7 +108,23 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
         eprintln!(
             "errwatch: warning: {}: {} row(s) arrived more than {} s after later rows, when their \
              second had closed: counted in the totals and the heatmap, not in detection",
-            report.input, report.late_rows, config.lateness
+            visible(&report.input),
+            report.late_rows,
+            config.lateness
+        );
+    }
+    if let Some(dispersion) = report.dispersion.as_ref().filter(|d| d.is_large()) {
+        let codes = dispersion.large();
+        let listed = crate::escape::list_cut(
+            codes.iter().map(|(code, phi)| format!("{} ({phi:.1})", visible(&code.to_string()))),
+        );
+        eprintln!(
+            "errwatch: warning: {}: the error counts vary {:.1} times as much as independent \
+             events would (client bursts, retry storms); the tests count them as that many times \
+             fewer events, and their false-alarm guarantee is approximate here{}",
+            visible(&report.input),
+            dispersion.stream,
+            if codes.is_empty() { String::new() } else { format!("; most dispersed: {listed}") }
         );
     }
     let outcome =
@@ -156,7 +175,7 @@ pub fn report(
     facts: &RunFacts,
     compared_codes: &[Code],
     alerts: Vec<Alert>,
-    gate: Option<Gate>,
+    detection: Detection,
 ) -> Report {
     let Roles { baseline, canary } = facts.roles;
     let ignored_builds = facts
@@ -189,12 +208,39 @@ pub fn report(
             .map_or(0, |(first, last)| ((last - first) as u64 / rule.bin_seconds) as usize + 1),
         codes: compared_codes.len(),
         compared_codes: compared_codes.to_vec(),
-        gate,
+        gate: detection.gate,
+        dispersion: detection.dispersion,
         alerts,
         repeated_headers: facts.repeated_headers,
         late_rows: facts.late_rows,
         skipped: facts.skipped.clone(),
         heatmap: None,
+    }
+}
+
+/// What the detector says of the run besides its episodes.
+#[derive(Debug, Clone, Default)]
+pub struct Detection {
+    /// Its false-alarm accounting.
+    pub gate: Option<Gate>,
+    /// The counts' dispersion it used.
+    pub dispersion: Option<Dispersion>,
+}
+
+impl Detection {
+    /// Reads a detector's account; `labels[id]` names its code ids. Codes are listed in code
+    /// order.
+    pub fn of(detector: &mut dyn Detector, labels: &[Code]) -> Detection {
+        let dispersion = detector.dispersion().map(|summary| {
+            let mut codes: Vec<(Code, f64)> = summary
+                .codes
+                .into_iter()
+                .filter_map(|(id, phi)| labels.get(id).map(|code| (code.clone(), phi)))
+                .collect();
+            codes.sort_by(|a, b| a.0.cmp(&b.0));
+            Dispersion { stream: summary.stream, codes }
+        });
+        Detection { gate: detector.gate(), dispersion }
     }
 }
 
@@ -236,6 +282,7 @@ pub fn draw_heatmap(
         canary: &report.canary.version,
         notation: report.notation,
         palette: config.palette,
+        dispersion: report.dispersion.as_ref().filter(|d| d.is_large()).map(|d| d.stream),
     };
     render::write_heatmap(path, bins, &report.alerts, &spec)
 }

@@ -1,5 +1,6 @@
 //! The layout: where everything goes, computed once and drawn by any backend.
 
+use crate::escape::visible;
 use anyhow::{Result, anyhow};
 use plotters::style::{FontDesc, FontFamily, FontStyle};
 
@@ -208,7 +209,10 @@ pub(super) fn plan(bins: &Bins, alerts: &[Alert], spec: &HeatmapSpec) -> Result<
     let mut row_labels = Vec::new();
     let mut label_w = 0;
     for row in (0..n_rows).step_by(label_stride) {
-        let text = truncate_chars(&bins.codes[row * codes_per_row].to_string(), MAX_LABEL_CHARS);
+        // Codes come from the data: control characters are shown, never drawn (and never reach
+        // the SVG, where most of them are not well-formed XML).
+        let code = bins.codes[row * codes_per_row].to_string();
+        let text = truncate_chars(&visible(&code), MAX_LABEL_CHARS);
         label_w = label_w.max(text_width(&text, LABEL_SIZE)?);
         row_labels.push((row, text));
     }
@@ -345,9 +349,12 @@ pub(super) fn plan(bins: &Bins, alerts: &[Alert], spec: &HeatmapSpec) -> Result<
     // Image size, then the header texts fitted to it.
     let title = format!(
         "{}: {} (canary) vs {} (baseline), {} s bins",
-        spec.title_input, spec.canary, spec.baseline, bins.bin_seconds
+        visible(spec.title_input),
+        visible(spec.canary),
+        visible(spec.baseline),
+        bins.bin_seconds
     );
-    let subtitle = subtitle(bins, alerts, bins_per_col, codes_per_row);
+    let subtitle = subtitle(bins, alerts, bins_per_col, codes_per_row, spec.dispersion);
     let content_w = bar_x + bar_column_w + MARGIN;
     let title_w = text_width(&title, TITLE_SIZE)? + 2 * MARGIN;
     let width = content_w.max(MIN_WIDTH).max(title_w.min(MAX_TITLE_WIDTH)).min(MAX_SIDE);
@@ -408,7 +415,13 @@ pub(super) fn plan(bins: &Bins, alerts: &[Alert], spec: &HeatmapSpec) -> Result<
 }
 
 /// How to read the cells: what one cell sums, and how many alerts are outlined.
-fn subtitle(bins: &Bins, alerts: &[Alert], bins_per_col: usize, codes_per_row: usize) -> String {
+fn subtitle(
+    bins: &Bins,
+    alerts: &[Alert],
+    bins_per_col: usize,
+    codes_per_row: usize,
+    dispersion: Option<f64>,
+) -> String {
     let mut text = String::from("cell = canary \u{2212} baseline errors");
     if bins_per_col == 1 {
         text.push_str(" per bin");
@@ -426,6 +439,9 @@ fn subtitle(bins: &Bins, alerts: &[Alert], bins_per_col: usize, codes_per_row: u
         0 => text.push_str("; no alerts"),
         1 => text.push_str("; outlined: 1 alert episode"),
         n => text.push_str(&format!("; outlined: {n} alert episodes")),
+    }
+    if let Some(phi) = dispersion {
+        text.push_str(&format!("; counts bursty (dispersion {phi:.1}): tested as fewer events"));
     }
     text
 }

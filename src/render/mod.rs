@@ -57,8 +57,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use anyhow::{Context, Result, anyhow, bail};
-use plotters::backend::{BitMapBackend, DrawingBackend, SVGBackend};
+use anyhow::{Context, Result, bail};
+use plotters::backend::{BitMapBackend, SVGBackend};
 use plotters::style::FontStyle;
 
 use crate::bins::Bins;
@@ -139,7 +139,7 @@ impl FromStr for Palette {
 }
 
 /// What the heatmap says about its input, besides the bins and alerts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HeatmapSpec<'a> {
     /// The input's name for the title (a file name, or `stdin`).
     pub title_input: &'a str,
@@ -151,6 +151,8 @@ pub struct HeatmapSpec<'a> {
     pub notation: Notation,
     /// The colours below zero.
     pub palette: Palette,
+    /// The counts' stream-wide dispersion, when it is large enough to say (bursts).
+    pub dispersion: Option<f64>,
 }
 
 /// A rendered image: 8-bit RGB, row by row from the top, no padding.
@@ -227,19 +229,19 @@ fn write_atomically(path: &Path, bins: &Bins, alerts: &[Alert], spec: &HeatmapSp
     } else {
         Encoded::Png(render_rgb(bins, alerts, spec)?)
     };
-    // The PNG encoder picks the format from the extension, so the temporary name keeps one.
     let suffix = if matches!(encoded, Encoded::Svg(_)) { ".tmp.svg" } else { ".tmp.png" };
-    crate::output::replace_file(path, suffix, |temporary, out| match &encoded {
+    crate::output::replace_file(path, suffix, |_, out| match &encoded {
         Encoded::Svg(text) => Ok(out.write_all(text.as_bytes())?),
-        Encoded::Png(image) => write_png(temporary, image),
+        Encoded::Png(image) => write_png(out, image),
     })
 }
 
-/// Encodes `image` as PNG at `path` (whose extension must be `.png`).
-fn write_png(path: &Path, image: &RgbImage) -> Result<()> {
-    let mut backend = BitMapBackend::new(path, (image.width, image.height));
-    backend
-        .blit_bitmap((0, 0), (image.width, image.height), &image.pixels)
-        .and_then(|()| backend.present())
-        .map_err(|e| anyhow!("{e}"))
+/// Encodes `image` as PNG into `out` (a temporary file, a FIFO, a device: anything writable).
+fn write_png(out: impl Write, image: &RgbImage) -> Result<()> {
+    let mut encoder = png::Encoder::new(out, image.width, image.height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().context("cannot write the PNG header")?;
+    writer.write_image_data(&image.pixels).context("cannot write the PNG image")?;
+    writer.finish().context("cannot write the PNG image")
 }

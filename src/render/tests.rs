@@ -76,6 +76,7 @@ fn spec(palette: Palette) -> HeatmapSpec<'static> {
         canary: "5.0007.610.011",
         notation: Notation::Offset,
         palette,
+        dispersion: None,
     }
 }
 

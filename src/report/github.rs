@@ -20,9 +20,9 @@
 
 use std::fmt::Write as _;
 
-use super::one_line;
+use super::one_line_labelled;
 use super::text::{detection_details, summary_line, verdict};
-use super::{Format, Report, code_label};
+use super::{Format, Report, exact_label};
 use crate::detect::Alert;
 
 /// Error annotations GitHub shows per step; more are dropped.
@@ -38,7 +38,7 @@ impl Format for Github {
         for (i, alert) in report.alerts.iter().enumerate() {
             let message = message(report, alert);
             if i < MAX_ANNOTATIONS {
-                let title = format!("errwatch: {} increased", code_label(alert));
+                let title = format!("errwatch: {} increased", exact_label(&alert.code));
                 let _ = writeln!(
                     out,
                     "::error title={}::{}",
@@ -70,7 +70,7 @@ impl Format for Github {
 fn message(report: &Report, alert: &Alert) -> String {
     format!(
         "{}; {}; canary {} vs baseline {}",
-        one_line(report, alert),
+        one_line_labelled(report, alert, &exact_label(&alert.code)),
         detection_details(report, alert),
         report.canary.version,
         report.baseline.version

@@ -115,6 +115,13 @@ pub fn to_value(report: &Report) -> Value {
             "codes": report.codes,
             "bins": report.bins,
             "significance": gate,
+            "dispersion": report.dispersion.as_ref().map(|d| json!({
+                "stream": d.stream,
+                "codes": d.codes.iter().map(|(code, phi)| json!({
+                    "code": code_value(code),
+                    "dispersion": phi,
+                })).collect::<Vec<_>>(),
+            })),
             "skipped": {
                 "repeated_headers": report.repeated_headers,
                 "invalid_rows": report.skipped.total(),

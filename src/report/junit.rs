@@ -23,7 +23,7 @@
 use std::fmt::Write as _;
 
 use super::text::alert_body;
-use super::{Format, Report, label, one_line};
+use super::{Format, Report, exact_label, one_line};
 use crate::detect::Alert;
 
 /// The JUnit format.
@@ -74,7 +74,7 @@ impl Format for Junit {
         }
         out.push_str("    </properties>\n");
         for code in &codes {
-            let name = attr(&label(code));
+            let name = attr(&exact_label(code));
             let alerts: Vec<&Alert> = report.alerts.iter().filter(|a| &a.code == code).collect();
             let Some(first) = alerts.first() else {
                 let _ = writeln!(out, "    <testcase name=\"{name}\" classname=\"{CLASSNAME}\"/>");

@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 use super::text::{statistic, verdict};
-use super::{Format, Report, code_label};
+use super::{Format, Report, exact_label};
 use crate::detect::Alert;
 use crate::input::BuildStats;
 
@@ -50,7 +50,7 @@ impl Format for Markdown {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                    cell(&code_label(alert)),
+                    cell(&exact_label(&alert.code)),
                     time(alert.episode.start_s),
                     time(alert.episode.stop_s),
                     time(alert.episode.detected_at_s),
@@ -110,7 +110,10 @@ pub fn short_value(alert: &Alert) -> String {
 /// padded when the text starts or ends with a backtick; line breaks and other control characters
 /// become spaces, as a span cannot hold them.
 pub fn code_span(text: &str) -> String {
+    // Control characters as spaces (a line break would end the table row), then whatever else
+    // reorders or hides text shown escaped.
     let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let text = crate::escape::visible(&text);
     let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run + 1);
     let pad =

@@ -54,6 +54,42 @@ pub struct Report {
     pub skipped: Skipped,
     /// Where the heatmap was written, if it was.
     pub heatmap: Option<String>,
+    /// The counts' dispersion the tests used, for rules that use it.
+    pub dispersion: Option<Dispersion>,
+}
+
+/// The dispersion of the counts at the end of a run: 1 for independent events, more when they
+/// come in bursts (see `detect::dispersion`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispersion {
+    /// The stream-wide estimate.
+    pub stream: f64,
+    /// Each compared code's own, in code order.
+    pub codes: Vec<(Code, f64)>,
+}
+
+/// A dispersion from which errwatch warns that the independent-event assumption is bent: twice
+/// the variance of independent events.
+pub const LARGE_DISPERSION: f64 = 2.0;
+
+impl Dispersion {
+    /// The codes at or past [`LARGE_DISPERSION`] by their own counts (more than the stream-wide
+    /// estimate, which every code gets at least), largest first.
+    pub fn large(&self) -> Vec<(Code, f64)> {
+        let mut large: Vec<(Code, f64)> = self
+            .codes
+            .iter()
+            .filter(|(_, phi)| *phi >= LARGE_DISPERSION && *phi > self.stream)
+            .cloned()
+            .collect();
+        large.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        large
+    }
+
+    /// Whether the stream or a code is past [`LARGE_DISPERSION`].
+    pub fn is_large(&self) -> bool {
+        self.stream >= LARGE_DISPERSION || !self.large().is_empty()
+    }
 }
 
 /// The detection parameters, as given.
@@ -80,12 +116,19 @@ pub trait Format {
 }
 
 /// An alert in one line: `Error_Code_3 increased from 0:50:00 to 1:00:00: value 2.76, threshold
-/// 1.25; canary 243 events, baseline 88 events, p-value 3.1e-18`.
+/// 1.25; canary 243 events, baseline 88 events, p-value 3.1e-18`. The code is shown escaped
+/// ([`label`]).
 pub fn one_line(report: &Report, alert: &Alert) -> String {
+    one_line_labelled(report, alert, &code_label(alert))
+}
+
+/// [`one_line`] with the code's label as the caller shows it (the github format escapes the
+/// exact label its own way).
+pub fn one_line_labelled(report: &Report, alert: &Alert, label: &str) -> String {
     let time = |s: i64| report.notation.format(s);
     format!(
         "{} increased from {} to {}: value {}, threshold {}; {}",
-        code_label(alert),
+        label,
         time(alert.episode.start_s),
         time(alert.episode.stop_s),
         text::format_value(alert),
@@ -99,7 +142,13 @@ pub fn code_label(alert: &Alert) -> String {
     label(&alert.code)
 }
 
-/// The seed's label for any code, alerting or not: `Error_Code_3`.
+/// The seed's label for any code, alerting or not: `Error_Code_3`, control characters in the code
+/// shown escaped ([`crate::escape::visible`]): every human-facing format uses it.
 pub fn label(code: &Code) -> String {
+    format!("Error_Code_{}", crate::escape::visible(&code.to_string()))
+}
+
+/// The label with the code's exact text, for formats that escape it their own way (github).
+pub fn exact_label(code: &Code) -> String {
     format!("Error_Code_{code}")
 }

@@ -22,6 +22,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::{Format, Report, code_label};
 use crate::detect::Alert;
+use crate::escape::visible;
 
 /// The text format.
 #[derive(Debug, Clone, Copy, Default)]
@@ -74,10 +75,10 @@ pub fn summary_line(report: &Report, verdict: &str) -> String {
     };
     format!(
         "{}: {} rows{invalid}, canary {} vs baseline {}, {} codes in {} bins of {} s, rule {}: {verdict}",
-        report.input,
+        visible(&report.input),
         report.rows,
-        report.canary.version,
-        report.baseline.version,
+        visible(&report.canary.version),
+        visible(&report.baseline.version),
         report.codes,
         report.bins,
         report.parameters.bin_seconds,
@@ -99,7 +100,7 @@ pub fn format_value(alert: &Alert) -> String {
     if alert.episode.value.is_finite() {
         format!("{:.2}", alert.episode.value)
     } else if alert.new_code {
-        format!("inf (code {} is new in the canary build)", alert.code)
+        format!("inf (code {} is new in the canary build)", visible(&alert.code.to_string()))
     } else {
         "inf (no baseline events in the window)".to_string()
     }
@@ -149,6 +150,13 @@ pub fn evidence(alert: &Alert) -> String {
     );
     if let Some(statistic) = statistic(alert) {
         let _ = write!(counts, ", {statistic}");
+    }
+    if alert.episode.dispersion >= super::LARGE_DISPERSION {
+        let _ = write!(
+            counts,
+            " (counts tested as if {:.1} times fewer: bursts)",
+            alert.episode.dispersion
+        );
     }
     counts
 }
@@ -254,6 +262,7 @@ pub(crate) mod tests {
             late_rows: 0,
             skipped: Default::default(),
             heatmap: None,
+            dispersion: None,
         }
     }
 
