@@ -82,6 +82,12 @@ pub fn claim_stop() -> io::Result<Arc<AtomicBool>> {
     Ok(Arc::clone(&STOP))
 }
 
+/// Ends the live readers as a first signal would: for a live run whose reader went away (`|
+/// head -1` on `--follow`), which has nobody left to report to but its exit code.
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+}
+
 /// A temporary file registered for removal on a signal; dropping it forgets the path (the file
 /// itself is the caller's to remove, as `tempfile` does on drop).
 #[derive(Debug)]

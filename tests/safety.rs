@@ -228,6 +228,38 @@ fn a_closed_pipe_ends_aggregate_completions_and_man_quietly() {
     }
 }
 
+#[test]
+fn a_closed_pipe_ends_a_followed_run_at_once_with_its_verdict() {
+    // `errwatch analyze --follow A.csv --format jsonl | head -1`: the first alert is printed, the
+    // reader goes away, and the run (which would follow the file for ever) ends with exit 1.
+    let csv = crate::util::repo().join("data/ErrorStreamSetA.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = binary()
+        .args(["analyze", "--follow", csv.to_str().unwrap(), "--format", "jsonl", "--no-heatmap"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("alert_started"), "{line}");
+    drop(stdout);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("still following 30 s after its reader went away");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+}
+
 /// Labels that would act on a terminal, a workflow-command parser or an XML parser.
 const HOSTILE_CODES: [&str; 6] = [
     "E\u{1b}[2J",

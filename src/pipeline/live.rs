@@ -577,8 +577,12 @@ impl Printer<'_> {
         }
         let mut stdout = io::stdout().lock();
         match stdout.write_all(&out).and_then(|()| stdout.flush()) {
-            // Nobody is reading any more; the run still ends with its verdict.
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            // Nobody is reading any more: the live input is stopped as a signal would stop it,
+            // and the run ends at once with the verdict it has earned.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                crate::signals::request_stop();
+                Ok(())
+            }
             other => other.context("writing to stdout"),
         }
     }
