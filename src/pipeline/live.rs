@@ -399,8 +399,11 @@ pub fn run(config: &AnalyzeConfig) -> Result<(Report, Bins)> {
 fn read_stdin(config: &AnalyzeConfig) -> Result<(Report, Bins)> {
     let stdin = LiveStdin::spawn(stop_on_signals()?);
     let left_behind = stdin.left_behind();
-    let result = read_live(config, stdin, "<stdin>");
+    let mut result = read_live(config, stdin, "<stdin>");
     let left = left_behind.load(Ordering::SeqCst);
+    if let Ok((report, _)) = &mut result {
+        report.unfinished_bytes = left;
+    }
     if left > 0 {
         eprintln!(
             "errwatch: warning: <stdin>: the last line was unfinished when the run was stopped \
@@ -420,8 +423,11 @@ fn read_followed(config: &AnalyzeConfig, path: &str) -> Result<(Report, Bins)> {
     let follow = Follow::open(std::path::Path::new(path), stop_on_signals()?)
         .with_context(|| format!("{shown}: cannot open"))?;
     let tail = follow.tail();
-    let result = read_live(config, follow, path);
+    let mut result = read_live(config, follow, path);
     let left = tail.left_bytes();
+    if let Ok((report, _)) = &mut result {
+        report.unfinished_bytes = left;
+    }
     if left > 0 {
         eprintln!(
             "errwatch: warning: {shown}: the last line was unfinished when the run was stopped \

@@ -210,6 +210,7 @@ pub fn report(
         compared_codes: compared_codes.to_vec(),
         gate: detection.gate,
         dispersion: detection.dispersion,
+        unfinished_bytes: 0,
         alerts,
         repeated_headers: facts.repeated_headers,
         late_rows: facts.late_rows,

@@ -133,6 +133,7 @@ pub fn to_value(report: &Report) -> Value {
                     .collect::<serde_json::Map<String, Value>>(),
             },
             "late_rows": report.late_rows,
+            "unfinished_bytes": report.unfinished_bytes,
         },
         "heatmap": report.heatmap,
     })

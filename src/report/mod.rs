@@ -56,6 +56,9 @@ pub struct Report {
     pub heatmap: Option<String>,
     /// The counts' dispersion the tests used, for rules that use it.
     pub dispersion: Option<Dispersion>,
+    /// A live run stopped by a signal: the bytes of its last line, still unfinished then, which
+    /// were left unread (not an invalid row: the writer had not finished it).
+    pub unfinished_bytes: u64,
 }
 
 /// The dispersion of the counts at the end of a run: 1 for independent events, more when they

@@ -69,9 +69,13 @@ impl Format for Text {
 
 /// The closing line: the input, the builds, the shape of the data, the rule and the verdict.
 pub fn summary_line(report: &Report, verdict: &str) -> String {
-    let invalid = match report.skipped.total() {
-        0 => String::new(),
-        n => format!(" ({n} invalid skipped)"),
+    let invalid = match (report.skipped.total(), report.unfinished_bytes) {
+        (0, 0) => String::new(),
+        (n, 0) => format!(" ({n} invalid skipped)"),
+        (0, b) => format!(" (an unfinished last line of {b} bytes left unread)"),
+        (n, b) => {
+            format!(" ({n} invalid skipped, an unfinished last line of {b} bytes left unread)")
+        }
     };
     format!(
         "{}: {} rows{invalid}, canary {} vs baseline {}, {} codes in {} bins of {} s, rule {}: {verdict}",
@@ -263,6 +267,7 @@ pub(crate) mod tests {
             skipped: Default::default(),
             heatmap: None,
             dispersion: None,
+            unfinished_bytes: 0,
         }
     }
 
