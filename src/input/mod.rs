@@ -151,14 +151,6 @@ impl Skipped {
         entry.0 += 1;
     }
 
-    /// Adds another input's skipped rows.
-    pub fn add(&mut self, other: &Skipped) {
-        for (reason, (n, first)) in &other.by_reason {
-            let entry = self.by_reason.entry(*reason).or_insert_with(|| (0, first.clone()));
-            entry.0 += n;
-        }
-    }
-
     /// `2 timestamp (first: x.csv:17: ...), 1 empty_field (first: ...)`.
     pub fn describe(&self) -> String {
         let parts: Vec<String> = self
@@ -360,7 +352,6 @@ pub struct Row {
 /// Reads rows one at a time with the csv crate, as they arrive: the reference reader, and the one
 /// that follows live streams.
 pub struct Rows<R: Read> {
-    name: String,
     /// The name as messages show it ([`visible`]).
     shown: String,
     csv: csv::Reader<BufReader<FieldLimit<LineLimit<R>>>>,
@@ -422,7 +413,6 @@ impl<R: Read> Rows<R> {
         }
         let columns = Columns::find(&header, name)?;
         Ok(Rows {
-            name: name.to_string(),
             shown,
             csv,
             cuts,
@@ -469,11 +459,6 @@ impl<R: Read> Rows<R> {
             repeated_headers: self.repeated_headers,
             skipped: self.skipped,
         }
-    }
-
-    /// The input's name as used in messages.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// The next data row, `None` at the end of the input. With [`Rows::skip_invalid`], invalid
