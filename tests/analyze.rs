@@ -264,6 +264,89 @@ fn three_builds_without_names_exit_2_listing_the_builds() {
     assert_eq!(v["builds"]["ignored"][0]["version"], "2.0");
 }
 
+/// [`regression`] with the baseline named `old` and the canary `new`.
+fn regression_between(old: &str, new: &str) -> String {
+    regression()
+        .replace(&format!(",{BASELINE},"), &format!(",{old},"))
+        .replace(&format!(",{CANARY},"), &format!(",{new},"))
+}
+
+/// Text order put `3f9a2c1` before `b71e0d4`, so the old build became the canary and the
+/// regression read as an improvement: 0 alerts, exit 0.
+#[test]
+fn git_sha_builds_are_never_ordered_as_text() {
+    let csv = regression_between("b71e0d4", "3f9a2c1");
+    let refused = "cannot tell which build is newer: \"b71e0d4\" and \"3f9a2c1\" are not both \
+                   versions; name the new one with --canary (or the old one with --baseline)\n";
+    let out = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", csv.clone()).run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr, format!("errwatch: s.csv: {refused}"));
+    let live = Errwatch::new(&["analyze", "-"]).args(&FLAGS).stdin(csv.clone()).run();
+    assert_eq!(live.code, 2, "{live:?}");
+    assert_eq!(live.stdout, "");
+    assert!(live.stderr.ends_with(refused), "{}", live.stderr);
+
+    for (flag, build, chosen_by) in
+        [("--canary", "3f9a2c1", "named_canary"), ("--baseline", "b71e0d4", "named_baseline")]
+    {
+        let out = Errwatch::new(&["analyze", "s.csv", flag, build, "--format", "json"])
+            .args(&FLAGS)
+            .file("s.csv", csv.clone())
+            .run();
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(out.stderr, "");
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["builds"]["canary"]["version"], "3f9a2c1");
+        assert_eq!(v["builds"]["baseline"]["version"], "b71e0d4");
+        assert_eq!(v["builds"]["chosen_by"], chosen_by);
+        assert_eq!(v["alerts"][0]["code"], 7);
+        assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
+    }
+}
+
+/// `v2.0.0-rc1` was taken as newer than `v2.0.0`: a pre-release comes before its release.
+#[test]
+fn a_release_candidate_is_older_than_its_release() {
+    let csv = regression_between("v2.0.0-rc1", "v2.0.0");
+    let out = Errwatch::new(&["analyze", "s.csv", "--format", "json"])
+        .args(&FLAGS)
+        .file("s.csv", csv)
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr, "");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["builds"]["baseline"]["version"], "v2.0.0-rc1");
+    assert_eq!(v["builds"]["canary"]["version"], "v2.0.0");
+    assert_eq!(v["builds"]["chosen_by"], "version_order");
+    assert_eq!(v["alerts"][0]["code"], 7);
+    assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn names_and_equal_versions_are_refused_naming_both() {
+    let out = Errwatch::new(&["analyze", "s.csv"])
+        .args(&FLAGS)
+        .file("s.csv", regression_between("blue", "green"))
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "errwatch: s.csv: cannot tell which build is newer: \"blue\" and \"green\" are not both \
+         versions; name the new one with --canary (or the old one with --baseline)\n"
+    );
+    let out = Errwatch::new(&["analyze", "s.csv"])
+        .args(&FLAGS)
+        .file("s.csv", regression_between("1.2.3+a", "1.2.3+b"))
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("\"1.2.3+a\" and \"1.2.3+b\" are the same version written differently"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn missing_files_directories_and_bad_flags_exit_2() {
     let out = Errwatch::new(&["analyze", "nope.csv"]).run();

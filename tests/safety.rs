@@ -57,6 +57,7 @@ fn a_fifo_is_written_in_place_for_its_reader() {
 #[test]
 fn a_heatmap_into_a_fifo_reaches_its_reader_as_a_png() {
     let run = Errwatch::new(&["analyze", "e.csv", "--bins", "10", "--heatmap", "map.png"])
+        .args(&NAMED)
         .file("e.csv", hostile_stream());
     let fifo = run.path("map.png");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success(), "mkfifo");
@@ -290,6 +291,9 @@ fn hostile_stream() -> String {
 
 const ANALYZE: [&str; 6] = ["analyze", "e\u{1b}[2J.csv", "--bins", "10", "--threshold-bins", "3"];
 
+/// The hostile canary is no version, so the baseline is named.
+const NAMED: [&str; 2] = ["--baseline", "1.0"];
+
 /// Text a person reads: no control character but the line break, no bidi override, no line that
 /// is a workflow command.
 fn assert_inert(format: &str, text: &str) {
@@ -323,12 +327,14 @@ fn without_colour(text: &str) -> String {
 fn hostile_labels_are_inert_in_every_human_format() {
     let run = Errwatch::new(&ANALYZE).file("e\u{1b}[2J.csv", hostile_stream());
     for format in ["text", "markdown"] {
-        let out = run.clone_with(&ANALYZE).args(&["--no-heatmap", "--format", format]).run();
+        let out =
+            run.clone_with(&ANALYZE).args(&NAMED).args(&["--no-heatmap", "--format", format]).run();
         assert_eq!(out.code, 1, "{format}: {}", out.stderr);
         assert_inert(format, &out.stdout);
         assert_inert(format, &out.stderr);
     }
-    let out = run.clone_with(&ANALYZE).args(&["--no-heatmap", "--color", "always"]).run();
+    let out =
+        run.clone_with(&ANALYZE).args(&NAMED).args(&["--no-heatmap", "--color", "always"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stdout.contains('\u{1b}'), "coloured");
     assert_inert("colour text", &without_colour(&out.stdout));
@@ -339,12 +345,22 @@ fn hostile_labels_are_inert_in_every_human_format() {
         assert!(out.stdout.contains(code), "{code} in {}", out.stdout);
     }
     assert!(out.stdout.contains("canary 2.0\\x1b]8;;http://x\\x07"), "{}", out.stdout);
+    // Unnamed, the builds are refused, both shown escaped.
+    let out = run.clone_with(&ANALYZE).args(&["--no-heatmap"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_inert("refusal", &out.stderr);
+    assert!(
+        out.stderr.contains("\"1.0\" and \"2.0\\x1b]8;;http://x\\x07\" are not both versions"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn github_annotations_cannot_be_ended_or_started_by_a_label() {
     let run = Errwatch::new(&ANALYZE).file("e\u{1b}[2J.csv", hostile_stream());
-    let out = run.clone_with(&ANALYZE).args(&["--no-heatmap", "--format", "github"]).run();
+    let out =
+        run.clone_with(&ANALYZE).args(&NAMED).args(&["--no-heatmap", "--format", "github"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     for line in out.stdout.lines() {
         assert!(
@@ -359,12 +375,17 @@ fn github_annotations_cannot_be_ended_or_started_by_a_label() {
 #[test]
 fn junit_and_svg_stay_well_formed_and_json_keeps_the_exact_labels() {
     let run = Errwatch::new(&ANALYZE).file("e\u{1b}[2J.csv", hostile_stream());
-    let out = run.clone_with(&ANALYZE).args(&["--no-heatmap", "--format", "junit"]).run();
+    let out =
+        run.clone_with(&ANALYZE).args(&NAMED).args(&["--no-heatmap", "--format", "junit"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     let doc = roxmltree::Document::parse(&out.stdout).expect("JUnit is well-formed XML");
     assert!(doc.descendants().filter(|n| n.has_tag_name("failure")).count() >= 6);
 
-    let out = run.clone_with(&ANALYZE).args(&["--format", "json", "--heatmap", "h.svg"]).run();
+    let out = run
+        .clone_with(&ANALYZE)
+        .args(&NAMED)
+        .args(&["--format", "json", "--heatmap", "h.svg"])
+        .run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["input"], "e\u{1b}[2J.csv");
@@ -379,7 +400,11 @@ fn junit_and_svg_stay_well_formed_and_json_keeps_the_exact_labels() {
     assert_inert("svg", &text);
     assert!(text.contains("2.0\\x1b]8;;http://x\\x07 (canary)"), "{text}");
 
-    let out = run.clone_with(&ANALYZE).args(&["--format", "json", "--heatmap", "h.png"]).run();
+    let out = run
+        .clone_with(&ANALYZE)
+        .args(&NAMED)
+        .args(&["--format", "json", "--heatmap", "h.png"])
+        .run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(std::fs::read(run.path("h.png")).unwrap().starts_with(b"\x89PNG"));
 }

@@ -41,10 +41,11 @@ pub struct AnalyzeArgs {
     /// The alert rule.
     #[arg(long, env = "ERRWATCH_RULE", value_enum, default_value_t = RuleName::Rolling)]
     pub rule: RuleName,
-    /// The old build's version (default: the lower of exactly two builds).
+    /// The old build's version (default: the older of exactly two versions; other labels must be
+    /// named).
     #[arg(long, env = "ERRWATCH_BASELINE", value_name = "VERSION")]
     pub baseline: Option<String>,
-    /// The new build's version (default: the higher of exactly two builds).
+    /// The new build's version (default: the newer of exactly two versions).
     #[arg(long, env = "ERRWATCH_CANARY", value_name = "VERSION")]
     pub canary: Option<String>,
     /// The canary's share of users, in (0, 1); counts are normalized to an equal split.

@@ -177,7 +177,7 @@ pub fn report(
     alerts: Vec<Alert>,
     detection: Detection,
 ) -> Report {
-    let Roles { baseline, canary } = facts.roles;
+    let Roles { baseline, canary, chosen_by } = facts.roles;
     let ignored_builds = facts
         .builds
         .iter()
@@ -193,6 +193,7 @@ pub fn report(
         baseline: facts.builds[baseline].clone(),
         canary: facts.builds[canary].clone(),
         ignored_builds,
+        chosen_by,
         parameters: Parameters {
             rule: rule.rule.name(),
             bin_seconds: rule.bin_seconds,

@@ -1,8 +1,12 @@
 //! Build roles: which build is the baseline and which the canary.
 //!
 //! `--baseline` and `--canary` name them; one name implies the other when there are exactly two
-//! builds; with no names, the lower of exactly two versions is the baseline. A build whose every
-//! row was skipped as invalid was never really seen, so it takes no part.
+//! builds; with no names, the older of exactly two versions is the baseline, as
+//! [`order_versions`] reads them. When the two labels are not both versions (git SHAs, names) or
+//! are the same version written differently, errwatch refuses to guess and asks for a name: a
+//! wrong guess swaps the roles, and a regression then reads as an improvement and passes. How
+//! the roles were told apart goes into the report ([`ChosenBy`]). A build whose every row was
+//! skipped as invalid was never really seen, so it takes no part.
 //!
 //! One function decides for batch and live runs alike ([`choose_builds`]). A batch run knows all
 //! its builds; a live run asks as its rows arrive ([`choose_builds_so_far`]) and is told to wait
@@ -12,8 +16,10 @@
 
 use anyhow::{Result, bail};
 
-use crate::input::labels::compare_versions;
+use crate::escape::visible;
+use crate::input::labels::{Unordered, order_versions};
 use crate::input::{BuildStats, list_builds};
+use crate::report::ChosenBy;
 
 /// Who is who among the builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +28,8 @@ pub struct Roles {
     pub baseline: usize,
     /// The canary's build id.
     pub canary: usize,
+    /// How they were told apart.
+    pub chosen_by: ChosenBy,
 }
 
 /// Picks the baseline and the canary among all the builds of an input (`builds`, by interned id),
@@ -51,20 +59,34 @@ pub fn choose_builds(
     };
     let named = (named("--baseline", baseline)?, named("--canary", canary)?);
     let roles = match (named, present.as_slice()) {
-        ((Some(baseline), Some(canary)), _) => Roles { baseline, canary },
+        ((Some(baseline), Some(canary)), _) => {
+            Roles { baseline, canary, chosen_by: ChosenBy::Named }
+        }
         ((Some(known), None) | (None, Some(known)), &[x, y]) => {
             let other = if known == x { y } else { x };
             if named.0.is_some() {
-                Roles { baseline: known, canary: other }
+                Roles { baseline: known, canary: other, chosen_by: ChosenBy::NamedBaseline }
             } else {
-                Roles { baseline: other, canary: known }
+                Roles { baseline: other, canary: known, chosen_by: ChosenBy::NamedCanary }
             }
         }
         ((None, None), &[x, y]) => {
-            if compare_versions(&builds[x].version, &builds[y].version).is_lt() {
-                Roles { baseline: x, canary: y }
-            } else {
-                Roles { baseline: y, canary: x }
+            let (a, b) = (&builds[x].version, &builds[y].version);
+            match order_versions(a, b) {
+                Ok(order) => {
+                    let (baseline, canary) = if order.is_lt() { (x, y) } else { (y, x) };
+                    Roles { baseline, canary, chosen_by: ChosenBy::VersionOrder }
+                }
+                Err(why) => bail!(
+                    "cannot tell which build is newer: \"{}\" and \"{}\" {}; name the new one \
+                     with --canary (or the old one with --baseline)",
+                    visible(a),
+                    visible(b),
+                    match why {
+                        Unordered::NotVersions => "are not both versions",
+                        Unordered::EqualVersions => "are the same version written differently",
+                    }
+                ),
             }
         }
         _ => bail!(
@@ -131,6 +153,37 @@ mod tests {
     }
 
     #[test]
+    fn the_older_of_two_versions_is_the_baseline_pre_releases_below_their_release() {
+        let roles = choose(None, None, &["v2.0.0", "v2.0.0-rc1"]).unwrap();
+        assert_eq!(ids(roles), (1, 0));
+        assert_eq!(roles.chosen_by, ChosenBy::VersionOrder);
+    }
+
+    #[test]
+    fn labels_that_are_not_both_versions_are_refused_naming_both() {
+        let e = format!("{:#}", choose(None, None, &["3f9a2c1", "b71e0d4"]).unwrap_err());
+        assert_eq!(
+            e,
+            "cannot tell which build is newer: \"3f9a2c1\" and \"b71e0d4\" are not both versions; \
+             name the new one with --canary (or the old one with --baseline)"
+        );
+        let e = format!("{:#}", choose(None, None, &["blue", "1.0\x1b[2J"]).unwrap_err());
+        assert!(e.contains("\"blue\" and \"1.0\\x1b[2J\" are not both versions"), "{e}");
+        let e = format!("{:#}", choose(None, None, &["1.2.3+a", "1.2.3+b"]).unwrap_err());
+        assert!(e.contains("\"1.2.3+a\" and \"1.2.3+b\" are the same version written"), "{e}");
+    }
+
+    #[test]
+    fn a_name_settles_what_the_labels_cannot() {
+        let roles = choose(None, Some("3f9a2c1"), &["b71e0d4", "3f9a2c1"]).unwrap();
+        assert_eq!((ids(roles), roles.chosen_by), ((0, 1), ChosenBy::NamedCanary));
+        let roles = choose(Some("3f9a2c1"), None, &["b71e0d4", "3f9a2c1"]).unwrap();
+        assert_eq!((ids(roles), roles.chosen_by), ((1, 0), ChosenBy::NamedBaseline));
+        let roles = choose(Some("blue"), Some("green"), &["green", "blue"]).unwrap();
+        assert_eq!((ids(roles), roles.chosen_by), ((1, 0), ChosenBy::Named));
+    }
+
+    #[test]
     fn builds_can_be_named_and_one_name_implies_the_other() {
         let three = ["1.9", "1.10", "2.0"];
         assert_eq!(ids(choose(Some("2.0"), Some("1.9"), &three).unwrap()), (2, 0));
@@ -165,6 +218,8 @@ mod tests {
         assert!(format!("{:#}", third.unwrap_err()).contains("--baseline 9.9 is not in the data"));
         let third = choose_builds_so_far(None, None, &builds(&["1.0", "2.0", "3.0"]));
         assert!(format!("{:#}", third.unwrap_err()).contains("3 builds seen"));
+        let shas = choose_builds_so_far(None, None, &builds(&["3f9a2c1", "b71e0d4"]));
+        assert!(format!("{:#}", shas.unwrap_err()).contains("are not both versions"));
     }
 
     #[test]

@@ -100,6 +100,7 @@ pub fn to_value(report: &Report) -> Value {
             "baseline": Build::from(&report.baseline),
             "canary": Build::from(&report.canary),
             "ignored": report.ignored_builds.iter().map(Build::from).collect::<Vec<_>>(),
+            "chosen_by": report.chosen_by.name(),
         },
         "parameters": {
             "rule": p.rule,
@@ -159,6 +160,7 @@ mod tests {
         assert_eq!(v["schema_version"], 1);
         assert_eq!(v["rows"], 14000);
         assert_eq!(v["builds"]["canary"]["version"], "5.0007.610.011");
+        assert_eq!(v["builds"]["chosen_by"], "version_order");
         assert_eq!(v["parameters"]["threshold_bins"], json!([5, 10]));
         let first = &v["alerts"][0];
         assert_eq!(first["code"], json!(3), "integer codes are JSON integers");

@@ -31,6 +31,8 @@ pub struct Report {
     pub canary: BuildStats,
     /// Builds in the input that were not compared.
     pub ignored_builds: Vec<BuildStats>,
+    /// How the baseline and the canary were told apart.
+    pub chosen_by: ChosenBy,
     /// The parameters of the detection.
     pub parameters: Parameters,
     /// First and last second observed.
@@ -59,6 +61,31 @@ pub struct Report {
     /// A live run stopped by a signal: the bytes of its last line, still unfinished then, which
     /// were left unread (not an invalid row: the writer had not finished it).
     pub unfinished_bytes: u64,
+}
+
+/// How the baseline and the canary were told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChosenBy {
+    /// `--baseline` and `--canary` both.
+    Named,
+    /// `--baseline`, the canary being the other of two builds.
+    NamedBaseline,
+    /// `--canary`, the baseline being the other of two builds.
+    NamedCanary,
+    /// Neither: the older of two versions is the baseline.
+    VersionOrder,
+}
+
+impl ChosenBy {
+    /// Its name in the JSON report (`builds.chosen_by`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ChosenBy::Named => "named",
+            ChosenBy::NamedBaseline => "named_baseline",
+            ChosenBy::NamedCanary => "named_canary",
+            ChosenBy::VersionOrder => "version_order",
+        }
+    }
 }
 
 /// The dispersion of the counts at the end of a run: 1 for independent events, more when they

@@ -202,6 +202,7 @@ pub(crate) mod tests {
             baseline: build("5.0007.510.011", 6900),
             canary: build("5.0007.610.011", 7100),
             ignored_builds: vec![],
+            chosen_by: crate::report::ChosenBy::VersionOrder,
             parameters: Parameters {
                 rule: "rolling",
                 bin_seconds: 100,
