@@ -282,7 +282,7 @@ fn git_sha_builds_are_never_ordered_as_text() {
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(out.stdout, "");
     assert_eq!(out.stderr, format!("errwatch: s.csv: {refused}"));
-    let live = Errwatch::new(&["analyze", "-"]).args(&FLAGS).stdin(csv.clone()).run();
+    let live = Errwatch::new(&["analyze", "--follow", "-"]).args(&FLAGS).stdin(csv.clone()).run();
     assert_eq!(live.code, 2, "{live:?}");
     assert_eq!(live.stdout, "");
     assert!(live.stderr.ends_with(refused), "{}", live.stderr);

@@ -462,9 +462,9 @@ fn live_baseline_not_in_data_is_an_error_not_a_panic() {
 }
 
 #[test]
-fn three_builds_on_stdin_are_refused_at_the_row_of_the_third() {
+fn three_builds_read_live_are_refused_at_the_row_of_the_third() {
     let three = "Timestamp,Build_Version,Error_Code\n0:00:01,1.0,3\n0:00:02,2.0,3\n0:00:03,3.0,3\n";
-    let out = Errwatch::new(&["analyze", "-", "--no-heatmap"]).stdin(three).run();
+    let out = Errwatch::new(&["analyze", "--follow", "-", "--no-heatmap"]).stdin(three).run();
     assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:?}");
     Says::Line(
         "errwatch: <stdin>:4: cannot tell the baseline from the canary: 3 builds seen (1.0 (1 rows), 2.0 (1 rows), 3.0 (1 rows)); name both with --baseline and --canary",
@@ -876,7 +876,10 @@ fn every_error_case_says_the_same_on_stdin_as_in_a_file() {
             .file("x.csv", &csv)
             .run();
         assert_eq!(file.code, 2, "{case}: an error case: {file:?}");
-        let live = Errwatch::new(&["analyze", "-", "--no-heatmap"]).args(&args).stdin(csv).run();
+        let live = Errwatch::new(&["analyze", "--follow", "-", "--no-heatmap"])
+            .args(&args)
+            .stdin(csv)
+            .run();
         assert_eq!(
             (live.code, live.stdout.as_str(), live.stderr.as_str()),
             (file.code, file.stdout.as_str(), file.stderr.replace("x.csv", "<stdin>").as_str()),

@@ -28,7 +28,17 @@ fn rows_changing_at(second: u32, change: u32) -> String {
 fn the_first_alert_arrives_before_the_producer_has_finished() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_errwatch"))
-        .args(["analyze", "-", "--bins", "10", "--threshold-bins", "3", "--format", "jsonl"])
+        .args([
+            "analyze",
+            "--follow",
+            "-",
+            "--bins",
+            "10",
+            "--threshold-bins",
+            "3",
+            "--format",
+            "jsonl",
+        ])
         .args(["--heatmap", "live.png"])
         .current_dir(dir.path())
         .stdin(Stdio::piped())
@@ -88,7 +98,9 @@ fn late_rows_are_counted_said_and_kept_in_the_totals() {
     // Second 5 has long closed by second 59 with the default lateness of 5 s.
     csv.push_str("0:00:05,2.0,9\n0:00:05,2.0,9\n");
     csv.push_str(&second_rows(60));
-    let out = Errwatch::new(&["analyze", "-", "--format", "json", "--no-heatmap"]).stdin(csv).run();
+    let out = Errwatch::new(&["analyze", "--follow", "-", "--format", "json", "--no-heatmap"])
+        .stdin(csv)
+        .run();
     assert!(out.code < 2, "{out:?}");
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["summary"]["late_rows"], 2);
@@ -166,7 +178,7 @@ fn a_signal_ends_stdin_with_the_summary_and_the_usual_exit_code() {
     for signal in ["-INT", "-TERM"] {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_errwatch"))
-            .args(["analyze", "-", "--bins", "10", "--threshold-bins", "3"])
+            .args(["analyze", "--follow", "-", "--bins", "10", "--threshold-bins", "3"])
             .args(["--heatmap", "live.png"])
             .current_dir(dir.path())
             .env_remove("NO_COLOR")
@@ -232,10 +244,30 @@ fn a_signal_ends_stdin_with_the_summary_and_the_usual_exit_code() {
 }
 
 #[test]
-fn follow_needs_a_file() {
-    let out = Errwatch::new(&["analyze", "-", "--follow"]).stdin("").run();
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--follow needs a file"), "{}", out.stderr);
+fn a_finished_export_on_stdin_gets_the_files_answer() {
+    // Parts concatenated out of time order (as Spark writes them): the second half of the stream
+    // first. Read live, its first rows close the early seconds and the rest arrive late; read to
+    // its end (the default for stdin), it is the file.
+    let mut early = String::new();
+    let mut late = String::new();
+    for second in 0..400 {
+        let part = if second < 200 { &mut early } else { &mut late };
+        part.push_str(&second_rows(second));
+    }
+    let csv = format!("Timestamp,Build_Version,Error_Code\n{late}{early}");
+    let flags = ["--format", "json", "--no-heatmap", "--bins", "10", "--threshold-bins", "3"];
+    let file = Errwatch::new(&["analyze", "s.csv"]).args(&flags).file("s.csv", csv.clone()).run();
+    let stdin = Errwatch::new(&["analyze", "-"]).args(&flags).stdin(csv.clone()).run();
+    let live = Errwatch::new(&["analyze", "--follow", "-"]).args(&flags).stdin(csv).run();
+    let json = |out: &crate::util::Output| -> serde_json::Value {
+        serde_json::from_str(&out.stdout).unwrap()
+    };
+    assert_eq!((file.code, stdin.code), (1, 1), "{stdin:?}");
+    assert_eq!(json(&stdin)["alerts"], json(&file)["alerts"]);
+    assert_eq!(json(&stdin)["summary"]["late_rows"], 0);
+    // Live, the first half arrived after its seconds had closed: seconds 0..100 of 4 rows and
+    // 100..200 of 3 + 6, 1300 rows.
+    assert_eq!(json(&live)["summary"]["late_rows"], 1300, "{}", live.stdout);
 }
 
 #[test]
@@ -247,7 +279,7 @@ fn the_sequential_rule_alerts_live_as_in_batch() {
         csv.push_str(&rows_changing_at(second, 400));
     }
     let flags = ["--rule", "sequential", "--format", "json", "--no-heatmap"];
-    let live = Errwatch::new(&["analyze", "-"]).args(&flags).stdin(csv.clone()).run();
+    let live = Errwatch::new(&["analyze", "--follow", "-"]).args(&flags).stdin(csv.clone()).run();
     let batch = Errwatch::new(&["analyze", "s.csv"]).args(&flags).file("s.csv", csv).run();
     assert_eq!((live.code, batch.code), (1, 1), "{live:?}");
     let alerts = |out: &crate::util::Output| {
@@ -268,7 +300,7 @@ fn an_unwritable_live_heatmap_does_not_stop_the_analysis() {
     for second in 0..300 {
         csv.push_str(&second_rows(second));
     }
-    let out = Errwatch::new(&["analyze", "-", "--bins", "10", "--threshold-bins", "3"])
+    let out = Errwatch::new(&["analyze", "--follow", "-", "--bins", "10", "--threshold-bins", "3"])
         .args(&["--heatmap", "missing/dir/live.png"])
         .stdin(csv)
         .run();

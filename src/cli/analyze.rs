@@ -98,8 +98,9 @@ pub struct AnalyzeArgs {
         allow_negative_numbers = true
     )]
     pub max_invalid: Option<MaxInvalid>,
-    /// Follow INPUT as it grows (like `tail -f`), reporting alerts as they happen, until SIGINT or
-    /// SIGTERM; `-` (stdin) is always read live.
+    /// Read INPUT live, reporting alerts as they happen: follow a file as it grows (like `tail
+    /// -F`) until SIGINT or SIGTERM, or read `-` (stdin) as it arrives until its end or a signal.
+    /// Without it, stdin is read to its end first and analyzed as a file is (any row order).
     #[arg(long, env = "ERRWATCH_FOLLOW", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub follow: bool,
     /// Live input: a second closes (and is evaluated) once a row this many seconds later has been
@@ -176,9 +177,6 @@ impl AnalyzeArgs {
         if self.bins == 0 {
             bail!("--bins must be at least 1 second (got 0)");
         }
-        if self.follow && self.input == input::STDIN {
-            bail!("--follow needs a file: standard input is always read live");
-        }
         if !(self.threshold.is_finite() && self.threshold > 0.0) {
             bail!("--threshold must be a positive number (got {})", self.threshold);
         }
@@ -215,7 +213,7 @@ impl AnalyzeArgs {
             PaletteName::RedGreen => Palette::RedGreen,
             PaletteName::RedBlue => Palette::RedBlue,
         };
-        let source = if self.input == input::STDIN {
+        let source = if self.input == input::STDIN && self.follow {
             Source::Stdin
         } else if self.follow {
             Source::Follow(self.input)
@@ -329,10 +327,17 @@ mod tests {
     fn the_input_names_its_source() {
         assert_eq!(parse(&[]).unwrap().source, Source::File("in.csv".into()));
         assert_eq!(parse(&["--follow"]).unwrap().source, Source::Follow("in.csv".into()));
-        let stdin = crate::cli::Cli::try_parse_from(["errwatch", "analyze", "-"]).unwrap();
-        let crate::cli::Command::Analyze(args) = stdin.command else { unreachable!() };
-        let source = args.validate().unwrap().source;
-        assert!(source.is_live() && source == Source::Stdin, "{source:?}");
+        let stdin = |extra: &[&str]| {
+            let mut argv = vec!["errwatch", "analyze", "-"];
+            argv.extend_from_slice(extra);
+            let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
+            let crate::cli::Command::Analyze(args) = cli.command else { unreachable!() };
+            args.validate().unwrap().source
+        };
+        // A finished export on stdin gets the file's answer; live reading is asked for.
+        assert_eq!(stdin(&[]), Source::File("-".into()));
+        assert_eq!(stdin(&["--follow"]), Source::Stdin);
+        assert!(Source::Stdin.is_live());
         assert!(!parse(&[]).unwrap().source.is_live());
     }
 

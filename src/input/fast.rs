@@ -733,7 +733,9 @@ fn parse_digits(field: &[u8], max_digits: usize) -> Option<i64> {
 #[inline]
 fn two_digits(pair: &[u8]) -> Option<i64> {
     let (tens, ones) = (pair[0].wrapping_sub(b'0'), pair[1].wrapping_sub(b'0'));
-    (tens <= 9 && ones <= 9).then_some(i64::from(tens * 10 + ones))
+    // `then`, not `then_some`: the product must not be computed for a byte that is no digit
+    // (it overflows a u8; found by fuzzing the binary).
+    (tens <= 9 && ones <= 9).then(|| i64::from(tens * 10 + ones))
 }
 
 /// `H:MM:SS` with 1 to 12 hour digits and no fraction; anything else is left to the reference

@@ -43,9 +43,10 @@ pub struct AnalyzeConfig {
 /// Where an analysis reads its rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A whole file, read as a batch: every second is known when detection starts.
+    /// A whole file (or `-`, standard input read to its end), read as a batch: every second is
+    /// known when detection starts, in any row order.
     File(String),
-    /// Standard input, read live until its end or SIGINT/SIGTERM.
+    /// Standard input read live (`--follow -`), until its end or SIGINT/SIGTERM.
     Stdin,
     /// A file followed as it grows (`--follow`), read live until SIGINT/SIGTERM.
     Follow(String),
