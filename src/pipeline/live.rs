@@ -489,7 +489,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
             let so_far = report(
                 config,
                 &facts(name, &rows, &live, roles),
-                &[],
+                None,
                 vec![],
                 Detection::default(),
             );
@@ -504,7 +504,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
             let so_far = report(
                 config,
                 &facts(name, &rows, &live, roles),
-                &bins.codes,
+                Some(&bins),
                 alerts,
                 Detection::default(),
             );
@@ -525,7 +525,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     let report = report(
         config,
         &facts(name, &rows, &live, roles),
-        &bins.codes,
+        Some(&bins),
         alerts,
         live.detection(&rows.codes),
     );

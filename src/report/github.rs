@@ -21,8 +21,8 @@
 use std::fmt::Write as _;
 
 use super::one_line_labelled;
-use super::text::{detection_details, summary_line, verdict};
-use super::{Format, Report, exact_label};
+use super::text::{could_have_seen, detection_details, summary_line, verdict};
+use super::{Format, Report, Verdict, exact_label};
 use crate::detect::Alert;
 
 /// Error annotations GitHub shows per step; more are dropped.
@@ -59,7 +59,18 @@ impl Format for Github {
                 ))
             );
         }
-        let summary = summary_line(report, &verdict(report.alerts.len()));
+        if report.verdict == Verdict::Inconclusive {
+            let why = could_have_seen(report, |code| exact_label(code))
+                .unwrap_or_else(|| "no window of the rule fit in the data".to_string());
+            let _ = writeln!(
+                out,
+                "::warning title=errwatch%3A inconclusive::{}",
+                escape_data(&format!(
+                    "no alert, but the data could not have shown a regression: {why}"
+                ))
+            );
+        }
+        let summary = summary_line(report, &verdict(report));
         let _ = writeln!(out, "errwatch: {}", escape_data(&summary));
         out.into_bytes()
     }

@@ -20,9 +20,10 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Format, Report, code_label};
+use super::{Format, Report, Verdict, code_label};
 use crate::detect::Alert;
 use crate::escape::visible;
+use crate::input::labels::Code;
 
 /// The text format.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,8 +34,11 @@ pub struct Text {
 
 /// An alert's header line and a run with alerts: bold red.
 const ALERT_STYLE: Style = Style::new().bold().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
-/// A run without alerts: green.
+/// A run that passed: green.
 const CLEAN_STYLE: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+/// An inconclusive run: yellow.
+const INCONCLUSIVE_STYLE: Style =
+    Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
 
 impl Text {
     /// `text` in `style` when colour is on, else as is.
@@ -60,8 +64,12 @@ impl Format for Text {
         for alert in &report.alerts {
             out.push_str(&self.alert_block(report, alert));
         }
-        let style = if report.alerts.is_empty() { CLEAN_STYLE } else { ALERT_STYLE };
-        let verdict = self.styled(style, &verdict(report.alerts.len()));
+        let style = match report.verdict {
+            Verdict::Pass => CLEAN_STYLE,
+            Verdict::Regression => ALERT_STYLE,
+            Verdict::Inconclusive => INCONCLUSIVE_STYLE,
+        };
+        let verdict = self.styled(style, &verdict(report));
         let _ = writeln!(out, "{}", summary_line(report, &verdict));
         out.into_bytes()
     }
@@ -86,8 +94,40 @@ pub fn summary_line(report: &Report, verdict: &str) -> String {
     )
 }
 
-/// The verdict in words: `no alerts`, `1 alert`, `3 alerts`.
-pub fn verdict(alerts: usize) -> String {
+/// The verdict in words, after the alerts: `2 alerts, regression`; `no alerts, pass: could have
+/// seen x1.25 on code 3, x1.40 on code 13 (at most x2.50 needed on the codes with 80% of baseline
+/// events)`; likewise `no alerts, inconclusive: ...`.
+pub fn verdict(report: &Report) -> String {
+    let alerts = alerts_phrase(report.alerts.len());
+    let name = report.verdict.name();
+    match could_have_seen(report, |code| format!("code {}", visible(&code.to_string()))) {
+        Some(seen) if report.verdict != Verdict::Regression => format!("{alerts}, {name}: {seen}"),
+        _ => format!("{alerts}, {name}"),
+    }
+}
+
+/// What the codes covering most baseline events could have shown, each code named by `name`:
+/// `could have seen x1.25 on code 3, nothing on code 7 (at most x2.50 needed on the codes with
+/// 80% of baseline events)`; `None` when no code was covered (no events, or a rule without a
+/// test).
+pub fn could_have_seen(report: &Report, name: impl Fn(&Code) -> String) -> Option<String> {
+    let covered = report.power.covered();
+    if covered.is_empty() {
+        return None;
+    }
+    let seen = crate::escape::list_cut(covered.iter().map(|d| match d.min_detectable_ratio {
+        Some(ratio) => format!("x{ratio:.2} on {}", name(&d.code)),
+        None => format!("nothing on {}", name(&d.code)),
+    }));
+    Some(format!(
+        "could have seen {seen} (at most x{:.2} needed on the codes with {}% of baseline events)",
+        report.power.max_detectable,
+        report.power.coverage * 100.0
+    ))
+}
+
+/// The alerts in words: `no alerts`, `1 alert`, `3 alerts`.
+pub fn alerts_phrase(alerts: usize) -> String {
     match alerts {
         0 => "no alerts".to_string(),
         1 => "1 alert".to_string(),
