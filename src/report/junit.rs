@@ -216,6 +216,34 @@ mod tests {
     }
 
     #[test]
+    fn an_inconclusive_run_skips_the_codes_it_could_not_have_judged() {
+        let mut report = small_report();
+        report.alerts.clear();
+        report.verdict = Verdict::Inconclusive;
+        report.compared_codes = vec![Code::Int(3), Code::Int(7), Code::Int(13)];
+        report.power.covered = 3;
+        let xml = render(&report);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let suite = doc.descendants().find(|n| n.has_tag_name("testsuite")).unwrap();
+        assert_eq!(suite.attribute("skipped"), Some("1"), "{xml}");
+        let skipped: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("skipped"))
+            .map(|n| (n.parent().unwrap().attribute("name").unwrap(), n.attribute("message")))
+            .collect();
+        assert_eq!(
+            skipped,
+            [(
+                "Error_Code_7",
+                Some(
+                    "inconclusive: could have seen nothing; x2.50 needed on the codes with 80% \
+                     of baseline events"
+                )
+            )]
+        );
+    }
+
+    #[test]
     fn the_schema_s_required_parts_are_there() {
         let xml = render(&small_report());
         let doc = roxmltree::Document::parse(&xml).unwrap();

@@ -178,8 +178,17 @@ mod tests {
     fn a_clean_run_has_no_alert_table() {
         let mut report = sample_report();
         report.alerts.clear();
+        report.verdict = Verdict::Inconclusive;
+        report.power.covered = 3;
         let md = render(&report);
-        assert!(md.starts_with("## errwatch: no alerts\n\n"), "{md}");
+        assert!(md.starts_with("## errwatch: no alerts, inconclusive\n\n"), "{md}");
+        assert!(
+            md.contains(
+                "\n**Inconclusive**: could have seen x1.40 on `3`, x2.10 on `13`, nothing on `7` \
+                 (at most x2.50 needed on the codes with 80% of baseline events).\n\n"
+            ),
+            "{md}"
+        );
         assert!(!md.contains("| error code"), "{md}");
         assert!(md.ends_with("No heatmap was drawn.\n\n"), "{md}");
     }

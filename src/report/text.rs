@@ -225,9 +225,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::detect::{Alert, Episode};
     use crate::input::BuildStats;
-    use crate::input::labels::Code;
     use crate::input::timestamp::Notation;
-    use crate::report::Parameters;
+    use crate::report::{Detectable, Parameters, Power};
 
     pub(crate) fn sample_report() -> Report {
         let build = |v: &str, rows| BuildStats { version: v.into(), rows, events: rows };
@@ -303,6 +302,29 @@ pub(crate) mod tests {
             skipped: Default::default(),
             heatmap: None,
             dispersion: None,
+            verdict: Verdict::Regression,
+            power: Power {
+                coverage: 0.8,
+                max_detectable: 2.5,
+                codes: vec![
+                    Detectable {
+                        code: Code::Int(3),
+                        baseline_events: 500,
+                        min_detectable_ratio: Some(1.4),
+                    },
+                    Detectable {
+                        code: Code::Int(13),
+                        baseline_events: 300,
+                        min_detectable_ratio: Some(2.1),
+                    },
+                    Detectable {
+                        code: Code::Int(7),
+                        baseline_events: 10,
+                        min_detectable_ratio: None,
+                    },
+                ],
+                covered: 2,
+            },
         }
     }
 
@@ -328,7 +350,7 @@ Threshold: 1.25
     detected at 0:58:19; windows fired from 0:50:00 to 0:59:59; strongest window 5 bins x 100 s
     canary 40 events, baseline 0 events, p-value 9.1e-13
 
-a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in 37 bins of 100 s, rule rolling: 2 alerts
+a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in 37 bins of 100 s, rule rolling: 2 alerts, regression
 ";
         assert_eq!(text, expected);
     }
@@ -337,8 +359,32 @@ a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in
     fn a_clean_run_says_so() {
         let mut report = sample_report();
         report.alerts.clear();
+        report.verdict = Verdict::Pass;
         let text = String::from_utf8(Text::default().render(&report)).unwrap();
-        assert!(text.ends_with("rule rolling: no alerts\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "rule rolling: no alerts, pass: could have seen x1.40 on code 3, x2.10 on code 13 \
+                 (at most x2.50 needed on the codes with 80% of baseline events)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_inconclusive_run_says_what_it_could_have_seen() {
+        let mut report = sample_report();
+        report.alerts.clear();
+        report.verdict = Verdict::Inconclusive;
+        report.power.covered = 3;
+        let text = String::from_utf8(Text::default().render(&report)).unwrap();
+        assert!(
+            text.ends_with(
+                "rule rolling: no alerts, inconclusive: could have seen x1.40 on code 3, x2.10 on \
+                 code 13, nothing on code 7 (at most x2.50 needed on the codes with 80% of \
+                 baseline events)\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
@@ -353,7 +399,7 @@ a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in
                 .count(),
             2
         );
-        assert!(colored.contains(&format!("{bold_red}2 alerts\u{1b}[0m\n")), "{colored:?}");
+        assert!(colored.contains(&format!("{bold_red}2 alerts, regression\u{1b}[0m\n")), "{colored:?}");
         assert!(!plain.contains('\u{1b}'));
     }
 }
