@@ -67,12 +67,23 @@ pub struct AnalyzeArgs {
     /// The share of the baseline's events, in (0, 1], whose codes (the most frequent first) must
     /// each have had a minimum detectable ratio of at most --max-detectable for the run to pass;
     /// otherwise it is inconclusive (exit 3).
-    #[arg(long, env = "ERRWATCH_COVERAGE", default_value_t = 0.8, value_name = "SHARE", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        env = "ERRWATCH_COVERAGE",
+        default_value_t = 0.8,
+        value_name = "SHARE",
+        allow_negative_numbers = true
+    )]
     pub coverage: f64,
     /// The largest minimum detectable ratio (the smallest canary/baseline ratio that would have
     /// fired, given a code's counts) a covered code may have in a run that passes; at least
     /// --threshold. Default: twice --threshold.
-    #[arg(long, env = "ERRWATCH_MAX_DETECTABLE", value_name = "RATIO", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        env = "ERRWATCH_MAX_DETECTABLE",
+        value_name = "RATIO",
+        allow_negative_numbers = true
+    )]
     pub max_detectable: Option<f64>,
     /// When to colour the text report: `auto` colours on a terminal unless NO_COLOR is set
     /// (CLICOLOR_FORCE colours anywhere); other formats are never coloured.

@@ -58,9 +58,7 @@ pub fn level(
 ) -> f64 {
     let codes = codes.max(1) as f64;
     match rule {
-        super::RuleKind::Sequential => {
-            alpha * (window_seconds as f64 / SECONDS_PER_HOUR) / codes
-        }
+        super::RuleKind::Sequential => alpha * (window_seconds as f64 / SECONDS_PER_HOUR) / codes,
         _ => alpha * (bin_seconds as f64 / SECONDS_PER_HOUR) / (codes * lengths.max(1) as f64),
     }
 }

@@ -733,7 +733,8 @@ fn parse_digits(field: &[u8], max_digits: usize) -> Option<i64> {
 #[inline]
 fn two_digits(pair: &[u8]) -> Option<i64> {
     let (tens, ones) = (pair[0].wrapping_sub(b'0'), pair[1].wrapping_sub(b'0'));
-    (tens <= 9 && ones <= 9).then_some(i64::from(tens * 10 + ones))
+    // `then`, not `then_some`: the sum of two non-digits overflows a u8.
+    (tens <= 9 && ones <= 9).then(|| i64::from(tens * 10 + ones))
 }
 
 /// `H:MM:SS` with 1 to 12 hour digits and no fraction; anything else is left to the reference
@@ -1006,6 +1007,13 @@ fn merge<S: CountSink>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_non_digits_are_not_a_number_and_do_not_overflow() {
+        assert_eq!(two_digits(b"42"), Some(42));
+        assert_eq!(two_digits(b"\xff0"), None);
+        assert_eq!(two_digits(b"\xc8\xc8"), None);
+    }
 
     #[test]
     fn delimiters_are_found_at_any_position() {

@@ -43,8 +43,8 @@ use crate::render::{self, HeatmapSpec};
 use crate::report::jsonl::{self, Jsonl};
 use crate::report::text::{self, Text};
 use crate::report::{
-    Dispersion, Format, Parameters, Power, Report, Verdict, github::Github, json::Json, junit::Junit,
-    markdown::Markdown,
+    Dispersion, Format, Parameters, Power, Report, Verdict, github::Github, json::Json,
+    junit::Junit, markdown::Markdown,
 };
 use roles::Roles;
 
@@ -188,9 +188,8 @@ pub fn report(
     let power = bins.map_or_else(Power::default, |bins| {
         verdict::power(config, bins, detection.dispersion.as_ref())
     });
-    let verdict = bins.map_or(Verdict::Inconclusive, |bins| {
-        verdict::verdict(config, alerts.len(), &power, bins)
-    });
+    let verdict = bins
+        .map_or(Verdict::Inconclusive, |bins| verdict::verdict(config, alerts.len(), &power, bins));
     let Roles { baseline, canary } = facts.roles;
     let ignored_builds = facts
         .builds

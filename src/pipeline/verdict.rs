@@ -78,7 +78,11 @@ pub fn power(config: &AnalyzeConfig, bins: &Bins, dispersion: Option<&Dispersion
                 let per_window = baseline as f64 * window_seconds.min(span_seconds) / span_seconds;
                 test.min_detectable_ratio(per_window, phi_of(row))
             });
-            Detectable { code: bins.codes[row].clone(), baseline_events: baseline, min_detectable_ratio }
+            Detectable {
+                code: bins.codes[row].clone(),
+                baseline_events: baseline,
+                min_detectable_ratio,
+            }
         })
         .collect();
     power

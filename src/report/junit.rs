@@ -24,8 +24,8 @@ use std::fmt::Write as _;
 
 use super::text::alert_body;
 use super::{Format, Report, Verdict, exact_label, one_line};
-use crate::input::labels::Code;
 use crate::detect::Alert;
+use crate::input::labels::Code;
 
 /// The JUnit format.
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,8 +95,10 @@ impl Format for Junit {
                         );
                     }
                     None => {
-                        let _ =
-                            writeln!(out, "    <testcase name=\"{name}\" classname=\"{CLASSNAME}\"/>");
+                        let _ = writeln!(
+                            out,
+                            "    <testcase name=\"{name}\" classname=\"{CLASSNAME}\"/>"
+                        );
                     }
                 }
                 continue;

@@ -399,7 +399,10 @@ a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in
                 .count(),
             2
         );
-        assert!(colored.contains(&format!("{bold_red}2 alerts, regression\u{1b}[0m\n")), "{colored:?}");
+        assert!(
+            colored.contains(&format!("{bold_red}2 alerts, regression\u{1b}[0m\n")),
+            "{colored:?}"
+        );
         assert!(!plain.contains('\u{1b}'));
     }
 }
