@@ -736,7 +736,7 @@ fn skipped_rows_are_counted_by_reason_everywhere() {
     let out = Errwatch::new(&["analyze", "x.csv", "--no-heatmap", "--skip-invalid"])
         .file("x.csv", far)
         .run();
-    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.code, 3, "{out:?}");
     assert_eq!(
         out.stderr,
         "errwatch: warning: x.csv: skipped 1 invalid row(s): 1 out_of_range (first: x.csv:4: timestamp stretches the data over more than 366 days at one-second resolution (\"9000:00:00\"))\n"
@@ -764,7 +764,7 @@ fn too_many_invalid_rows_are_an_error() {
     Says::Line(&line).check("--max-invalid 0.5", &out);
 
     let out = e.clone_with(&["analyze", "x.csv", "--no-heatmap", "--max-invalid", "0.75"]).run();
-    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.code, 3, "{out:?}");
 }
 
 /// Timestamps at the ends of `i64` once overflowed the span arithmetic (found while writing
