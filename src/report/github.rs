@@ -60,7 +60,7 @@ impl Format for Github {
             );
         }
         if report.verdict == Verdict::Inconclusive {
-            let why = could_have_seen(report, |code| exact_label(code))
+            let why = could_have_seen(report, exact_label)
                 .unwrap_or_else(|| "no window of the rule fit in the data".to_string());
             let _ = writeln!(
                 out,
