@@ -101,3 +101,110 @@ pub fn verdict(config: &AnalyzeConfig, alerts: usize, power: &Power, bins: &Bins
         Verdict::Inconclusive
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::RuleConfig;
+    use crate::input::ReadOptions;
+    use crate::input::labels::Code;
+    use crate::pipeline::{OutputFormat, Source};
+    use crate::render::Palette;
+
+    fn config(window_bins: Vec<usize>, coverage: f64) -> AnalyzeConfig {
+        AnalyzeConfig {
+            source: Source::File("in.csv".into()),
+            rule: RuleConfig {
+                rule: RuleKind::Rolling,
+                threshold: 1.25,
+                window_bins,
+                alpha: 0.05,
+                canary_share: 0.5,
+                bin_seconds: 10,
+            },
+            baseline: None,
+            canary: None,
+            format: OutputFormat::Text,
+            exit_zero: false,
+            coverage,
+            max_detectable: 2.5,
+            color: false,
+            heatmap: None,
+            palette: Palette::RedGreen,
+            read: ReadOptions { progress: false, skip_invalid: false, max_invalid: None },
+            lateness: 5,
+        }
+    }
+
+    /// Ten 10-second bins (0 to 99 s) of three codes with 10, 60 and 30 baseline events, one a
+    /// bin for code 1 and the rest in the first bin.
+    fn bins() -> Bins {
+        let in_first_bin = |total: u64| {
+            let mut bins = vec![0; 10];
+            bins[0] = total;
+            bins
+        };
+        Bins {
+            first_second: 0,
+            last_second: 99,
+            bin_seconds: 10,
+            canary_share: 0.5,
+            codes: vec![Code::Int(1), Code::Int(2), Code::Int(3)],
+            canary: vec![vec![1; 10], in_first_bin(60), in_first_bin(30)],
+            baseline: vec![vec![1; 10], in_first_bin(60), in_first_bin(30)],
+        }
+    }
+
+    #[test]
+    fn the_most_frequent_codes_covering_the_share_are_the_ones_held_to_the_bound() {
+        // 60 + 30 of 100 events reach 80%; 60 alone reaches 60%.
+        let power = power(&config(vec![10], 0.8), &bins(), None);
+        let order: Vec<_> =
+            power.codes.iter().map(|d| (d.code.clone(), d.baseline_events)).collect();
+        assert_eq!(order, [(Code::Int(2), 60), (Code::Int(3), 30), (Code::Int(1), 10)]);
+        assert_eq!(power.covered, 2);
+        assert_eq!(super::power(&config(vec![10], 0.6), &bins(), None).covered, 1);
+        assert_eq!(super::power(&config(vec![10], 1.0), &bins(), None).covered, 3);
+    }
+
+    #[test]
+    fn a_code_is_tested_at_its_events_per_longest_fitting_window_and_an_average_level() {
+        // The 10-bin window is the whole 100 s run, so it expects all of a code's events; its
+        // level is 0.05 x 10 / 3600 / (3 codes x 2 lengths): 20 bins do not fit, but they share
+        // the budget.
+        let power = power(&config(vec![10, 20], 0.8), &bins(), None);
+        let test = Test { threshold: 1.25, share: 0.5, level: 0.05 * 10.0 / 3600.0 / 6.0 };
+        for d in &power.codes {
+            assert_eq!(
+                d.min_detectable_ratio,
+                test.min_detectable_ratio(d.baseline_events as f64, 1.0),
+                "{d:?}"
+            );
+        }
+        // Halving the window halves the expected events: 5 bins of 10 s of 100 s.
+        let half = super::power(&config(vec![5], 0.8), &bins(), None);
+        let test = Test { level: 0.05 * 10.0 / 3600.0 / 3.0, ..test };
+        assert_eq!(half.codes[0].min_detectable_ratio, test.min_detectable_ratio(30.0, 1.0));
+    }
+
+    #[test]
+    fn no_window_that_fits_is_inconclusive_and_an_alert_is_a_regression() {
+        let config = config(vec![20], 0.8);
+        let power = power(&config, &bins(), None);
+        assert!(power.codes.iter().all(|d| d.min_detectable_ratio.is_none()));
+        assert_eq!(verdict(&config, 0, &power, &bins()), Verdict::Inconclusive);
+        assert_eq!(verdict(&config, 1, &power, &bins()), Verdict::Regression);
+    }
+
+    #[test]
+    fn dispersion_takes_the_codes_own_or_the_streams() {
+        let dispersion = Dispersion { stream: 2.0, codes: vec![(Code::Int(2), 4.0)] };
+        let power = power(&config(vec![10], 1.0), &bins(), Some(&dispersion));
+        let test = Test { threshold: 1.25, share: 0.5, level: 0.05 * 10.0 / 3600.0 / 3.0 };
+        let mdr = |code: i64| {
+            power.codes.iter().find(|d| d.code == Code::Int(code)).unwrap().min_detectable_ratio
+        };
+        assert_eq!(mdr(2), test.min_detectable_ratio(60.0, 4.0));
+        assert_eq!(mdr(3), test.min_detectable_ratio(30.0, 2.0));
+    }
+}
