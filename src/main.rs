@@ -1,6 +1,7 @@
 //! The `errwatch` binary: parse arguments, run, map the outcome to an exit code.
 //!
-//! Exit codes: 0 no alert, 1 at least one alert, 2 usage, input or I/O error. A closed stdout pipe
+//! Exit codes: 0 pass (no alert), 1 regression (at least one alert), 2 usage, input or I/O error,
+//! 3 inconclusive (no alert, but the data could not have shown one). A closed stdout pipe
 //! (`errwatch analyze ... | head`) ends the run quietly.
 
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ fn main() -> ExitCode {
     match errwatch::run(cli) {
         Ok(Outcome::Clean) => ExitCode::from(0),
         Ok(Outcome::Alerts) => ExitCode::from(1),
+        Ok(Outcome::Inconclusive) => ExitCode::from(3),
         Err(err) if is_broken_pipe(&err) => ExitCode::from(0),
         Err(err) => {
             // Messages escape the labels and paths they quote; this guards the rest.

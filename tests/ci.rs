@@ -50,7 +50,7 @@ fn github_annotates_each_alert_with_escaped_commands() {
     assert!(lines[0].starts_with("::error title=errwatch%3A Error_Code_E%3A50%25%2Cx increased::"));
     assert!(lines[0].contains("::Error_Code_E:50%25,x increased from "), "{}", lines[0]);
     assert!(lines[1].starts_with("::error title=errwatch%3A Error_Code_7 increased::"));
-    assert!(lines[2].ends_with(": 2 alerts"), "{}", lines[2]);
+    assert!(lines[2].ends_with(": 2 alerts, regression"), "{}", lines[2]);
 }
 
 #[test]

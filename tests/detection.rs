@@ -20,7 +20,7 @@ fn analyze(run: &Errwatch, name: &str, flags: &[&str]) -> (i32, Value) {
         .args(&["--bins", "100", "--threshold", "1.25", "--threshold-bins", "5,10"])
         .args(flags)
         .run();
-    assert!(out.code < 2, "{out:?}");
+    assert!(matches!(out.code, 0 | 1 | 3), "{out:?}");
     (out.code, serde_json::from_str(&out.stdout).unwrap())
 }
 
@@ -110,13 +110,16 @@ fn strong_regressions_are_found_on_the_right_code_within_two_bins_of_their_start
 fn unequal_traffic_is_normalized() {
     let run = Errwatch::new(&[]);
     // The canary serves 90% of users: without --traffic it has nine times the errors of the
-    // baseline everywhere and every busy code alerts; told the split, nothing does.
+    // baseline everywhere and every busy code alerts; told the split, nothing does, but the 10%
+    // baseline is too small for codes -8 and -4 (among those with 80% of its events) to have
+    // shown x2.50 (x2.53 and x2.90): inconclusive.
     generate(&run, "skewed.csv", &["--seed", "5", "--rows", "14000", "--traffic", "0.9"]);
     let (code, report) = analyze(&run, "skewed.csv", &[]);
     assert_eq!(code, 1);
     assert!(report["alerts"].as_array().unwrap().len() > 5, "{report}");
     let (code, report) = analyze(&run, "skewed.csv", &["--traffic", "0.9"]);
-    assert_eq!((code, report["alerts"].as_array().unwrap().len()), (0, 0), "{report}");
+    assert_eq!((code, report["alerts"].as_array().unwrap().len()), (3, 0), "{report}");
+    assert_eq!(report["verdict"], "inconclusive");
 
     // A 10% canary with a x5 regression of the most frequent code is found.
     let ranks = generate(&run, "ranks.csv", &["--seed", "6", "--rows", "0"]);

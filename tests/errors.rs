@@ -508,7 +508,7 @@ fn a_directory_or_a_missing_file_is_named() {
 fn twenty_five_hours_is_a_valid_offset() {
     let csv = "Timestamp,Build_Version,Error_Code\n0:00:00,1.0,3\n0:00:00,2.0,3\n25:00:00,1.0,3\n25:00:00,2.0,3\n";
     let out = Errwatch::new(&["analyze", "x.csv", "--no-heatmap"]).file("x.csv", csv).run();
-    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!((out.code, out.stderr.as_str()), (3, ""), "{out:?}");
     // 0:00:00 to 25:00:00 inclusive is 90 001 s: 901 bins of 100 s.
     assert!(out.stdout.contains("x.csv: 4 rows, canary 2.0 vs baseline 1.0, 1 codes in 901 bins"));
 }
@@ -518,7 +518,7 @@ fn twenty_five_hours_is_a_valid_offset() {
 fn negative_epoch_seconds_are_valid() {
     let csv = "Timestamp,Build_Version,Error_Code\n-5,1.0,3\n-5,2.0,3\n";
     let out = Errwatch::new(&["analyze", "x.csv", "--no-heatmap"]).file("x.csv", csv).run();
-    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert_eq!((out.code, out.stderr.as_str()), (3, ""), "{out:?}");
 }
 
 #[test]
@@ -530,7 +530,7 @@ fn a_repeated_header_is_skipped_with_a_warning() {
             .stdin(csv.clone())
             .run();
         let name = if input == "-" { "<stdin>" } else { "x.csv" };
-        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(out.code, 3, "{out:?}");
         assert_eq!(
             out.stderr,
             format!("errwatch: warning: {name}: skipped 1 repeated header line(s)\n")
@@ -666,7 +666,7 @@ fn gzip_input_is_read_like_plain_input() {
             .file(input, &gz)
             .stdin(gz.clone())
             .run();
-        assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{input}: {out:?}");
+        assert_eq!((out.code, out.stderr.as_str()), (3, ""), "{input}: {out:?}");
         assert!(out.stdout.starts_with(&format!("{name}: 2 rows, canary 2.0")), "{out:?}");
     }
     // Files concatenated after compression (`cat a.gz b.gz`) are one stream.
@@ -707,7 +707,7 @@ fn skipped_rows_are_counted_by_reason_everywhere() {
     let e = Errwatch::new(&["analyze", "x.csv", "--no-heatmap", "--skip-invalid"])
         .file("x.csv", THREE_INVALID);
     let out = e.run();
-    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.code, 3, "{out:?}");
     assert_eq!(
         out.stderr,
         format!("errwatch: warning: x.csv: skipped 3 invalid row(s): {THREE_REASONS}\n")
@@ -736,7 +736,7 @@ fn skipped_rows_are_counted_by_reason_everywhere() {
     let out = Errwatch::new(&["analyze", "x.csv", "--no-heatmap", "--skip-invalid"])
         .file("x.csv", far)
         .run();
-    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.code, 3, "{out:?}");
     assert_eq!(
         out.stderr,
         "errwatch: warning: x.csv: skipped 1 invalid row(s): 1 out_of_range (first: x.csv:4: timestamp stretches the data over more than 366 days at one-second resolution (\"9000:00:00\"))\n"
@@ -754,7 +754,7 @@ fn too_many_invalid_rows_are_an_error() {
         .check("--max-invalid 1", &out);
 
     let out = e.clone_with(&["analyze", "x.csv", "--no-heatmap", "--max-invalid", "3"]).run();
-    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.code, 3, "{out:?}");
 
     let out = e.clone_with(&["analyze", "x.csv", "--no-heatmap", "--max-invalid", "0.5"]).run();
     assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:?}");
@@ -764,7 +764,7 @@ fn too_many_invalid_rows_are_an_error() {
     Says::Line(&line).check("--max-invalid 0.5", &out);
 
     let out = e.clone_with(&["analyze", "x.csv", "--no-heatmap", "--max-invalid", "0.75"]).run();
-    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.code, 3, "{out:?}");
 }
 
 /// Timestamps at the ends of `i64` once overflowed the span arithmetic (found while writing

@@ -108,7 +108,7 @@ fn a_day_at_one_second_bins_stays_within_the_cap() {
         run.path("day.png").to_str().unwrap(),
     ]);
     let out = analyze.run();
-    assert!(out.code < 2, "{out:?}");
+    assert!(matches!(out.code, 0 | 1 | 3), "{out:?}");
     let (width, height, _) = decode(&run.path("day.png"));
     assert!(width <= 4096 && height <= 4096, "{width}x{height}");
 }

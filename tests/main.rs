@@ -13,3 +13,4 @@ mod heatmap;
 mod live;
 mod safety;
 mod throughput;
+mod verdict;

@@ -467,7 +467,7 @@ fn a_200_mb_quoted_field_is_refused_at_the_limit() {
         Errwatch::new(&["analyze", "b.csv", "--skip-invalid", "--format", "json", "--no-heatmap"])
             .file("b.csv", bad.clone())
             .run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, 3, "{}", out.stderr);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["summary"]["skipped"]["invalid"]["field_length"], 1, "{json}");
     assert_eq!(json["rows"], 2, "{json}");

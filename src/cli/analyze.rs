@@ -61,10 +61,31 @@ pub struct AnalyzeArgs {
     /// GITHUB_STEP_SUMMARY, when it is set.
     #[arg(long, env = "ERRWATCH_FORMAT", value_enum, default_value_t = FormatName::Text)]
     pub format: FormatName,
-    /// Exit 0 even when alerts fire (errors still exit 2). The variable takes true/false, 1/0,
-    /// yes/no or on/off.
+    /// Exit 0 even when alerts fire or the run is inconclusive (errors still exit 2). The
+    /// variable takes true/false, 1/0, yes/no or on/off.
     #[arg(long, env = "ERRWATCH_EXIT_ZERO", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub exit_zero: bool,
+    /// The share of the baseline's events, in (0, 1], whose codes (the most frequent first) must
+    /// each have had a minimum detectable ratio of at most --max-detectable for the run to pass;
+    /// otherwise it is inconclusive (exit 3).
+    #[arg(
+        long,
+        env = "ERRWATCH_COVERAGE",
+        default_value_t = 0.8,
+        value_name = "SHARE",
+        allow_negative_numbers = true
+    )]
+    pub coverage: f64,
+    /// The largest minimum detectable ratio (the smallest canary/baseline ratio that would have
+    /// fired, given a code's counts) a covered code may have in a run that passes; at least
+    /// --threshold. Default: twice --threshold.
+    #[arg(
+        long,
+        env = "ERRWATCH_MAX_DETECTABLE",
+        value_name = "RATIO",
+        allow_negative_numbers = true
+    )]
+    pub max_detectable: Option<f64>,
     /// When to colour the text report: `auto` colours on a terminal unless NO_COLOR is set
     /// (CLICOLOR_FORCE colours anywhere); other formats are never coloured.
     #[arg(long, env = "ERRWATCH_COLOR", value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
@@ -195,6 +216,17 @@ impl AnalyzeArgs {
         if !(self.traffic > 0.0 && self.traffic < 1.0) {
             bail!("--traffic must lie strictly between 0 and 1 (got {})", self.traffic);
         }
+        if !(self.coverage > 0.0 && self.coverage <= 1.0) {
+            bail!("--coverage must lie in (0, 1] (got {})", self.coverage);
+        }
+        let max_detectable = self.max_detectable.unwrap_or(2.0 * self.threshold);
+        if !(max_detectable.is_finite() && max_detectable >= self.threshold) {
+            bail!(
+                "--max-detectable must be a finite ratio of at least --threshold {} (got {})",
+                self.threshold,
+                max_detectable
+            );
+        }
         if let (Some(b), Some(c)) = (&self.baseline, &self.canary)
             && b == c
         {
@@ -249,6 +281,8 @@ impl AnalyzeArgs {
             canary: self.canary,
             format,
             exit_zero: self.exit_zero,
+            coverage: self.coverage,
+            max_detectable,
             color: use_color(self.color),
             read: ReadOptions {
                 progress: !self.quiet,
@@ -339,6 +373,26 @@ mod tests {
         assert_eq!(stdin(&["--follow"]), Source::Stdin);
         assert!(Source::Stdin.is_live());
         assert!(!parse(&[]).unwrap().source.is_live());
+    }
+
+    #[test]
+    fn the_verdicts_bounds_default_to_most_events_and_twice_the_threshold() {
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.coverage, c.max_detectable), (0.8, 2.5));
+        let c = parse(&["--threshold", "1.5"]).unwrap();
+        assert_eq!(c.max_detectable, 3.0);
+        let c = parse(&["--coverage", "1", "--max-detectable", "1.25"]).unwrap();
+        assert_eq!((c.coverage, c.max_detectable), (1.0, 1.25));
+    }
+
+    #[test]
+    fn the_verdicts_bounds_are_refused_outside_their_ranges() {
+        for coverage in ["0", "-0.5", "1.01", "NaN"] {
+            assert!(refused(&["--coverage", coverage]).contains("--coverage"), "{coverage}");
+        }
+        for ratio in ["1.2", "0", "-2", "inf", "NaN"] {
+            assert!(refused(&["--max-detectable", ratio]).contains("--max-detectable"), "{ratio}");
+        }
     }
 
     #[test]

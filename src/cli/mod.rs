@@ -21,7 +21,9 @@ use clap::{Parser, Subcommand};
     after_help = "Every flag can also be set by an environment variable, shown in each \
                   subcommand's --help: ERRWATCH_<FLAG> for analyze (ERRWATCH_THRESHOLD, \
                   ERRWATCH_FORMAT, ...), ERRWATCH_<SUBCOMMAND>_<FLAG> for the others. A flag on \
-                  the command line wins. Exit codes: 0 no alert, 1 alerts, 2 error."
+                  the command line wins. Exit codes: 0 pass, 1 regression (alerts), 2 error, \
+                  3 inconclusive (no alert, but the data could not have shown one); --exit-zero \
+                  turns 1 and 3 into 0."
 )]
 pub struct Cli {
     /// What to do.

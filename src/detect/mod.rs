@@ -26,6 +26,7 @@
 
 pub mod dispersion;
 pub mod mean_diff;
+pub mod power;
 pub mod rolling;
 pub mod sequential;
 pub mod windows;

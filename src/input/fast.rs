@@ -1010,6 +1010,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn two_non_digits_are_not_a_number_and_do_not_overflow() {
+        assert_eq!(two_digits(b"42"), Some(42));
+        assert_eq!(two_digits(b"\xff0"), None);
+        assert_eq!(two_digits(b"\xc8\xc8"), None);
+    }
+
+    #[test]
     fn delimiters_are_found_at_any_position() {
         let text = b"0:00:01,5.0007.610.011,-12\r\n";
         assert_eq!(find_delimiter(text, 0), 7);

@@ -52,5 +52,5 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
         skipped: &table.skipped,
     };
     let detection = Detection::of(detector.as_mut(), &bins.codes);
-    Ok((report(config, &facts, &bins.codes, alerts, detection), bins))
+    Ok((report(config, &facts, Some(&bins), alerts, detection), bins))
 }

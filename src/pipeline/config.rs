@@ -26,8 +26,13 @@ pub struct AnalyzeConfig {
     pub canary: Option<String>,
     /// Output format.
     pub format: OutputFormat,
-    /// Exit 0 even with alerts.
+    /// Exit 0 even with alerts or an inconclusive run.
     pub exit_zero: bool,
+    /// The share of the baseline's events whose codes must each reach `max_detectable` for a
+    /// conclusive run.
+    pub coverage: f64,
+    /// The largest minimum detectable ratio a covered code may have in a conclusive run.
+    pub max_detectable: f64,
     /// Colour the text report.
     pub color: bool,
     /// Where to write the heatmap, if at all.

@@ -495,7 +495,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
             let so_far = report(
                 config,
                 &facts(name, &rows, &live, roles),
-                &[],
+                None,
                 vec![],
                 Detection::default(),
             );
@@ -510,7 +510,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
             let so_far = report(
                 config,
                 &facts(name, &rows, &live, roles),
-                &bins.codes,
+                Some(&bins),
                 alerts,
                 Detection::default(),
             );
@@ -531,7 +531,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     let report = report(
         config,
         &facts(name, &rows, &live, roles),
-        &bins.codes,
+        Some(&bins),
         alerts,
         live.detection(&rows.codes),
     );

@@ -22,6 +22,7 @@ pub mod config;
 pub mod counts;
 pub mod live;
 pub mod roles;
+pub mod verdict;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,18 +43,20 @@ use crate::render::{self, HeatmapSpec};
 use crate::report::jsonl::{self, Jsonl};
 use crate::report::text::{self, Text};
 use crate::report::{
-    Dispersion, Format, Parameters, Report, github::Github, json::Json, junit::Junit,
-    markdown::Markdown,
+    Dispersion, Format, Parameters, Power, Report, Verdict, github::Github, json::Json,
+    junit::Junit, markdown::Markdown,
 };
 use roles::Roles;
 
 /// How a successful run ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Nothing to report (exit code 0).
+    /// Nothing to report, or a pass (exit code 0).
     Clean,
     /// At least one alert (exit code 1 unless `--exit-zero`).
     Alerts,
+    /// No alert, but the data could not have shown one (exit code 3 unless `--exit-zero`).
+    Inconclusive,
 }
 
 /// Runs `errwatch analyze`: reads the input as a batch or live, then writes the heatmap and the
@@ -78,7 +81,7 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
     let bytes = match config.format {
         // A live run printed each alert as it ended; what is left is the closing line.
         OutputFormat::Text if live => {
-            let verdict = text::verdict(report.alerts.len());
+            let verdict = text::verdict(&report);
             format!("{}\n", text::summary_line(&report, &verdict)).into_bytes()
         }
         OutputFormat::Jsonl if live => jsonl::summary_line(&report),
@@ -127,8 +130,12 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
             if codes.is_empty() { String::new() } else { format!("; most dispersed: {listed}") }
         );
     }
-    let outcome =
-        if report.alerts.is_empty() || config.exit_zero { Outcome::Clean } else { Outcome::Alerts };
+    let outcome = match report.verdict {
+        _ if config.exit_zero => Outcome::Clean,
+        Verdict::Pass => Outcome::Clean,
+        Verdict::Regression => Outcome::Alerts,
+        Verdict::Inconclusive => Outcome::Inconclusive,
+    };
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(&bytes).and_then(|()| stdout.flush()) {
         // The reader went away (`| head`): the analysis is complete, so its verdict stands.
@@ -168,15 +175,21 @@ pub struct RunFacts<'a> {
     pub skipped: &'a Skipped,
 }
 
-/// The report of a run: its facts, the codes compared (the heatmap's rows), its alerts and the
-/// rule's false-alarm accounting.
+/// The report of a run: its facts, its bins (the heatmap's rows are the codes compared; `None`
+/// before a live run has any), its alerts, the rule's false-alarm accounting and the verdict.
 pub fn report(
     config: &AnalyzeConfig,
     facts: &RunFacts,
-    compared_codes: &[Code],
+    bins: Option<&Bins>,
     alerts: Vec<Alert>,
     detection: Detection,
 ) -> Report {
+    let compared_codes = bins.map_or(&[][..], |bins| &bins.codes[..]);
+    let power = bins.map_or_else(Power::default, |bins| {
+        verdict::power(config, bins, detection.dispersion.as_ref())
+    });
+    let verdict = bins
+        .map_or(Verdict::Inconclusive, |bins| verdict::verdict(config, alerts.len(), &power, bins));
     let Roles { baseline, canary, chosen_by } = facts.roles;
     let ignored_builds = facts
         .builds
@@ -217,6 +230,8 @@ pub fn report(
         late_rows: facts.late_rows,
         skipped: facts.skipped.clone(),
         heatmap: None,
+        verdict,
+        power,
     }
 }
 

@@ -21,8 +21,8 @@
 use std::fmt::Write as _;
 
 use super::one_line_labelled;
-use super::text::{detection_details, summary_line, verdict};
-use super::{Format, Report, exact_label};
+use super::text::{could_have_seen, detection_details, summary_line, verdict};
+use super::{Format, Report, Verdict, exact_label};
 use crate::detect::Alert;
 
 /// Error annotations GitHub shows per step; more are dropped.
@@ -59,7 +59,18 @@ impl Format for Github {
                 ))
             );
         }
-        let summary = summary_line(report, &verdict(report.alerts.len()));
+        if report.verdict == Verdict::Inconclusive {
+            let why = could_have_seen(report, exact_label)
+                .unwrap_or_else(|| "no window of the rule fit in the data".to_string());
+            let _ = writeln!(
+                out,
+                "::warning title=errwatch%3A inconclusive::{}",
+                escape_data(&format!(
+                    "no alert, but the data could not have shown a regression: {why}"
+                ))
+            );
+        }
+        let summary = summary_line(report, &verdict(report));
         let _ = writeln!(out, "errwatch: {}", escape_data(&summary));
         out.into_bytes()
     }
@@ -137,17 +148,38 @@ mod tests {
         assert_eq!(out.lines().filter(|l| l.starts_with("errwatch: Error_Code_3")).count(), 3);
         let notice = out.lines().find(|l| l.starts_with("::notice ")).expect("a notice");
         assert!(notice.starts_with("::notice title=errwatch::3 more alert(s)"), "{notice}");
-        assert!(out.ends_with(": 13 alerts\n"), "{out}");
+        assert!(out.ends_with(": 13 alerts, regression\n"), "{out}");
     }
 
     #[test]
-    fn a_clean_run_is_one_log_line() {
+    fn a_passing_run_is_one_log_line() {
         let mut report = sample_report();
         report.alerts.clear();
+        report.verdict = Verdict::Pass;
         assert_eq!(
             render(&report),
             "errwatch: a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 \
-             codes in 37 bins of 100 s, rule rolling: no alerts\n"
+             codes in 37 bins of 100 s, rule rolling: no alerts, pass: could have seen x1.40 on \
+             code 3, x2.10 on code 13 (at most x2.50 needed on the codes with 80%25 of baseline \
+             events)\n"
         );
+    }
+
+    #[test]
+    fn an_inconclusive_run_is_a_warning() {
+        let mut report = sample_report();
+        report.alerts.clear();
+        report.verdict = Verdict::Inconclusive;
+        report.power.covered = 3;
+        let out = render(&report);
+        let warning = out.lines().next().unwrap();
+        assert_eq!(
+            warning,
+            "::warning title=errwatch%3A inconclusive::no alert, but the data could not have \
+             shown a regression: could have seen x1.40 on Error_Code_3, x2.10 on Error_Code_13, \
+             nothing on Error_Code_7 (at most x2.50 needed on the codes with 80%25 of baseline \
+             events)"
+        );
+        assert!(out.lines().nth(1).unwrap().ends_with("no alerts, inconclusive: could have seen x1.40 on code 3, x2.10 on code 13, nothing on code 7 (at most x2.50 needed on the codes with 80%25 of baseline events)"), "{out}");
     }
 }

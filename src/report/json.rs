@@ -87,6 +87,7 @@ pub fn to_value(report: &Report) -> Value {
     });
     json!({
         "schema_version": SCHEMA_VERSION,
+        "verdict": report.verdict.name(),
         "input": report.input,
         "rows": report.rows,
         "time": {
@@ -116,6 +117,13 @@ pub fn to_value(report: &Report) -> Value {
             "codes": report.codes,
             "bins": report.bins,
             "significance": gate,
+            "coverage": report.power.coverage,
+            "max_detectable": report.power.max_detectable,
+            "detectable": report.power.codes.iter().map(|d| json!({
+                "code": code_value(&d.code),
+                "baseline_events": d.baseline_events,
+                "min_detectable_ratio": d.min_detectable_ratio,
+            })).collect::<Vec<_>>(),
             "dispersion": report.dispersion.as_ref().map(|d| json!({
                 "stream": d.stream,
                 "codes": d.codes.iter().map(|(code, phi)| json!({

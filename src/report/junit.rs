@@ -23,8 +23,9 @@
 use std::fmt::Write as _;
 
 use super::text::alert_body;
-use super::{Format, Report, exact_label, one_line};
+use super::{Format, Report, Verdict, exact_label, one_line};
 use crate::detect::Alert;
+use crate::input::labels::Code;
 
 /// The JUnit format.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,6 +45,7 @@ impl Format for Junit {
             }
         }
         let failures = codes.iter().filter(|c| report.alerts.iter().any(|a| &a.code == *c)).count();
+        let skips = skips(report, &codes);
         let suite = format!(
             "errwatch: canary {} vs baseline {}",
             report.canary.version, report.baseline.version
@@ -60,6 +62,7 @@ impl Format for Junit {
             ("threshold_bins", windows),
             ("alpha", p.alpha.to_string()),
             ("traffic", p.traffic.to_string()),
+            ("verdict", report.verdict.name().to_string()),
         ]
         .into_iter()
         .chain(report.heatmap.clone().map(|path| ("heatmap", path)));
@@ -67,7 +70,12 @@ impl Format for Junit {
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let counts = format!("tests=\"{}\" failures=\"{failures}\" errors=\"0\"", codes.len());
         let _ = writeln!(out, "<testsuites name=\"errwatch\" {counts}>");
-        let _ = writeln!(out, "  <testsuite name=\"{}\" {counts} skipped=\"0\">", attr(&suite));
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" {counts} skipped=\"{}\">",
+            attr(&suite),
+            skips.len()
+        );
         out.push_str("    <properties>\n");
         for (name, value) in properties {
             let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", attr(&value));
@@ -77,7 +85,22 @@ impl Format for Junit {
             let name = attr(&exact_label(code));
             let alerts: Vec<&Alert> = report.alerts.iter().filter(|a| &a.code == code).collect();
             let Some(first) = alerts.first() else {
-                let _ = writeln!(out, "    <testcase name=\"{name}\" classname=\"{CLASSNAME}\"/>");
+                match skips.iter().find(|(c, _)| c == code) {
+                    Some((_, why)) => {
+                        let _ = writeln!(
+                            out,
+                            "    <testcase name=\"{name}\" classname=\"{CLASSNAME}\">\n      \
+                             <skipped message=\"{}\"/>\n    </testcase>",
+                            attr(why)
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "    <testcase name=\"{name}\" classname=\"{CLASSNAME}\"/>"
+                        );
+                    }
+                }
                 continue;
             };
             let mut message = one_line(report, first);
@@ -101,6 +124,38 @@ impl Format for Junit {
         out.push_str("  </testsuite>\n</testsuites>\n");
         out.into_bytes()
     }
+}
+
+/// The cases an inconclusive run skips, with why: each code covering most baseline events whose
+/// minimum detectable ratio is past the bound (or every code, when none was covered). A pass or a
+/// regression skips none.
+fn skips(report: &Report, codes: &[Code]) -> Vec<(Code, String)> {
+    if report.verdict != Verdict::Inconclusive {
+        return Vec::new();
+    }
+    let power = &report.power;
+    let needed = format!(
+        "x{:.2} needed on the codes with {}% of baseline events",
+        power.max_detectable,
+        power.coverage * 100.0
+    );
+    let weak: Vec<(Code, String)> = power
+        .covered()
+        .iter()
+        .filter(|d| d.min_detectable_ratio.is_none_or(|r| r > power.max_detectable))
+        .map(|d| {
+            let seen = d.min_detectable_ratio.map_or("nothing".into(), |r| format!("only x{r:.2}"));
+            (d.code.clone(), format!("inconclusive: could have seen {seen}; {needed}"))
+        })
+        .collect();
+    if !weak.is_empty() {
+        return weak;
+    }
+    codes
+        .iter()
+        .filter(|c| !report.alerts.iter().any(|a| &a.code == *c))
+        .map(|c| (c.clone(), "inconclusive: no window of the rule fit in the data".to_string()))
+        .collect()
 }
 
 /// Whether XML 1.0 can carry the character at all.
@@ -160,6 +215,34 @@ mod tests {
     #[test]
     fn one_case_per_code_failed_when_it_alerted() {
         insta::assert_snapshot!(render(&small_report()));
+    }
+
+    #[test]
+    fn an_inconclusive_run_skips_the_codes_it_could_not_have_judged() {
+        let mut report = small_report();
+        report.alerts.clear();
+        report.verdict = Verdict::Inconclusive;
+        report.compared_codes = vec![Code::Int(3), Code::Int(7), Code::Int(13)];
+        report.power.covered = 3;
+        let xml = render(&report);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let suite = doc.descendants().find(|n| n.has_tag_name("testsuite")).unwrap();
+        assert_eq!(suite.attribute("skipped"), Some("1"), "{xml}");
+        let skipped: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("skipped"))
+            .map(|n| (n.parent().unwrap().attribute("name").unwrap(), n.attribute("message")))
+            .collect();
+        assert_eq!(
+            skipped,
+            [(
+                "Error_Code_7",
+                Some(
+                    "inconclusive: could have seen nothing; x2.50 needed on the codes with 80% \
+                     of baseline events"
+                )
+            )]
+        );
     }
 
     #[test]

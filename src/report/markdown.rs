@@ -13,8 +13,8 @@
 
 use std::fmt::Write as _;
 
-use super::text::{statistic, verdict};
-use super::{Format, Report, exact_label};
+use super::text::{alerts_phrase, could_have_seen, statistic};
+use super::{Format, Report, Verdict, exact_label};
 use crate::detect::Alert;
 use crate::input::BuildStats;
 
@@ -27,7 +27,12 @@ impl Format for Markdown {
         let mut out = String::new();
         let time = |s: i64| report.notation.format(s);
         let p = &report.parameters;
-        let _ = writeln!(out, "## errwatch: {}\n", verdict(report.alerts.len()));
+        let _ = writeln!(
+            out,
+            "## errwatch: {}, {}\n",
+            alerts_phrase(report.alerts.len()),
+            report.verdict.name()
+        );
         let _ = writeln!(
             out,
             "Canary {} vs baseline {} in {}: {} rows, {} codes in {} bins of {} s, rule {}.\n",
@@ -40,6 +45,17 @@ impl Format for Markdown {
             p.bin_seconds,
             p.rule,
         );
+        let verdict = match report.verdict {
+            Verdict::Pass => "Pass",
+            Verdict::Regression => "Regression",
+            Verdict::Inconclusive => "Inconclusive",
+        };
+        let _ = match could_have_seen(report, |code| code_span(&code.to_string())) {
+            Some(seen) if report.verdict != Verdict::Regression => {
+                writeln!(out, "**{verdict}**: {seen}.\n")
+            }
+            _ => writeln!(out, "**{verdict}**.\n"),
+        };
         if !report.alerts.is_empty() {
             out.push_str(
                 "| error code | increase from | to | detected at | value | canary events | \
@@ -162,8 +178,17 @@ mod tests {
     fn a_clean_run_has_no_alert_table() {
         let mut report = sample_report();
         report.alerts.clear();
+        report.verdict = Verdict::Inconclusive;
+        report.power.covered = 3;
         let md = render(&report);
-        assert!(md.starts_with("## errwatch: no alerts\n\n"), "{md}");
+        assert!(md.starts_with("## errwatch: no alerts, inconclusive\n\n"), "{md}");
+        assert!(
+            md.contains(
+                "\n**Inconclusive**: could have seen x1.40 on `3`, x2.10 on `13`, nothing on `7` \
+                 (at most x2.50 needed on the codes with 80% of baseline events).\n\n"
+            ),
+            "{md}"
+        );
         assert!(!md.contains("| error code"), "{md}");
         assert!(md.ends_with("No heatmap was drawn.\n\n"), "{md}");
     }

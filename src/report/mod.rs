@@ -61,6 +61,76 @@ pub struct Report {
     /// A live run stopped by a signal: the bytes of its last line, still unfinished then, which
     /// were left unread (not an invalid row: the writer had not finished it).
     pub unfinished_bytes: u64,
+    /// What the run says: pass, regression or inconclusive.
+    pub verdict: Verdict,
+    /// What the run could have seen, code by code.
+    pub power: Power,
+}
+
+/// A run's verdict, for people and for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No alert, and the data could have shown an increase where it matters.
+    Pass,
+    /// At least one alert.
+    Regression,
+    /// No alert, but the data could not have shown an increase of the bound's size in the codes
+    /// that make up most of the baseline's events.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// The verdict's name in every format: `pass`, `regression`, `inconclusive`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Regression => "regression",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// The run's power: each code's minimum detectable ratio (see `detect::power`) and the bound the
+/// verdict held the main codes to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Power {
+    /// The share of baseline events whose codes must each reach the bound (`--coverage`).
+    pub coverage: f64,
+    /// The bound on their minimum detectable ratio (`--max-detectable`).
+    pub max_detectable: f64,
+    /// Every compared code, most baseline events first (ties in code order).
+    pub codes: Vec<Detectable>,
+    /// How many of the first `codes` make up `coverage` of the baseline's events.
+    pub covered: usize,
+}
+
+/// What one code could have shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detectable {
+    /// The code.
+    pub code: Code,
+    /// Its baseline events over the run.
+    pub baseline_events: u64,
+    /// The smallest canary/baseline ratio that would have fired; `None` when none up to
+    /// `detect::power::MAX_RATIO` would (too few events, or no window fits in the run).
+    pub min_detectable_ratio: Option<f64>,
+}
+
+impl Power {
+    /// The codes that make up `coverage` of the baseline's events.
+    pub fn covered(&self) -> &[Detectable] {
+        &self.codes[..self.covered]
+    }
+
+    /// Whether every covered code could have shown an increase of `max_detectable`: false when
+    /// there is nothing to cover.
+    pub fn conclusive(&self) -> bool {
+        self.covered > 0
+            && self
+                .covered()
+                .iter()
+                .all(|d| d.min_detectable_ratio.is_some_and(|r| r <= self.max_detectable))
+    }
 }
 
 /// How the baseline and the canary were told apart.

@@ -20,9 +20,10 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Format, Report, code_label};
+use super::{Format, Report, Verdict, code_label};
 use crate::detect::Alert;
 use crate::escape::visible;
+use crate::input::labels::Code;
 
 /// The text format.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,8 +34,11 @@ pub struct Text {
 
 /// An alert's header line and a run with alerts: bold red.
 const ALERT_STYLE: Style = Style::new().bold().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
-/// A run without alerts: green.
+/// A run that passed: green.
 const CLEAN_STYLE: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+/// An inconclusive run: yellow.
+const INCONCLUSIVE_STYLE: Style =
+    Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
 
 impl Text {
     /// `text` in `style` when colour is on, else as is.
@@ -60,8 +64,12 @@ impl Format for Text {
         for alert in &report.alerts {
             out.push_str(&self.alert_block(report, alert));
         }
-        let style = if report.alerts.is_empty() { CLEAN_STYLE } else { ALERT_STYLE };
-        let verdict = self.styled(style, &verdict(report.alerts.len()));
+        let style = match report.verdict {
+            Verdict::Pass => CLEAN_STYLE,
+            Verdict::Regression => ALERT_STYLE,
+            Verdict::Inconclusive => INCONCLUSIVE_STYLE,
+        };
+        let verdict = self.styled(style, &verdict(report));
         let _ = writeln!(out, "{}", summary_line(report, &verdict));
         out.into_bytes()
     }
@@ -90,8 +98,40 @@ pub fn summary_line(report: &Report, verdict: &str) -> String {
     )
 }
 
-/// The verdict in words: `no alerts`, `1 alert`, `3 alerts`.
-pub fn verdict(alerts: usize) -> String {
+/// The verdict in words, after the alerts: `2 alerts, regression`; `no alerts, pass: could have
+/// seen x1.25 on code 3, x1.40 on code 13 (at most x2.50 needed on the codes with 80% of baseline
+/// events)`; likewise `no alerts, inconclusive: ...`.
+pub fn verdict(report: &Report) -> String {
+    let alerts = alerts_phrase(report.alerts.len());
+    let name = report.verdict.name();
+    match could_have_seen(report, |code| format!("code {}", visible(&code.to_string()))) {
+        Some(seen) if report.verdict != Verdict::Regression => format!("{alerts}, {name}: {seen}"),
+        _ => format!("{alerts}, {name}"),
+    }
+}
+
+/// What the codes covering most baseline events could have shown, each code named by `name`:
+/// `could have seen x1.25 on code 3, nothing on code 7 (at most x2.50 needed on the codes with
+/// 80% of baseline events)`; `None` when no code was covered (no events, or a rule without a
+/// test).
+pub fn could_have_seen(report: &Report, name: impl Fn(&Code) -> String) -> Option<String> {
+    let covered = report.power.covered();
+    if covered.is_empty() {
+        return None;
+    }
+    let seen = crate::escape::list_cut(covered.iter().map(|d| match d.min_detectable_ratio {
+        Some(ratio) => format!("x{ratio:.2} on {}", name(&d.code)),
+        None => format!("nothing on {}", name(&d.code)),
+    }));
+    Some(format!(
+        "could have seen {seen} (at most x{:.2} needed on the codes with {}% of baseline events)",
+        report.power.max_detectable,
+        report.power.coverage * 100.0
+    ))
+}
+
+/// The alerts in words: `no alerts`, `1 alert`, `3 alerts`.
+pub fn alerts_phrase(alerts: usize) -> String {
     match alerts {
         0 => "no alerts".to_string(),
         1 => "1 alert".to_string(),
@@ -189,9 +229,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::detect::{Alert, Episode};
     use crate::input::BuildStats;
-    use crate::input::labels::Code;
     use crate::input::timestamp::Notation;
-    use crate::report::Parameters;
+    use crate::report::{Detectable, Parameters, Power};
 
     pub(crate) fn sample_report() -> Report {
         let build = |v: &str, rows| BuildStats { version: v.into(), rows, events: rows };
@@ -269,6 +308,29 @@ pub(crate) mod tests {
             heatmap: None,
             dispersion: None,
             unfinished_bytes: 0,
+            verdict: Verdict::Regression,
+            power: Power {
+                coverage: 0.8,
+                max_detectable: 2.5,
+                codes: vec![
+                    Detectable {
+                        code: Code::Int(3),
+                        baseline_events: 500,
+                        min_detectable_ratio: Some(1.4),
+                    },
+                    Detectable {
+                        code: Code::Int(13),
+                        baseline_events: 300,
+                        min_detectable_ratio: Some(2.1),
+                    },
+                    Detectable {
+                        code: Code::Int(7),
+                        baseline_events: 10,
+                        min_detectable_ratio: None,
+                    },
+                ],
+                covered: 2,
+            },
         }
     }
 
@@ -294,7 +356,7 @@ Threshold: 1.25
     detected at 0:58:19; windows fired from 0:50:00 to 0:59:59; strongest window 5 bins x 100 s
     canary 40 events, baseline 0 events, p-value 9.1e-13
 
-a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in 37 bins of 100 s, rule rolling: 2 alerts
+a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in 37 bins of 100 s, rule rolling: 2 alerts, regression
 ";
         assert_eq!(text, expected);
     }
@@ -303,8 +365,32 @@ a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in
     fn a_clean_run_says_so() {
         let mut report = sample_report();
         report.alerts.clear();
+        report.verdict = Verdict::Pass;
         let text = String::from_utf8(Text::default().render(&report)).unwrap();
-        assert!(text.ends_with("rule rolling: no alerts\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "rule rolling: no alerts, pass: could have seen x1.40 on code 3, x2.10 on code 13 \
+                 (at most x2.50 needed on the codes with 80% of baseline events)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_inconclusive_run_says_what_it_could_have_seen() {
+        let mut report = sample_report();
+        report.alerts.clear();
+        report.verdict = Verdict::Inconclusive;
+        report.power.covered = 3;
+        let text = String::from_utf8(Text::default().render(&report)).unwrap();
+        assert!(
+            text.ends_with(
+                "rule rolling: no alerts, inconclusive: could have seen x1.40 on code 3, x2.10 on \
+                 code 13, nothing on code 7 (at most x2.50 needed on the codes with 80% of \
+                 baseline events)\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
@@ -319,7 +405,10 @@ a.csv: 14000 rows, canary 5.0007.610.011 vs baseline 5.0007.510.011, 33 codes in
                 .count(),
             2
         );
-        assert!(colored.contains(&format!("{bold_red}2 alerts\u{1b}[0m\n")), "{colored:?}");
+        assert!(
+            colored.contains(&format!("{bold_red}2 alerts, regression\u{1b}[0m\n")),
+            "{colored:?}"
+        );
         assert!(!plain.contains('\u{1b}'));
     }
 }
