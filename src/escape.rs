@@ -25,35 +25,25 @@ use std::fmt::{Display, Write};
 /// `text` with every control, bidi and invisible-ordering character shown as an escape sequence
 /// (see the module docs); borrowed when nothing needed escaping.
 pub fn visible(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for ch in text.chars() {
-        match ch {
-            '\\' => out.push_str("\\\\"),
-            ch if needs_escape(ch) && (ch as u32) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", ch as u32);
-            }
-            ch if needs_escape(ch) => {
-                let _ = write!(out, "\\u{{{:x}}}", ch as u32);
-            }
-            ch => out.push(ch),
-        }
-    }
-    Cow::Owned(out)
+    escape(text, true)
 }
 
 /// [`visible`] for text that may hold parts already escaped (an error message built from escaped
 /// labels and other text): every character [`visible`] escapes is escaped, but backslashes are
 /// left alone, so what was escaped once is not escaped again. The last guard before stderr.
 pub fn inert(text: &str) -> Cow<'_, str> {
+    escape(text, false)
+}
+
+/// The escaping of [`visible`] and [`inert`]; `backslashes` doubles them.
+fn escape(text: &str, backslashes: bool) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for ch in text.chars() {
         match ch {
+            '\\' if backslashes => out.push_str("\\\\"),
             ch if needs_escape(ch) && (ch as u32) < 0x80 => {
                 let _ = write!(out, "\\x{:02x}", ch as u32);
             }

@@ -187,6 +187,8 @@ impl Track {
 /// The dispersion estimate of every code, fed one second at a time.
 #[derive(Debug, Clone, Default)]
 pub struct Dispersion {
+    /// The stream's first second.
+    origin: i64,
     /// The first second whose two windows lie within the stream: before it, `y` (or `x`) would
     /// cover seconds nobody saw, and the stream's start would look like a step up from nothing.
     from: i64,
@@ -198,7 +200,7 @@ pub struct Dispersion {
 impl Dispersion {
     /// An estimate for a stream whose first second is `origin`.
     pub fn new(origin: i64) -> Dispersion {
-        Dispersion { from: origin + 3 * SCALE_S - 1, ..Dispersion::default() }
+        Dispersion { origin, from: origin + 3 * SCALE_S - 1, ..Dispersion::default() }
     }
 
     /// Takes the baseline's `events` of `code` at second `t` (seconds in order). The canary's
@@ -239,7 +241,7 @@ impl Dispersion {
     /// The baseline's events of `code` per second, from the stream's first second to `t`.
     pub fn rate(&self, code: usize, t: i64) -> f64 {
         let events = self.tracks.get(code).map_or(0, |track| track.events);
-        let elapsed = (t - (self.from - 3 * SCALE_S + 1)).max(1);
+        let elapsed = (t - self.origin).max(1);
         events as f64 / elapsed as f64
     }
 
@@ -339,6 +341,7 @@ pub fn local_used(raw: f64, rate: f64, pool: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::Draws;
 
     #[test]
     fn one_burst_counts_its_size_whatever_its_alignment() {
@@ -377,28 +380,6 @@ mod tests {
         stepwise.settle(10_000, 0);
         assert_eq!((stepwise.squares, stepwise.mass), (1020.0, 540.0));
         assert!(track.recent.is_empty() && track.x + track.y + track.z == 0);
-    }
-
-    /// SplitMix64 and Knuth's Poisson sampler.
-    struct Draws(u64);
-
-    impl Draws {
-        fn uniform(&mut self) -> f64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn poisson(&mut self, mean: f64) -> u64 {
-            let limit = (-mean).exp();
-            let (mut k, mut p) = (0, self.uniform());
-            while p > limit {
-                k += 1;
-                p *= self.uniform();
-            }
-            k
-        }
     }
 
     #[test]

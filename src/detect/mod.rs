@@ -264,6 +264,33 @@ impl Alert {
     }
 }
 
+/// SplitMix64 and Knuth's Poisson sampler, for the detectors' simulation tests.
+#[cfg(test)]
+pub(crate) struct Draws(pub(crate) u64);
+
+#[cfg(test)]
+impl Draws {
+    /// A uniform draw in [0, 1).
+    pub(crate) fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A Poisson draw of mean `mean` (Knuth's product of uniforms; small means only).
+    pub(crate) fn poisson(&mut self, mean: f64) -> u64 {
+        let limit = (-mean).exp();
+        let (mut k, mut p) = (0, self.uniform());
+        while p > limit {
+            k += 1;
+            p *= self.uniform();
+        }
+        k
+    }
+}
+
 /// The episodes that ended, among `events` (for tests).
 #[cfg(test)]
 pub(crate) fn ended(events: &[Event]) -> Vec<&Episode> {

@@ -526,6 +526,7 @@ pub fn ratio_interval(canary: u64, baseline: u64, share: f64, alpha: f64) -> (f6
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::Draws;
     use crate::detect::ended;
 
     #[test]
@@ -647,28 +648,6 @@ mod tests {
         }
         d.finish(&mut events);
         assert!(ended(&events).is_empty());
-    }
-
-    /// SplitMix64 and Knuth's Poisson sampler, for the simulation below.
-    struct Draws(u64);
-
-    impl Draws {
-        fn uniform(&mut self) -> f64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn poisson(&mut self, mean: f64) -> u64 {
-            let limit = (-mean).exp();
-            let (mut k, mut p) = (0, self.uniform());
-            while p > limit {
-                k += 1;
-                p *= self.uniform();
-            }
-            k
-        }
     }
 
     /// Under the null, the share of short streams with any alarm stays within the budget: at most
