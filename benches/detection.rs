@@ -26,7 +26,9 @@
 //! - `bursty-geo`: a fifth of the events in client bursts of geometric size, mean 16, over up to
 //!   30 s (`--bursts 0.2:16:30`), on the null streams as on the injected ones;
 //! - `bursty-pareto`: the same with heavy-tailed (Pareto, tail index 1.5) burst sizes of the same
-//!   mean (`--burst-shape pareto`), so the figures are not tuned to one burst shape.
+//!   mean (`--burst-shape pareto`), so the figures are not tuned to one burst shape;
+//! - `bursty-long`: geometric bursts spread over up to five minutes (`--bursts 0.2:16:300`), a
+//!   client in a crash loop for minutes: longer than the dispersion's short time scale.
 //!
 //! On bursty streams a count's variance is `D` times its mean (`D`, the index of dispersion, is in
 //! the truth file: `(1 - f) + f x E[N^2] / E[N]` for a share `f` of events in bursts of size `N`),
@@ -73,11 +75,12 @@ const ALPHA: f64 = 0.05;
 const QUICK_STREAMS: (u64, u64) = (40, 20);
 
 /// The stream families: name and the `errwatch generate` flags that make them.
-const FAMILIES: [(&str, &[&str]); 4] = [
+const FAMILIES: [(&str, &[&str]); 5] = [
     ("poisson", &[]),
     ("heavy", &["--code-exponent", "1.0"]),
     ("bursty-geo", &["--bursts", "0.2:16:30"]),
     ("bursty-pareto", &["--bursts", "0.2:16:30", "--burst-shape", "pareto"]),
+    ("bursty-long", &["--bursts", "0.2:16:300"]),
 ];
 
 struct Options {

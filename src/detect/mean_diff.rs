@@ -28,7 +28,7 @@ impl BinRule for MeanDiff {
         window_bins: &[usize],
         _length_s: u64,
         _codes_seen: usize,
-        _dispersion: &[f64],
+        _scaling: &[super::dispersion::Scaling],
         fired: &mut Vec<Fired>,
     ) {
         for &w in window_bins {
@@ -71,7 +71,16 @@ mod tests {
         for (bin, &counts) in bins.iter().enumerate() {
             history.push_back(counts);
             let mut fired = Vec::new();
-            rule.close_bin(0, bin, &history, &[2], 10, 1, &[1.0], &mut fired);
+            rule.close_bin(
+                0,
+                bin,
+                &history,
+                &[2],
+                10,
+                1,
+                &[super::super::dispersion::Scaling::INDEPENDENT],
+                &mut fired,
+            );
             fired_at.extend(
                 fired.into_iter().map(|f| (bin, f.value, f.canary_count, f.baseline_count)),
             );

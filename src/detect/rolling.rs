@@ -43,6 +43,7 @@
 use std::collections::VecDeque;
 
 use super::Gate;
+use super::dispersion::Scaling;
 use super::windows::{BinRule, Fired, window_sum};
 use crate::stats;
 
@@ -93,7 +94,7 @@ impl BinRule for Rolling {
         window_bins: &[usize],
         length_s: u64,
         codes_seen: usize,
-        dispersion: &[f64],
+        scaling: &[Scaling],
         fired: &mut Vec<Fired>,
     ) {
         self.codes_seen = codes_seen;
@@ -115,9 +116,9 @@ impl BinRule for Rolling {
             self.windows += 1;
             let (c, b) = window_sum(history, w);
             let level = savings[k];
-            let dispersion = dispersion.get(k).copied().unwrap_or(1.0);
+            let scaling = scaling.get(k).copied().unwrap_or(Scaling::INDEPENDENT);
             // Quasi-likelihood: the test sees the counts divided by the dispersion.
-            let effective = (c + b) as f64 / dispersion;
+            let (effective_c, effective) = scaling.effective(c, b);
             // The smallest attainable p-value, s^(effective events), must reach the level.
             if c + b == 0 || effective * self.share.ln() > level.ln() {
                 continue;
@@ -132,10 +133,10 @@ impl BinRule for Rolling {
             if value < self.threshold {
                 continue;
             }
-            let p = if dispersion == 1.0 {
+            let p = if scaling.is_independent() {
                 stats::binomial_upper_tail(c, c + b, self.share)
             } else {
-                stats::binomial_upper_tail_real(c as f64 / dispersion, effective, self.share)
+                stats::binomial_upper_tail_real(effective_c, effective, self.share)
             };
             if p <= level {
                 fired.push(Fired {
@@ -144,7 +145,7 @@ impl BinRule for Rolling {
                     canary_count: c,
                     baseline_count: b,
                     p_value: Some(p),
-                    dispersion,
+                    dispersion: scaling.largest(),
                 });
             }
         }
@@ -188,7 +189,16 @@ mod tests {
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
         // 40 against 10: P(X >= 40 | 50, 1/2) = 1.19307e-5 <= 0.05.
-        rule.close_bin(0, 0, &history(&[(40, 10)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
+        rule.close_bin(
+            0,
+            0,
+            &history(&[(40, 10)]),
+            &[1],
+            3600,
+            1,
+            &[Scaling::INDEPENDENT; 2],
+            &mut fired,
+        );
         assert_eq!(fired.len(), 1);
         assert_eq!((fired[0].value, fired[0].canary_count, fired[0].baseline_count), (4.0, 40, 10));
         let p = fired[0].p_value.unwrap();
@@ -203,11 +213,29 @@ mod tests {
         let mut fired = Vec::new();
         // Half-hour bins save 0.025 each. 5 events: the best p-value is 0.5^5 = 0.03125 > 0.025,
         // untested; the savings grow to 0.05.
-        rule.close_bin(0, 0, &history(&[(5, 0)]), &[1], 1800, 1, &[1.0; 2], &mut fired);
+        rule.close_bin(
+            0,
+            0,
+            &history(&[(5, 0)]),
+            &[1],
+            1800,
+            1,
+            &[Scaling::INDEPENDENT; 2],
+            &mut fired,
+        );
         assert!(fired.is_empty());
         assert_eq!(rule.savings[0][0], 0.025);
         // 5 canary events again: now 0.03125 <= 0.05 and P(X >= 5 | 5, 1/2) = 0.03125 fires.
-        rule.close_bin(0, 1, &history(&[(5, 0), (5, 0)]), &[1], 1800, 1, &[1.0; 2], &mut fired);
+        rule.close_bin(
+            0,
+            1,
+            &history(&[(5, 0), (5, 0)]),
+            &[1],
+            1800,
+            1,
+            &[Scaling::INDEPENDENT; 2],
+            &mut fired,
+        );
         assert_eq!(fired.len(), 1);
         assert_eq!(rule.savings[0][0], 0.0);
         assert!(matches!(rule.gate(), Some(Gate::Budget { windows: 2, tested: 1, .. })));
@@ -220,7 +248,16 @@ mod tests {
         let mut fired = Vec::new();
         // Four codes seen, two lengths, a 900-second bin: 0.05 x 0.25 / 8 each; the two-bin
         // window does not fit yet but still saves.
-        rule.close_bin(2, 0, &history(&[(0, 0)]), &[1, 2], 900, 4, &[1.0; 2], &mut fired);
+        rule.close_bin(
+            2,
+            0,
+            &history(&[(0, 0)]),
+            &[1, 2],
+            900,
+            4,
+            &[Scaling::INDEPENDENT; 2],
+            &mut fired,
+        );
         let income = 0.05 * 0.25 / 8.0;
         assert_eq!(rule.savings[2], vec![income, income]);
     }
@@ -232,11 +269,29 @@ mod tests {
         let mut fired = Vec::new();
         // Ten quiet hour-long bins save no more than one hour's 0.05.
         for bin in 0..10 {
-            rule.close_bin(0, bin, &history(&[(0, 0)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
+            rule.close_bin(
+                0,
+                bin,
+                &history(&[(0, 0)]),
+                &[1],
+                3600,
+                1,
+                &[Scaling::INDEPENDENT; 2],
+                &mut fired,
+            );
         }
         assert_eq!(rule.savings[0][0], 0.05);
         // So a single canary event (best p-value 0.5) is not even tested.
-        rule.close_bin(0, 10, &history(&[(1, 0)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
+        rule.close_bin(
+            0,
+            10,
+            &history(&[(1, 0)]),
+            &[1],
+            3600,
+            1,
+            &[Scaling::INDEPENDENT; 2],
+            &mut fired,
+        );
         assert!(fired.is_empty());
     }
 
@@ -246,7 +301,16 @@ mod tests {
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
         // 8 against 3: tested (0.5^11 <= 0.05) but P(X >= 8 | 11, 1/2) = 0.113.
-        rule.close_bin(0, 0, &history(&[(8, 3)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
+        rule.close_bin(
+            0,
+            0,
+            &history(&[(8, 3)]),
+            &[1],
+            3600,
+            1,
+            &[Scaling::INDEPENDENT; 2],
+            &mut fired,
+        );
         assert!(fired.is_empty());
     }
 
@@ -256,7 +320,16 @@ mod tests {
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
         // 1200 versus 1000: very significant (z ~ 4.3) but only 20% more.
-        rule.close_bin(0, 0, &history(&[(1200, 1000)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
+        rule.close_bin(
+            0,
+            0,
+            &history(&[(1200, 1000)]),
+            &[1],
+            3600,
+            1,
+            &[Scaling::INDEPENDENT; 2],
+            &mut fired,
+        );
         assert!(fired.is_empty());
     }
 
@@ -266,14 +339,32 @@ mod tests {
         let config = config(vec![1], 0.1);
         let mut rule = Rolling::new(1.25, 0.05, 0.1, &config);
         let mut fired = Vec::new();
-        rule.close_bin(0, 0, &history(&[(30, 100)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
+        rule.close_bin(
+            0,
+            0,
+            &history(&[(30, 100)]),
+            &[1],
+            3600,
+            1,
+            &[Scaling::INDEPENDENT; 2],
+            &mut fired,
+        );
         assert_eq!(fired.len(), 1);
         assert!((fired[0].value - 2.7).abs() < 1e-9);
         // The same counts at an equal split are a decrease and never fire.
         let config = self::config(vec![1], 0.5);
         let mut rule = Rolling::new(0.01, 0.5, 0.5, &config);
         fired.clear();
-        rule.close_bin(0, 0, &history(&[(30, 100)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
+        rule.close_bin(
+            0,
+            0,
+            &history(&[(30, 100)]),
+            &[1],
+            3600,
+            1,
+            &[Scaling::INDEPENDENT; 2],
+            &mut fired,
+        );
         assert!(fired.is_empty());
     }
 
@@ -282,7 +373,16 @@ mod tests {
         let config = config(vec![1], 0.5);
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
-        rule.close_bin(0, 0, &history(&[(12, 0)]), &[1], 3600, 1, &[1.0; 2], &mut fired);
+        rule.close_bin(
+            0,
+            0,
+            &history(&[(12, 0)]),
+            &[1],
+            3600,
+            1,
+            &[Scaling::INDEPENDENT; 2],
+            &mut fired,
+        );
         assert_eq!(fired.len(), 1);
         assert!(fired[0].value.is_infinite());
     }

@@ -83,9 +83,6 @@ pub const STARTS: [(u64, f64); 3] = [(1, 1.0 / 3.0), (60, 1.0 / 3.0), (600, 1.0 
 /// grows the statistic). Letting weight go only lowers the statistic, so the guarantee stands.
 pub const HORIZON_S: u64 = 3600;
 
-/// The stretch of a run checked for a surge, in seconds: the dispersion estimates' time scale.
-pub const SURGE_S: i64 = super::dispersion::SCALE_S;
-
 /// The sequential rule's parameters.
 #[derive(Debug, Clone)]
 pub struct Sequential {
@@ -293,7 +290,7 @@ impl Detector for SequentialDetector {
             #[cfg(not(test))]
             let quiet_or_independent = c + b == 0;
             let dispersion = if !quiet_or_independent {
-                self.local.add(code, second, c + b);
+                self.local.add(code, second, c, b);
                 self.dispersion.phi(code, second)
             } else {
                 1.0
@@ -384,15 +381,21 @@ impl Detector for SequentialDetector {
                 rate,
                 self.dispersion.pool(),
             ));
-            let expected = rate * SURGE_S as f64;
-            let (block_c, block_b) = densest(&state.recent, start_s);
-            let block = (block_c + block_b) as f64;
-            let surge = block > expected + 3.0 * expected.sqrt() + 3.0;
+            // The block covers at most the run's seconds: a run a second old whose one second
+            // holds a minute's worth of events is a surge.
+            let covered = (second - start_s + 1).clamp(1, super::dispersion::SURGE_S);
+            let expected = super::dispersion::both_builds(rate, self.share) * covered as f64;
+            let (block_c, block_b) = super::dispersion::densest(&state.recent, start_s, second + 1);
+            let surge = super::dispersion::is_surge(block_c + block_b, expected);
             {
                 // As with any local estimate, a busy code on a stream without bursts leans on the
                 // long run: there a surge is a regression's onset.
                 let block_phi = if surge {
-                    over_run.max(super::dispersion::local_used(block, rate, self.dispersion.pool()))
+                    over_run.max(super::dispersion::local_used(
+                        (block_c + block_b) as f64,
+                        rate,
+                        self.dispersion.pool(),
+                    ))
                 } else {
                     over_run
                 };
@@ -458,25 +461,6 @@ impl Detector for SequentialDetector {
         let at = self.last_second? + 1;
         Some(DispersionSummary::of(&mut self.dispersion, at))
     }
-}
-
-/// The (canary, baseline) events of the densest [`SURGE_S`] seconds among `recent` from
-/// `start_s` on (by total events; a two-pointer sweep).
-fn densest(recent: &std::collections::VecDeque<(i64, u64, u64)>, start_s: i64) -> (u64, u64) {
-    let from = recent.partition_point(|&(t, _, _)| t < start_s);
-    let (mut best, mut sum, mut lo) = ((0, 0), (0, 0), from);
-    for hi in from..recent.len() {
-        let (t, c, b) = recent[hi];
-        sum = (sum.0 + c, sum.1 + b);
-        while recent[lo].0 <= t - SURGE_S {
-            sum = (sum.0 - recent[lo].1, sum.1 - recent[lo].2);
-            lo += 1;
-        }
-        if sum.0 + sum.1 > best.0 + best.1 {
-            best = sum;
-        }
-    }
-    best
 }
 
 /// The traffic-normalized rate ratio; infinite without baseline events.

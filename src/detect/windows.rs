@@ -18,7 +18,7 @@
 
 use std::collections::VecDeque;
 
-use super::dispersion::{self, Dispersion, Local};
+use super::dispersion::{self, Dispersion, Local, Scaling};
 use super::{Detector, DispersionSummary, Episode, Event, Gate, RuleConfig};
 
 /// One window that fired.
@@ -43,9 +43,9 @@ pub trait BinRule {
     /// Called when bin `bin` closes, once for every code seen so far. `history` holds the code's
     /// (canary, baseline) events of the last closed bins, the closing one last (missing older bins
     /// had no events); `length_s` is the closing bin's length in seconds (the last bin may be
-    /// short); `codes_seen` counts the codes with any event so far; `dispersion[k]` is the code's
-    /// dispersion for the window of length `window_bins[k]` ([`super::dispersion`]). Windows that
-    /// fire are appended to `fired`.
+    /// short); `codes_seen` counts the codes with any event so far; `scaling[k]` is how the test
+    /// of the window of length `window_bins[k]` scales its counts ([`super::dispersion`]).
+    /// Windows that fire are appended to `fired`.
     #[allow(clippy::too_many_arguments)]
     fn close_bin(
         &mut self,
@@ -55,7 +55,7 @@ pub trait BinRule {
         window_bins: &[usize],
         length_s: u64,
         codes_seen: usize,
-        dispersion: &[f64],
+        scaling: &[Scaling],
         fired: &mut Vec<Fired>,
     );
 
@@ -101,8 +101,8 @@ pub struct Binned<R> {
     /// Per code, at the close of each of the last `max window + 1` bins: the long-run dispersion
     /// and the local estimate's running sums.
     snapshots: Vec<VecDeque<(f64, f64, f64)>>,
-    /// The dispersion of each window length, for the code being closed.
-    window_dispersion: Vec<f64>,
+    /// How each window length's test scales its counts, for the code being closed.
+    window_dispersion: Vec<Scaling>,
 }
 
 impl<R: BinRule> Binned<R> {
@@ -189,6 +189,8 @@ impl<R: BinRule> Binned<R> {
         let (squares, mass) = self.local.cumulative(code, end);
         let rate = self.dispersion.rate(code, end);
         let pool = self.dispersion.pool();
+        let burst_pool = self.dispersion.burst_pool();
+        let surge = self.local.surge(code, end, rate, self.canary_share, burst_pool);
         let snapshots = &mut self.snapshots[code];
         self.window_dispersion.clear();
         for &w in &self.window_bins {
@@ -198,12 +200,14 @@ impl<R: BinRule> Binned<R> {
             // A window shorter than a few tau cannot tell a burst from a change inside it: there
             // the long-run estimate alone speaks.
             if (w as u64 * self.bin_seconds) < dispersion::LOCAL_MIN_WINDOW_S {
-                self.window_dispersion.push(long_run);
+                self.window_dispersion.push(Scaling::uniform(long_run));
                 continue;
             }
             let local = dispersion::ratio(squares - start_squares, mass - start_mass);
             let local = dispersion::local_used(local, rate, pool);
-            self.window_dispersion.push(long_run.max(local));
+            let phi = long_run.max(local);
+            let surge = if surge.phi > phi { surge } else { dispersion::Surge::NONE };
+            self.window_dispersion.push(Scaling { phi, surge });
         }
         snapshots.push_back((long_run, squares, mass));
         if snapshots.len() > self.max_window {
@@ -307,7 +311,7 @@ impl<R: BinRule> Detector for Binned<R> {
             let slot = &mut self.filling[code];
             *slot = (slot.0 + canary, slot.1 + baseline);
             self.dispersion.add(code, second, baseline);
-            self.local.add(code, second, canary + baseline);
+            self.local.add(code, second, canary, baseline);
         }
         self.last_second = second;
     }
@@ -384,7 +388,7 @@ mod tests {
             window_bins: &[usize],
             _length_s: u64,
             _codes_seen: usize,
-            _dispersion: &[f64],
+            _scaling: &[Scaling],
             fired: &mut Vec<Fired>,
         ) {
             for &w in window_bins {
