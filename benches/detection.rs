@@ -125,7 +125,7 @@ fn options() -> Options {
                     assert!(
                         FAMILIES.iter().any(|(name, _)| name == family),
                         "unknown family {family}: expected some of poisson,heavy,bursty-geo,\
-                         bursty-pareto"
+                         bursty-pareto,bursty-long"
                     );
                 }
             }
@@ -133,7 +133,7 @@ fn options() -> Options {
             "--help" | "-h" => {
                 println!(
                     "cargo bench --bench detection -- [--null N] [--injected N] [--quick] \
-                     [--families poisson,heavy,bursty-geo,bursty-pareto] \
+                     [--families poisson,heavy,bursty-geo,bursty-pareto,bursty-long] \
                      [--scales 14000,140000] [--traffic 0.5,0.1] \
                      [--rules rolling,sequential,mean-diff] [--jobs 2] \
                      [--extra 'ANALYZE FLAGS'] [--verbose]\n\
