@@ -4,8 +4,10 @@ use std::path::Path;
 
 use super::layout::{self, MAX_SIDE, Plan};
 use super::*;
+use crate::clock::Clock;
 use crate::detect::Episode;
 use crate::input::labels::Code;
+use crate::input::timestamp::Notation;
 
 /// How far a cell's dominant channel must exceed the others.
 const MARGIN: u8 = 40;
@@ -69,12 +71,16 @@ fn regression_alert(bins: &Bins) -> Alert {
     }
 }
 
+/// `H:MM:SS` input's clock.
+static OFFSET_CLOCK: Clock =
+    Clock { notation: Notation::Offset, zone: jiff::tz::TimeZone::UTC, zone_name: String::new() };
+
 fn spec(palette: Palette) -> HeatmapSpec<'static> {
     HeatmapSpec {
         title_input: "ErrorStreamSetA.csv",
         baseline: "5.0007.510.011",
         canary: "5.0007.610.011",
-        notation: Notation::Offset,
+        clock: &OFFSET_CLOCK,
         palette,
         dispersion: None,
     }
@@ -271,10 +277,8 @@ fn time_labels_use_the_input_notation() {
     let mut bins = sample_bins(4, 60, 60);
     bins.first_second = 1_795_860_000;
     bins.last_second = bins.first_second + 3_599;
-    let spec = HeatmapSpec {
-        notation: Notation::Rfc3339 { offset_seconds: 3_600 },
-        ..spec(Palette::RedGreen)
-    };
+    let clock = Clock::utc(Notation::Rfc3339 { offset_seconds: 3_600 });
+    let spec = HeatmapSpec { clock: &clock, ..spec(Palette::RedGreen) };
     let svg = render_svg(&bins, &[], &spec).unwrap();
     assert!(svg.contains("2026-11-28T"), "RFC 3339 labels");
     assert!(svg.contains("+01:00"), "in the input's offset");
