@@ -49,8 +49,8 @@ pub struct AnalyzeArgs {
     #[arg(long, env = "ERRWATCH_CANARY", value_name = "VERSION")]
     pub canary: Option<String>,
     /// The canary's share of users, in (0, 1); counts are normalized to an equal split. `auto`
-    /// estimates it from the data (the weighted median of the codes' canary shares; not with
-    /// --follow). Either way the estimate is reported, with a warning when the data contradict
+    /// estimates it from the data (the weighted median of the codes' canary shares in each
+    /// quarter of the run; not with --follow). Either way the estimate is reported, with a warning when the data contradict
     /// the share used.
     #[arg(
         long,

@@ -42,7 +42,7 @@
 use crate::bins::Bins;
 use crate::report::{Dispersion, ShareEstimate, Traffic, TrafficParts};
 
-/// The standard normal quantile of the codes' 95% Wilson intervals.
+/// The standard normal quantile of the cells' 95% Wilson intervals (two-sided).
 pub const Z: f64 = 1.96;
 
 /// One code's counts in a stretch of the run, and its dispersion.

@@ -286,6 +286,22 @@ fn time_labels_use_the_input_notation() {
 }
 
 #[test]
+fn unix_seconds_are_labelled_in_the_zone_on_its_round_hours() {
+    // A day of Unix seconds from 2026-12-01T00:00:00Z, in India (+05:30): the ticks fall on
+    // round local hours, so at :30 past a UTC hour, and are written in local time.
+    let mut bins = sample_bins(4, 24, 3600);
+    bins.first_second = 1_796_083_200;
+    bins.last_second = bins.first_second + 86_399;
+    let zone = jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(19_800).unwrap());
+    let clock = Clock::new(Notation::Epoch, zone, "+05:30");
+    let spec = HeatmapSpec { clock: &clock, ..spec(Palette::RedGreen) };
+    let svg = render_svg(&bins, &[], &spec).unwrap();
+    assert!(svg.contains(">\n2026-12-01T12:00:00+05:30\n</text>"), "{svg}");
+    assert!(svg.contains("time (+05:30)"));
+    assert!(!svg.contains("1796083200"), "no raw epoch label");
+}
+
+#[test]
 fn the_scale_is_clipped_at_a_robust_extreme_and_says_so() {
     let mut bins = sample_bins(33, 37, 100);
     // Background noise of one event in a third of the cells, and one huge outlier: the outlier

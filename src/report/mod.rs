@@ -89,9 +89,9 @@ pub struct Traffic {
 /// The canary's share of events in one stretch of the run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ShareEstimate {
-    /// The weighted median of the codes' canary shares.
+    /// The weighted median of the cells' canary shares (see `pipeline::traffic`).
     pub share: f64,
-    /// The shares the data allow: the weighted medians of the codes' 95% interval ends.
+    /// The shares the data allow: the weighted medians of the cells' 95% interval ends.
     pub interval: (f64, f64),
     /// Events of both builds behind the estimate.
     pub events: u64,
@@ -140,8 +140,9 @@ impl Traffic {
             let bias = (e.share / declared) / ((1.0 - e.share) / (1.0 - declared));
             out.push(format!(
                 "--traffic {declared} is outside what the data allow: the canary has {} of the \
-                 events ({} to {}; the median over codes and quarters of the run), so a code with no change reads as \
-                 x{bias:.2}; pass --traffic {} (or --traffic auto) if that is the split",
+                 events ({} to {}; the median over codes and quarters of the run), so a code \
+                 with no change reads as x{bias:.2}; pass --traffic {} (or --traffic auto) if \
+                 that is the split",
                 share(e.share),
                 share(e.interval.0),
                 share(e.interval.1),
