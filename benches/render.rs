@@ -12,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use errwatch::bins::Bins;
+use errwatch::clock::Clock;
 use errwatch::input::labels::Code;
 use errwatch::input::timestamp::Notation;
 use errwatch::render::{HeatmapSpec, Palette, render_rgb, render_svg};
@@ -74,7 +75,7 @@ fn main() {
         title_input: "bench.csv",
         baseline: "5.0007.510.011",
         canary: "5.0007.610.011",
-        notation: Notation::Offset,
+        clock: &Clock::utc(Notation::Offset),
         palette: Palette::RedGreen,
         dispersion: None,
     };

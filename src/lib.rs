@@ -18,6 +18,7 @@
 pub mod aggregate;
 pub mod bins;
 pub mod cli;
+pub mod clock;
 pub mod detect;
 pub mod escape;
 pub mod generate;

@@ -52,7 +52,9 @@ fn a_regression_prints_the_seed_alert_block_and_exits_1() {
     // (24 against 6 again) do not. The largest value is bins 10-12 and its neighbours at
     // 60 / 6 = 10. Within the windows (bins 9-15), the span of the increase is bins 10-14: with
     // q = 60.5 / 67 each of them scores 20 ln(2q) + 2 ln(2(1 - q)) > 0 and every other bin
-    // 2 ln(2q) + 2 ln(2(1 - q)) < 0.
+    // 2 ln(2q) + 2 ln(2(1 - q)) < 0. The traffic check's cells are the codes in quarters of 5
+    // bins: seven at 10 + 10 events and code 7's third at 100 + 10, so the median share is 0.5,
+    // and its interval that of 10 of 20 events (Wilson, 0.2993 to 0.7007).
     let expected = "\
 Alert: Mean Threshold Exceeded
 Start Timestamp: 0:01:40
@@ -64,6 +66,7 @@ Threshold: 1.25
     canary 60 events, baseline 6 events, p-value 1.4e-12
 
 s.csv: 250 rows, canary 2.10.0 vs baseline 2.4.0, 2 codes in 20 bins of 10 s, rule rolling: 1 alert, regression
+traffic: canary share of events 0.500 (0.299 to 0.701), consistent with --traffic 0.5
 ";
     assert_eq!(out.stdout, expected);
     assert_eq!(out.stderr, "");

@@ -359,6 +359,18 @@ const BAD_FLAGS: &[BadFlag] = &[
         says: Says::Line("errwatch: --traffic must lie strictly between 0 and 1 (got NaN)"),
     },
     BadFlag {
+        args: &["--traffic", "half"],
+        says: Says::Line(
+            "error: invalid value 'half' for '--traffic <SHARE|auto>': expected a share in (0, 1) or `auto`, got \"half\"",
+        ),
+    },
+    BadFlag {
+        args: &["--time-zone", "Mars/Olympus"],
+        says: Says::Line(
+            "errwatch: --time-zone \"Mars/Olympus\": unknown time zone: expected an IANA name such as Europe/Paris or UTC (from the system's time zone database), a fixed offset such as +05:30, or a POSIX TZ string",
+        ),
+    },
+    BadFlag {
         args: &["--max-invalid", "abc"],
         says: Says::Line(
             "error: invalid value 'abc' for '--max-invalid <N|SHARE>': expected a number of rows (e.g. 100) or a share below 1 (e.g. 0.01), got \"abc\"",

@@ -71,13 +71,13 @@ fn analyze_config(flags: &[&str]) -> AnalyzeConfig {
 }
 
 /// Flags that change which code paths the pipeline takes: bin sizes from one second to an hour,
-/// every rule, single and several windows, unequal traffic, named builds.
+/// every rule, single and several windows, unequal traffic and `--traffic auto`, named builds.
 fn flags() -> impl Strategy<Value = Vec<&'static str>> {
     (
         prop::sample::select(vec!["1", "7", "100", "3600"]),
         prop::sample::select(vec!["rolling", "mean-diff", "sequential"]),
         prop::sample::select(vec!["1", "3", "5,10"]),
-        prop::sample::select(vec!["0.5", "0.1", "0.97"]),
+        prop::sample::select(vec!["0.5", "0.1", "0.97", "auto"]),
         prop_oneof![
             4 => Just(&[][..]),
             // Mutations invent builds; naming both compares two of many.
@@ -129,7 +129,7 @@ fn pipeline(
         title_input: NAME,
         baseline: &report.baseline.version,
         canary: &report.canary.version,
-        notation: report.notation,
+        clock: &report.clock,
         palette: Palette::RedBlue,
         dispersion: report.dispersion.as_ref().map(|d| d.stream),
     };

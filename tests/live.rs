@@ -167,7 +167,11 @@ fn a_followed_file_is_read_until_sigterm() {
     assert!(text.contains("Alert: Mean Threshold Exceeded"), "{text}");
     // 100 seconds of 4 rows, then 200 of 3 + 6, all read.
     assert!(text.contains(": 2200 rows, canary 2.0 vs baseline 1.0"), "{text}");
-    assert!(text.trim_end().ends_with("rule rolling: 1 alert, regression"), "{text}");
+    // The summary line, then the traffic line (code 7 is most of the events and doubled for two
+    // thirds of the run, which the traffic check cannot tell from a larger canary).
+    let summary = text.lines().rev().nth(1).unwrap();
+    assert!(summary.ends_with("rule rolling: 1 alert, regression"), "{text}");
+    assert!(text.lines().last().unwrap().starts_with("traffic: canary share of events"), "{text}");
 }
 
 /// Issue 12: SIGINT and SIGTERM end `analyze -` as they end `--follow` (`tail -f app.csv |
@@ -224,8 +228,10 @@ fn a_signal_ends_stdin_with_the_summary_and_the_usual_exit_code() {
         assert!(early, "{signal}: {text}");
         assert_eq!(status.code(), Some(1), "{signal}: {text}{stderr}");
         assert!(text.contains("Alert: Mean Threshold Exceeded"), "{signal}: {text}");
-        // 100 seconds of 4 rows, then 200 of 3 + 6, all read; the half line is not a row.
-        let summary = text.lines().last().unwrap();
+        // 100 seconds of 4 rows, then 200 of 3 + 6, all read; the half line is not a row. The
+        // summary line comes before the traffic line.
+        let summary = text.lines().rev().nth(1).unwrap();
+        assert!(text.lines().last().unwrap().starts_with("traffic: "), "{signal}: {text}");
         assert!(
             summary.starts_with(
                 "<stdin>: 2200 rows (an unfinished last line of 11 bytes left unread), canary 2.0"
@@ -233,12 +239,19 @@ fn a_signal_ends_stdin_with_the_summary_and_the_usual_exit_code() {
             "{summary}"
         );
         assert!(summary.ends_with("rule rolling: 1 alert, regression"), "{signal}: {summary}");
+        // Then the traffic check's warnings: code 7 holds most events and doubled for two thirds
+        // of the run, which reads as a larger canary share, and a drifting one.
+        let (ours, traffic) = stderr.split_at(stderr.find("errwatch: heatmap").unwrap());
         assert_eq!(
-            stderr,
+            ours,
             "errwatch: warning: <stdin>: the last line was unfinished when the run was stopped \
-             (11 bytes): left unread\nerrwatch: heatmap written to live.png\n",
+             (11 bytes): left unread\n",
             "{signal}"
         );
+        let traffic: Vec<&str> = traffic.lines().skip(1).collect();
+        assert_eq!(traffic.len(), 2, "{signal}: {stderr}");
+        assert!(traffic[0].starts_with("errwatch: warning: <stdin>: --traffic 0.5 is outside"));
+        assert!(traffic[1].contains("drifted over the run"), "{signal}: {stderr}");
         assert!(dir.path().join("live.png").exists(), "{signal}: the final heatmap");
     }
 }

@@ -13,4 +13,6 @@ mod heatmap;
 mod live;
 mod safety;
 mod throughput;
+mod times;
+mod traffic;
 mod verdict;

@@ -92,6 +92,8 @@ impl Errwatch {
             .env_remove("CLICOLOR_FORCE")
             .env_remove("CLICOLOR")
             .env_remove("GITHUB_STEP_SUMMARY")
+            // Unix-seconds timestamps are shown in the zone of TZ.
+            .env_remove("TZ")
             .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -48,15 +48,24 @@ pub struct AnalyzeArgs {
     /// The new build's version (default: the newer of exactly two versions).
     #[arg(long, env = "ERRWATCH_CANARY", value_name = "VERSION")]
     pub canary: Option<String>,
-    /// The canary's share of users, in (0, 1); counts are normalized to an equal split.
+    /// The canary's share of users, in (0, 1); counts are normalized to an equal split. `auto`
+    /// estimates it from the data (the weighted median of the codes' canary shares in each
+    /// quarter of the run; not with --follow). Either way the estimate is reported, with a warning when the data contradict
+    /// the share used.
     #[arg(
         long,
         env = "ERRWATCH_TRAFFIC",
-        default_value_t = 0.5,
-        value_name = "SHARE",
+        default_value = "0.5",
+        value_name = "SHARE|auto",
+        value_parser = parse_traffic,
         allow_negative_numbers = true
     )]
-    pub traffic: f64,
+    pub traffic: TrafficArg,
+    /// The time zone Unix-seconds timestamps are shown in, as RFC 3339: an IANA name
+    /// (`Europe/Paris`), `UTC`, a fixed offset (`+05:30`) or a POSIX TZ string [default: the TZ
+    /// variable, else UTC]. Other notations are shown as written.
+    #[arg(long, env = "ERRWATCH_TIME_ZONE", value_name = "ZONE", allow_hyphen_values = true)]
+    pub time_zone: Option<String>,
     /// Output format; `github` also appends the markdown summary to the file named by
     /// GITHUB_STEP_SUMMARY, when it is set.
     #[arg(long, env = "ERRWATCH_FORMAT", value_enum, default_value_t = FormatName::Text)]
@@ -128,6 +137,25 @@ pub struct AnalyzeArgs {
     /// seen; rows for closed seconds are counted as late.
     #[arg(long, env = "ERRWATCH_LATENESS", default_value_t = 5, value_name = "SECONDS")]
     pub lateness: u64,
+}
+
+/// `--traffic`: a share, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrafficArg {
+    /// The canary's declared share of users.
+    Share(f64),
+    /// Estimate it from the data.
+    Auto,
+}
+
+/// `--traffic`: `auto` or a number (its range is checked by [`AnalyzeArgs::validate`]).
+pub fn parse_traffic(text: &str) -> std::result::Result<TrafficArg, String> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(TrafficArg::Auto);
+    }
+    text.parse::<f64>()
+        .map(TrafficArg::Share)
+        .map_err(|_| format!("expected a share in (0, 1) or `auto`, got {text:?}"))
 }
 
 /// `--max-invalid`: a whole number of rows, or a share below 1.
@@ -213,8 +241,20 @@ impl AnalyzeArgs {
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             bail!("--alpha must lie strictly between 0 and 1 (got {})", self.alpha);
         }
-        if !(self.traffic > 0.0 && self.traffic < 1.0) {
-            bail!("--traffic must lie strictly between 0 and 1 (got {})", self.traffic);
+        let (canary_share, traffic_auto) = match self.traffic {
+            TrafficArg::Share(share) if share > 0.0 && share < 1.0 => (share, false),
+            TrafficArg::Share(share) => {
+                bail!("--traffic must lie strictly between 0 and 1 (got {share})")
+            }
+            // Replaced by the estimate before detection; the even split until then.
+            TrafficArg::Auto => (0.5, true),
+        };
+        if traffic_auto && self.follow {
+            bail!(
+                "--traffic auto needs the whole input to estimate the canary's share, and \
+                 --follow analyzes rows as they arrive: give the share as a number (the summary \
+                 still reports the share the data show, and warns when they contradict it)"
+            );
         }
         if !(self.coverage > 0.0 && self.coverage <= 1.0) {
             bail!("--coverage must lie in (0, 1] (got {})", self.coverage);
@@ -261,7 +301,7 @@ impl AnalyzeArgs {
             threshold: self.threshold,
             window_bins,
             alpha: self.alpha,
-            canary_share: self.traffic,
+            canary_share,
             bin_seconds: self.bins,
         };
         let format = match self.format {
@@ -272,11 +312,17 @@ impl AnalyzeArgs {
             FormatName::Junit => OutputFormat::Junit,
             FormatName::Jsonl => OutputFormat::Jsonl,
         };
+        let tz = std::env::var("TZ").ok();
+        let (time_zone, time_zone_name) =
+            crate::clock::zone(self.time_zone.as_deref(), tz.as_deref())?;
         Ok(AnalyzeConfig {
+            time_zone,
+            time_zone_name,
             heatmap,
             palette,
             source,
             rule,
+            traffic_auto,
             baseline: self.baseline,
             canary: self.canary,
             format,
@@ -396,6 +442,17 @@ mod tests {
     }
 
     #[test]
+    fn traffic_is_a_share_or_auto() {
+        let c = parse(&["--traffic", "0.72"]).unwrap();
+        assert_eq!((c.rule.canary_share, c.traffic_auto), (0.72, false));
+        for auto in ["auto", "AUTO"] {
+            let c = parse(&["--traffic", auto]).unwrap();
+            assert_eq!((c.rule.canary_share, c.traffic_auto), (0.5, true));
+        }
+        assert!(!parse(&[]).unwrap().traffic_auto);
+    }
+
+    #[test]
     fn window_lengths_are_sorted_and_deduplicated() {
         assert_eq!(parse(&["--threshold-bins", "10,5,10"]).unwrap().rule.window_bins, vec![5, 10]);
     }
@@ -410,6 +467,8 @@ mod tests {
         assert!(refused(&["--alpha", "1"]).contains("--alpha"));
         assert!(refused(&["--alpha", "0"]).contains("--alpha"));
         assert!(refused(&["--traffic", "1.5"]).contains("--traffic"));
+        assert!(refused(&["--traffic", "half"]).contains("expected a share in (0, 1) or `auto`"));
+        assert!(refused(&["--traffic", "auto", "--follow"]).contains("--traffic auto needs"));
         assert!(refused(&["--baseline", "1.0", "--canary", "1.0"]).contains("same build"));
     }
 

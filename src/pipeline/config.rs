@@ -20,6 +20,13 @@ pub struct AnalyzeConfig {
     pub source: Source,
     /// The alert rule and its parameters, the bin width among them.
     pub rule: RuleConfig,
+    /// `--traffic auto`: a batch run replaces `rule.canary_share` by the share estimated from
+    /// the data ([`super::traffic`]) before detection.
+    pub traffic_auto: bool,
+    /// The zone Unix-seconds timestamps are shown in (`--time-zone`, `TZ`, else UTC).
+    pub time_zone: jiff::tz::TimeZone,
+    /// Its name as given.
+    pub time_zone_name: String,
     /// Baseline version, if named.
     pub baseline: Option<String>,
     /// Canary version, if named.

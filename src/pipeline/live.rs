@@ -551,22 +551,21 @@ impl Printer<'_> {
         if updates.is_empty() {
             return Ok(());
         }
-        let notation = report.notation;
         let mut out = Vec::new();
         for update in updates {
             match (self.config.format, update) {
                 (OutputFormat::Jsonl, Update::Started(alert)) => {
-                    out.extend(jsonl::event_line("alert_started", notation, alert));
+                    out.extend(jsonl::event_line("alert_started", &report.clock, alert));
                 }
                 (OutputFormat::Jsonl, Update::Ended(alert)) => {
-                    out.extend(jsonl::event_line("alert_ended", notation, alert));
+                    out.extend(jsonl::event_line("alert_ended", &report.clock, alert));
                 }
                 (OutputFormat::Text, Update::Started(alert)) => {
                     out.extend(
                         format!(
                             "Alert started: {} at {}, value {} (threshold {})\n\n",
                             crate::report::code_label(alert),
-                            notation.format(alert.episode.detected_at_s),
+                            report.clock.format(alert.episode.detected_at_s),
                             text::format_value(alert),
                             alert.threshold
                         )

@@ -22,6 +22,7 @@ pub mod config;
 pub mod counts;
 pub mod live;
 pub mod roles;
+pub mod traffic;
 pub mod verdict;
 
 use std::io::Write;
@@ -34,6 +35,7 @@ pub use config::{AnalyzeConfig, OutputFormat, Source};
 
 use crate::aggregate;
 use crate::bins::Bins;
+use crate::clock::Clock;
 use crate::detect::{Alert, Detector, Episode, Gate};
 use crate::escape::visible;
 use crate::input::labels::Code;
@@ -82,7 +84,12 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
         // A live run printed each alert as it ended; what is left is the closing line.
         OutputFormat::Text if live => {
             let verdict = text::verdict(&report);
-            format!("{}\n", text::summary_line(&report, &verdict)).into_bytes()
+            let mut out = format!("{}\n", text::summary_line(&report, &verdict));
+            if let Some(traffic) = text::traffic_line(&report) {
+                out.push_str(&traffic);
+                out.push('\n');
+            }
+            out.into_bytes()
         }
         OutputFormat::Jsonl if live => jsonl::summary_line(&report),
         OutputFormat::Jsonl => Jsonl.render(&report),
@@ -115,6 +122,9 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
             report.late_rows,
             config.lateness
         );
+    }
+    for warning in report.traffic.iter().flat_map(|t| t.warnings(&report.clock)) {
+        eprintln!("errwatch: warning: {}: {warning}", visible(&report.input));
     }
     if let Some(dispersion) = report.dispersion.as_ref().filter(|d| d.is_large()) {
         let codes = dispersion.large();
@@ -190,6 +200,9 @@ pub fn report(
     });
     let verdict = bins
         .map_or(Verdict::Inconclusive, |bins| verdict::verdict(config, alerts.len(), &power, bins));
+    let declared = (!config.traffic_auto).then_some(config.rule.canary_share);
+    let traffic =
+        bins.and_then(|bins| traffic::check(bins, declared, detection.dispersion.as_ref()));
     let Roles { baseline, canary, chosen_by } = facts.roles;
     let ignored_builds = facts
         .builds
@@ -202,6 +215,11 @@ pub fn report(
     Report {
         input: facts.input.to_string(),
         notation: facts.notation.unwrap_or(Notation::Offset),
+        clock: Clock::new(
+            facts.notation.unwrap_or(Notation::Offset),
+            config.time_zone.clone(),
+            &config.time_zone_name,
+        ),
         rows: facts.rows,
         baseline: facts.builds[baseline].clone(),
         canary: facts.builds[canary].clone(),
@@ -232,6 +250,7 @@ pub fn report(
         heatmap: None,
         verdict,
         power,
+        traffic,
     }
 }
 
@@ -297,7 +316,7 @@ pub fn draw_heatmap(
         title_input: &title_input,
         baseline: &report.baseline.version,
         canary: &report.canary.version,
-        notation: report.notation,
+        clock: &report.clock,
         palette: config.palette,
         dispersion: report.dispersion.as_ref().filter(|d| d.is_large()).map(|d| d.stream),
     };

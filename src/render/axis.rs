@@ -1,7 +1,5 @@
 //! The time axis: a handful of ticks at round times.
 
-use crate::input::timestamp::Notation;
-
 const MINUTE: i64 = 60;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
@@ -33,18 +31,10 @@ const TICK_STEPS: [i64; 22] = [
     28 * DAY,
 ];
 
-/// Seconds to add to a second on the input's clock so that round local times are multiples of the
-/// tick step: the UTC offset for RFC 3339 input (ticks on the hour of the writer's clock).
-fn alignment(notation: Notation) -> i64 {
-    match notation {
-        Notation::Rfc3339 { offset_seconds } => i64::from(offset_seconds),
-        Notation::Offset | Notation::Epoch => 0,
-    }
-}
-
 /// At most `max_ticks` round seconds within `[first, last]` (at least one: `first` when no round
-/// time fits).
-pub(super) fn time_ticks(first: i64, last: i64, max_ticks: usize, notation: Notation) -> Vec<i64> {
+/// time fits); `shift` is the UTC offset of the labels' clock, so that ticks fall on round local
+/// times (on the hour of the writer's clock for RFC 3339 input, of the zone for Unix seconds).
+pub(super) fn time_ticks(first: i64, last: i64, max_ticks: usize, shift: i64) -> Vec<i64> {
     let max_ticks = max_ticks.max(1) as i64;
     let span = (last - first).max(0);
     let step =
@@ -52,7 +42,6 @@ pub(super) fn time_ticks(first: i64, last: i64, max_ticks: usize, notation: Nota
             let largest = TICK_STEPS[TICK_STEPS.len() - 1];
             (span / max_ticks / largest + 1) * largest
         });
-    let shift = alignment(notation);
     let start = (first + shift).div_euclid(step) * step - shift;
     let start = if start < first { start + step } else { start };
     let ticks: Vec<i64> = (0..).map(|i| start + i * step).take_while(|&t| t <= last).collect();
@@ -66,24 +55,24 @@ mod tests {
     #[test]
     fn ticks_fall_on_round_times() {
         // The seed: 37 bins of 100 s from 0:00:00, room for about 9 labels.
-        let ticks = time_ticks(0, 3_699, 9, Notation::Offset);
+        let ticks = time_ticks(0, 3_699, 9, 0);
         assert_eq!(ticks, vec![0, 600, 1_200, 1_800, 2_400, 3_000, 3_600]);
-        assert_eq!(time_ticks(7, 49, 10, Notation::Offset), vec![10, 15, 20, 25, 30, 35, 40, 45]);
+        assert_eq!(time_ticks(7, 49, 10, 0), vec![10, 15, 20, 25, 30, 35, 40, 45]);
         // A day at 1-second bins, room for 20 labels: every 2 hours.
-        let day = time_ticks(0, DAY - 1, 20, Notation::Offset);
+        let day = time_ticks(0, DAY - 1, 20, 0);
         assert_eq!((day.len(), day[1]), (12, 2 * HOUR));
     }
 
     #[test]
     fn ticks_respect_the_bounds_and_the_offset() {
-        assert_eq!(time_ticks(3, 4, 1, Notation::Epoch), vec![4]);
+        assert_eq!(time_ticks(3, 4, 1, 0), vec![4]);
         // No round time in range: the first second.
-        assert_eq!(time_ticks(1, 4, 1, Notation::Epoch), vec![1]);
+        assert_eq!(time_ticks(1, 4, 1, 0), vec![1]);
         // UTC+00:30: local hours are 3600 s apart, shifted by the offset.
-        let ticks = time_ticks(1_000, 10_000, 4, Notation::Rfc3339 { offset_seconds: 1_800 });
+        let ticks = time_ticks(1_000, 10_000, 4, 1_800);
         assert_eq!(ticks, vec![1_800, 5_400, 9_000]);
-        let long = time_ticks(0, 400 * DAY, 5, Notation::Epoch);
+        let long = time_ticks(0, 400 * DAY, 5, 0);
         assert!(long.len() <= 5 && !long.is_empty());
-        assert!(time_ticks(-50, -10, 3, Notation::Offset).iter().all(|t| (-50..=-10).contains(t)));
+        assert!(time_ticks(-50, -10, 3, 0).iter().all(|t| (-50..=-10).contains(t)));
     }
 }

@@ -236,10 +236,14 @@ pub(super) fn plan(bins: &Bins, alerts: &[Alert], spec: &HeatmapSpec) -> Result<
         (text_width(NOTHING_TO_DRAW, LABEL_SIZE)?, BAR_MIN_HEIGHT)
     };
     let grid_bottom = grid_y + grid_h;
-    let axis_caption = format!("time ({})", spec.notation.name());
+    let axis_caption = if spec.clock.is_zoned() {
+        format!("time ({})", spec.clock.zone_name)
+    } else {
+        format!("time ({})", spec.clock.notation.name())
+    };
     let mut widest_time = 0;
     for second in [bins.first_second, bins.last_second] {
-        widest_time = widest_time.max(text_width(&spec.notation.format(second), LABEL_SIZE)?);
+        widest_time = widest_time.max(text_width(&spec.clock.format(second), LABEL_SIZE)?);
     }
     // The grid's column of the image: wide enough for the axis caption and a time label.
     let axis_w = if grid.is_some() {
@@ -270,9 +274,10 @@ pub(super) fn plan(bins: &Bins, alerts: &[Alert], spec: &HeatmapSpec) -> Result<
     if grid.is_some() {
         let max_ticks = (grid_w / (widest_time + TICK_LABEL_GAP)).max(1) as usize;
         let mut previous_right = i32::MIN;
-        for second in time_ticks(bins.first_second, bins.last_second, max_ticks, spec.notation) {
+        let shift = spec.clock.offset_seconds(bins.first_second);
+        for second in time_ticks(bins.first_second, bins.last_second, max_ticks, shift) {
             let x = x_of(second);
-            let text = spec.notation.format(second);
+            let text = spec.clock.format(second);
             let w = text_width(&text, LABEL_SIZE)?;
             // Keep the label inside the image and out of the colour bar's column.
             let left = (x - w / 2).clamp(MARGIN, axis_right.max(MARGIN + w) - w);

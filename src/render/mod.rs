@@ -6,8 +6,8 @@
 //! From top to bottom: a title (input, canary vs baseline, bin size), a line saying how to read a
 //! cell and how many alerts are outlined, then the grid. Each row is an error code, in
 //! [`Bins::codes`] order, labelled on the left; each column is a time bin, and the x axis below
-//! carries a handful of ticks at round times, labelled in the input's own timestamp notation
-//! ([`Notation::format`]). To the right of the grid a colour bar shows the scale with numeric ticks
+//! carries a handful of ticks at round times, labelled as the reports write times
+//! ([`Clock::format`]: the input's own notation, Unix seconds as RFC 3339 in a time zone). To the right of the grid a colour bar shows the scale with numeric ticks
 //! and says where it is clipped. Every alert episode is outlined in black (2 px) on its code's row
 //! over the bins it spans, so the report's text can be checked by eye.
 //!
@@ -62,8 +62,8 @@ use plotters::backend::{BitMapBackend, SVGBackend};
 use plotters::style::FontStyle;
 
 use crate::bins::Bins;
+use crate::clock::Clock;
 use crate::detect::Alert;
-use crate::input::timestamp::Notation;
 
 /// The embedded font: DejaVu Sans, cut down to Latin, Greek, Cyrillic and common signs.
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Subset.ttf");
@@ -147,8 +147,9 @@ pub struct HeatmapSpec<'a> {
     pub baseline: &'a str,
     /// The canary build's version.
     pub canary: &'a str,
-    /// The input's timestamp notation, used for the time axis.
-    pub notation: Notation,
+    /// How the time axis writes seconds: the input's notation, Unix seconds as RFC 3339 in a
+    /// zone.
+    pub clock: &'a Clock,
     /// The colours below zero.
     pub palette: Palette,
     /// The counts' stream-wide dispersion, when it is large enough to say (bursts).

@@ -4,8 +4,10 @@ use std::path::Path;
 
 use super::layout::{self, MAX_SIDE, Plan};
 use super::*;
+use crate::clock::Clock;
 use crate::detect::Episode;
 use crate::input::labels::Code;
+use crate::input::timestamp::Notation;
 
 /// How far a cell's dominant channel must exceed the others.
 const MARGIN: u8 = 40;
@@ -69,12 +71,16 @@ fn regression_alert(bins: &Bins) -> Alert {
     }
 }
 
+/// `H:MM:SS` input's clock.
+static OFFSET_CLOCK: Clock =
+    Clock { notation: Notation::Offset, zone: jiff::tz::TimeZone::UTC, zone_name: String::new() };
+
 fn spec(palette: Palette) -> HeatmapSpec<'static> {
     HeatmapSpec {
         title_input: "ErrorStreamSetA.csv",
         baseline: "5.0007.510.011",
         canary: "5.0007.610.011",
-        notation: Notation::Offset,
+        clock: &OFFSET_CLOCK,
         palette,
         dispersion: None,
     }
@@ -271,14 +277,28 @@ fn time_labels_use_the_input_notation() {
     let mut bins = sample_bins(4, 60, 60);
     bins.first_second = 1_795_860_000;
     bins.last_second = bins.first_second + 3_599;
-    let spec = HeatmapSpec {
-        notation: Notation::Rfc3339 { offset_seconds: 3_600 },
-        ..spec(Palette::RedGreen)
-    };
+    let clock = Clock::utc(Notation::Rfc3339 { offset_seconds: 3_600 });
+    let spec = HeatmapSpec { clock: &clock, ..spec(Palette::RedGreen) };
     let svg = render_svg(&bins, &[], &spec).unwrap();
     assert!(svg.contains("2026-11-28T"), "RFC 3339 labels");
     assert!(svg.contains("+01:00"), "in the input's offset");
     assert!(svg.contains("time (RFC 3339)"));
+}
+
+#[test]
+fn unix_seconds_are_labelled_in_the_zone_on_its_round_hours() {
+    // A day of Unix seconds from 2026-12-01T00:00:00Z, in India (+05:30): the ticks fall on
+    // round local hours, so at :30 past a UTC hour, and are written in local time.
+    let mut bins = sample_bins(4, 24, 3600);
+    bins.first_second = 1_796_083_200;
+    bins.last_second = bins.first_second + 86_399;
+    let zone = jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(19_800).unwrap());
+    let clock = Clock::new(Notation::Epoch, zone, "+05:30");
+    let spec = HeatmapSpec { clock: &clock, ..spec(Palette::RedGreen) };
+    let svg = render_svg(&bins, &[], &spec).unwrap();
+    assert!(svg.contains(">\n2026-12-01T12:00:00+05:30\n</text>"), "{svg}");
+    assert!(svg.contains("time (+05:30)"));
+    assert!(!svg.contains("1796083200"), "no raw epoch label");
 }
 
 #[test]

@@ -21,7 +21,7 @@
 use std::fmt::Write as _;
 
 use super::one_line_labelled;
-use super::text::{could_have_seen, detection_details, summary_line, verdict};
+use super::text::{could_have_seen, detection_details, summary_line, traffic_line, verdict};
 use super::{Format, Report, Verdict, exact_label};
 use crate::detect::Alert;
 
@@ -70,8 +70,14 @@ impl Format for Github {
                 ))
             );
         }
+        for warning in report.traffic.iter().flat_map(|t| t.warnings(&report.clock)) {
+            let _ = writeln!(out, "::warning title=errwatch%3A traffic::{}", escape_data(&warning));
+        }
         let summary = summary_line(report, &verdict(report));
         let _ = writeln!(out, "errwatch: {}", escape_data(&summary));
+        if let Some(traffic) = traffic_line(report) {
+            let _ = writeln!(out, "errwatch: {}", escape_data(&traffic));
+        }
         out.into_bytes()
     }
 }

@@ -7,11 +7,11 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Format, Report};
+use super::{Format, Report, ShareEstimate, Traffic};
+use crate::clock::Clock;
 use crate::detect::{Alert, Gate};
 use crate::input::BuildStats;
 use crate::input::labels::Code;
-use crate::input::timestamp::Notation;
 
 /// The schema version of the JSON report.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -40,10 +40,25 @@ fn code_value(code: &Code) -> Value {
     }
 }
 
-/// One alert as JSON, its times in `notation`.
-pub fn alert_value(notation: Notation, alert: &Alert) -> Value {
-    let time = |s: i64| notation.format(s);
-    json!({
+/// Adds the readable forms of `seconds` (`(field, second)`) to `value` when the input is Unix
+/// seconds: `start_time` beside `start` and `start_s`. Other notations are readable as they are,
+/// so their documents keep the fields they always had.
+fn add_readable(value: &mut Value, clock: &Clock, seconds: &[(&str, Option<i64>)]) {
+    if !clock.is_zoned() {
+        return;
+    }
+    let fields = value.as_object_mut().expect("an object");
+    for &(field, second) in seconds {
+        fields.insert(format!("{field}_time"), json!(second.map(|s| clock.format(s))));
+    }
+}
+
+/// One alert as JSON, its times in the input's notation and in seconds, and for Unix-seconds
+/// input as people read them (`clock`).
+pub fn alert_value(clock: &Clock, alert: &Alert) -> Value {
+    let time = |s: i64| clock.notation.format(s);
+    let e = &alert.episode;
+    let mut value = json!({
         "code": code_value(&alert.code),
         "start": time(alert.episode.start_s),
         "stop": time(alert.episode.stop_s),
@@ -66,7 +81,60 @@ pub fn alert_value(notation: Notation, alert: &Alert) -> Value {
         "ratio_interval": alert.episode.ratio_interval.map(|(lo, hi)| {
             json!([lo, if hi.is_finite() { json!(hi) } else { Value::Null }])
         }),
+    });
+    add_readable(
+        &mut value,
+        clock,
+        &[
+            ("start", Some(e.start_s)),
+            ("stop", Some(e.stop_s)),
+            ("detected_at", Some(e.detected_at_s)),
+            ("windows_start", Some(e.windows_start_s)),
+            ("windows_stop", Some(e.windows_stop_s)),
+        ],
+    );
+    value
+}
+
+/// One stretch's estimate: `estimated`, `interval`, `events`.
+fn estimate_value(e: &ShareEstimate) -> Value {
+    json!({
+        "estimated": e.share,
+        "interval": [e.interval.0, e.interval.1],
+        "events": e.events,
     })
+}
+
+/// The traffic check (`summary.traffic`).
+fn traffic_value(clock: &Clock, t: &Traffic) -> Value {
+    let part = |(start, stop, e): (i64, i64, Option<ShareEstimate>)| {
+        let mut value = json!({
+            "start": clock.notation.format(start),
+            "stop": clock.notation.format(stop),
+            "start_s": start,
+            "stop_s": stop,
+        });
+        add_readable(&mut value, clock, &[("start", Some(start)), ("stop", Some(stop))]);
+        let fields = value.as_object_mut().expect("an object");
+        let e = e.map_or_else(
+            || json!({"estimated": null, "interval": null, "events": 0}),
+            |e| estimate_value(&e),
+        );
+        fields.extend(e.as_object().expect("an object").clone());
+        value
+    };
+    let mut value = json!({
+        "declared": t.declared,
+        "auto": t.declared.is_none(),
+        "consistent": t.consistent(),
+        "drifted": t.parts.is_some_and(|p| p.drifted()),
+        "first_quarter": t.parts.map(|p| part(p.first)),
+        "last_quarter": t.parts.map(|p| part(p.last)),
+        "warnings": t.warnings(clock),
+    });
+    let fields = value.as_object_mut().expect("an object");
+    fields.extend(estimate_value(&t.estimate).as_object().expect("an object").clone());
+    value
 }
 
 /// The report as a JSON value.
@@ -85,18 +153,27 @@ pub fn to_value(report: &Report) -> Value {
             "alternatives": alternatives,
         }),
     });
+    let mut time = json!({
+        "notation": report.notation.name(),
+        "first": report.span.map(|s| report.notation.format(s.0)),
+        "last": report.span.map(|s| report.notation.format(s.1)),
+        "first_s": report.span.map(|s| s.0),
+        "last_s": report.span.map(|s| s.1),
+    });
+    add_readable(
+        &mut time,
+        &report.clock,
+        &[("first", report.span.map(|s| s.0)), ("last", report.span.map(|s| s.1))],
+    );
+    if report.clock.is_zoned() {
+        time["time_zone"] = json!(report.clock.zone_name);
+    }
     json!({
         "schema_version": SCHEMA_VERSION,
         "verdict": report.verdict.name(),
         "input": report.input,
         "rows": report.rows,
-        "time": {
-            "notation": report.notation.name(),
-            "first": report.span.map(|s| report.notation.format(s.0)),
-            "last": report.span.map(|s| report.notation.format(s.1)),
-            "first_s": report.span.map(|s| s.0),
-            "last_s": report.span.map(|s| s.1),
-        },
+        "time": time,
         "builds": {
             "baseline": Build::from(&report.baseline),
             "canary": Build::from(&report.canary),
@@ -111,7 +188,7 @@ pub fn to_value(report: &Report) -> Value {
             "alpha": p.alpha,
             "traffic": p.traffic,
         },
-        "alerts": report.alerts.iter().map(|a| alert_value(report.notation, a)).collect::<Vec<_>>(),
+        "alerts": report.alerts.iter().map(|a| alert_value(&report.clock, a)).collect::<Vec<_>>(),
         "summary": {
             "alerts": report.alerts.len(),
             "codes": report.codes,
@@ -143,6 +220,7 @@ pub fn to_value(report: &Report) -> Value {
             },
             "late_rows": report.late_rows,
             "unfinished_bytes": report.unfinished_bytes,
+            "traffic": report.traffic.as_ref().map(|t| traffic_value(&report.clock, t)),
         },
         "heatmap": report.heatmap,
     })

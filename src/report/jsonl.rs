@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 
 use super::json::{alert_value, to_value};
 use super::{Format, Report};
+use crate::clock::Clock;
 use crate::detect::Alert;
-use crate::input::timestamp::Notation;
 
 /// One event line: `{"type": KIND, ...alert fields}` and a newline.
-pub fn event_line(kind: &str, notation: Notation, alert: &Alert) -> Vec<u8> {
-    let mut value = alert_value(notation, alert);
+pub fn event_line(kind: &str, clock: &Clock, alert: &Alert) -> Vec<u8> {
+    let mut value = alert_value(clock, alert);
     if let Value::Object(fields) = &mut value {
         fields.insert("type".into(), json!(kind));
     }
@@ -56,7 +56,7 @@ impl Format for Jsonl {
         let mut out = Vec::new();
         for (_, order, alert) in events {
             let kind = if order == 0 { "alert_started" } else { "alert_ended" };
-            out.extend(event_line(kind, report.notation, alert));
+            out.extend(event_line(kind, &report.clock, alert));
         }
         out.extend(summary_line(report));
         out

@@ -65,6 +65,7 @@ impl Format for Junit {
             ("verdict", report.verdict.name().to_string()),
         ]
         .into_iter()
+        .chain(traffic_properties(report))
         .chain(report.heatmap.clone().map(|path| ("heatmap", path)));
 
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -156,6 +157,20 @@ fn skips(report: &Report, codes: &[Code]) -> Vec<(Code, String)> {
         .filter(|c| !report.alerts.iter().any(|a| &a.code == *c))
         .map(|c| (c.clone(), "inconclusive: no window of the rule fit in the data".to_string()))
         .collect()
+}
+
+/// The traffic check as properties: the estimate, its interval, whether the declared share is
+/// consistent, and each warning.
+fn traffic_properties(report: &Report) -> Vec<(&'static str, String)> {
+    let Some(traffic) = &report.traffic else { return Vec::new() };
+    let e = &traffic.estimate;
+    let mut properties = vec![("traffic_estimated", e.share.to_string())];
+    properties.push(("traffic_interval", format!("{},{}", e.interval.0, e.interval.1)));
+    if let Some(consistent) = traffic.consistent() {
+        properties.push(("traffic_consistent", consistent.to_string()));
+    }
+    properties.extend(traffic.warnings(&report.clock).into_iter().map(|w| ("traffic_warning", w)));
+    properties
 }
 
 /// Whether XML 1.0 can carry the character at all.

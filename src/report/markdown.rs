@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use super::text::{alerts_phrase, could_have_seen, statistic};
+use super::text::{alerts_phrase, could_have_seen, statistic, traffic_line};
 use super::{Format, Report, Verdict, exact_label};
 use crate::detect::Alert;
 use crate::input::BuildStats;
@@ -25,7 +25,7 @@ pub struct Markdown;
 impl Format for Markdown {
     fn render(&self, report: &Report) -> Vec<u8> {
         let mut out = String::new();
-        let time = |s: i64| report.notation.format(s);
+        let time = |s: i64| report.clock.format(s);
         let p = &report.parameters;
         let _ = writeln!(
             out,
@@ -56,6 +56,13 @@ impl Format for Markdown {
             }
             _ => writeln!(out, "**{verdict}**.\n"),
         };
+        if let Some(traffic) = traffic_line(report) {
+            // "traffic: ..." as a sentence; nothing in it comes from the input.
+            let _ = writeln!(out, "**Traffic**: {}.\n", traffic.trim_start_matches("traffic: "));
+            for warning in report.traffic.iter().flat_map(|t| t.warnings(&report.clock)) {
+                let _ = writeln!(out, "> **Warning**: {warning}.\n");
+            }
+        }
         if !report.alerts.is_empty() {
             out.push_str(
                 "| error code | increase from | to | detected at | value | canary events | \

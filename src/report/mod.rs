@@ -11,6 +11,7 @@ pub mod junit;
 pub mod markdown;
 pub mod text;
 
+use crate::clock::Clock;
 use crate::detect::{Alert, Gate};
 use crate::input::labels::Code;
 use crate::input::timestamp::Notation;
@@ -23,6 +24,8 @@ pub struct Report {
     pub input: String,
     /// The input's timestamp notation.
     pub notation: Notation,
+    /// How seconds are written for people (Unix seconds as RFC 3339 in a zone).
+    pub clock: Clock,
     /// Data rows read.
     pub rows: u64,
     /// The baseline (old) build.
@@ -65,6 +68,110 @@ pub struct Report {
     pub verdict: Verdict,
     /// What the run could have seen, code by code.
     pub power: Power,
+    /// The canary's share of events as the data show it, against the declared one; `None`
+    /// before a live run has bins, or without events of the compared builds.
+    pub traffic: Option<Traffic>,
+}
+
+/// The traffic check: the canary's share estimated from the data (see `pipeline::traffic`)
+/// against `--traffic`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traffic {
+    /// The share declared with `--traffic`; `None` with `--traffic auto`.
+    pub declared: Option<f64>,
+    /// The estimate over the whole run.
+    pub estimate: ShareEstimate,
+    /// The estimates over the first and the last quarter of the run, when it has four bins or
+    /// more.
+    pub parts: Option<TrafficParts>,
+}
+
+/// The canary's share of events in one stretch of the run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShareEstimate {
+    /// The weighted median of the cells' canary shares (see `pipeline::traffic`).
+    pub share: f64,
+    /// The shares the data allow: the weighted medians of the cells' 95% interval ends.
+    pub interval: (f64, f64),
+    /// Events of both builds behind the estimate.
+    pub events: u64,
+}
+
+impl ShareEstimate {
+    /// Whether `share` lies in the interval.
+    pub fn allows(&self, share: f64) -> bool {
+        self.interval.0 <= share && share <= self.interval.1
+    }
+}
+
+/// The share at the start and at the end of a run, to see a ramp.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrafficParts {
+    /// The first quarter of the bins: its first and last second, and the estimate (`None`
+    /// without events).
+    pub first: (i64, i64, Option<ShareEstimate>),
+    /// The last quarter of the bins, likewise.
+    pub last: (i64, i64, Option<ShareEstimate>),
+}
+
+impl TrafficParts {
+    /// Whether the share moved between the two parts: their intervals do not overlap.
+    pub fn drifted(&self) -> bool {
+        match (self.first.2.map(|e| e.interval), self.last.2.map(|e| e.interval)) {
+            (Some((lo1, hi1)), Some((lo2, hi2))) => hi1 < lo2 || hi2 < lo1,
+            _ => false,
+        }
+    }
+}
+
+impl Traffic {
+    /// Whether the declared share is one the data allow; `None` with `--traffic auto`.
+    pub fn consistent(&self) -> Option<bool> {
+        self.declared.map(|share| self.estimate.allows(share))
+    }
+
+    /// What is wrong with the traffic split, one sentence each: the declared share outside what
+    /// the data allow, a share that drifted over the run.
+    pub fn warnings(&self, clock: &Clock) -> Vec<String> {
+        let mut out = Vec::new();
+        let e = &self.estimate;
+        if let Some(declared) = self.declared.filter(|&d| !e.allows(d)) {
+            // A code with no change reads as this ratio when the split is wrong.
+            let bias = (e.share / declared) / ((1.0 - e.share) / (1.0 - declared));
+            out.push(format!(
+                "--traffic {declared} is outside what the data allow: the canary has {} of the \
+                 events ({} to {}; the median over codes and quarters of the run), so a code \
+                 with no change reads as x{bias:.2}; pass --traffic {} (or --traffic auto) if \
+                 that is the split",
+                share(e.share),
+                share(e.interval.0),
+                share(e.interval.1),
+                share(e.share),
+            ));
+        }
+        if let Some(parts) = self.parts.filter(TrafficParts::drifted) {
+            let (Some(first), Some(last)) = (parts.first.2, parts.last.2) else {
+                return out;
+            };
+            out.push(format!(
+                "the canary's share of events drifted over the run, from {} ({} to {}) to {} \
+                 ({} to {}): a ramp? --traffic is one share for the whole run, so alerts and \
+                 passes may be wrong; analyze the parts separately",
+                share(first.share),
+                clock.format(parts.first.0),
+                clock.format(parts.first.1),
+                share(last.share),
+                clock.format(parts.last.0),
+                clock.format(parts.last.1),
+            ));
+        }
+        out
+    }
+}
+
+/// A share in three decimals: `0.720`.
+pub fn share(share: f64) -> String {
+    format!("{share:.3}")
 }
 
 /// A run's verdict, for people and for the exit code.
@@ -225,7 +332,7 @@ pub fn one_line(report: &Report, alert: &Alert) -> String {
 /// [`one_line`] with the code's label as the caller shows it (the github format escapes the
 /// exact label its own way).
 pub fn one_line_labelled(report: &Report, alert: &Alert, label: &str) -> String {
-    let time = |s: i64| report.notation.format(s);
+    let time = |s: i64| report.clock.format(s);
     format!(
         "{} increased from {} to {}: value {}, threshold {}; {}",
         label,

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Format, Report, Verdict, code_label};
+use super::{Format, Report, Verdict, code_label, share};
 use crate::detect::Alert;
 use crate::escape::visible;
 use crate::input::labels::Code;
@@ -71,6 +71,9 @@ impl Format for Text {
         };
         let verdict = self.styled(style, &verdict(report));
         let _ = writeln!(out, "{}", summary_line(report, &verdict));
+        if let Some(traffic) = traffic_line(report) {
+            let _ = writeln!(out, "{traffic}");
+        }
         out.into_bytes()
     }
 }
@@ -96,6 +99,32 @@ pub fn summary_line(report: &Report, verdict: &str) -> String {
         report.parameters.bin_seconds,
         report.parameters.rule,
     )
+}
+
+/// The traffic check in one line, after the summary line: `traffic: canary share of events
+/// 0.503 (0.497 to 0.509), consistent with --traffic 0.5`; `None` without events.
+pub fn traffic_line(report: &Report) -> Option<String> {
+    let traffic = report.traffic.as_ref()?;
+    let e = &traffic.estimate;
+    let interval = format!("{} to {}", share(e.interval.0), share(e.interval.1));
+    let declared = match traffic.declared {
+        None => "used (--traffic auto)".to_string(),
+        Some(declared) if e.allows(declared) => format!("consistent with --traffic {declared}"),
+        Some(declared) => format!("--traffic {declared} is outside what the data allow"),
+    };
+    let mut line =
+        format!("traffic: canary share of events {} ({interval}), {declared}", share(e.share));
+    if let Some(parts) = traffic.parts.filter(|p| p.drifted())
+        && let (Some(first), Some(last)) = (parts.first.2, parts.last.2)
+    {
+        let _ = write!(
+            line,
+            "; drifted from {} in the first quarter of the run to {} in the last",
+            share(first.share),
+            share(last.share)
+        );
+    }
+    Some(line)
 }
 
 /// The verdict in words, after the alerts: `2 alerts, regression`; `no alerts, pass: could have
@@ -153,7 +182,7 @@ pub fn format_value(alert: &Alert) -> String {
 /// An alert block after its header line: the seed's fields, then the indented details.
 pub fn alert_body(report: &Report, alert: &Alert) -> String {
     let mut out = String::new();
-    let time = |s: i64| report.notation.format(s);
+    let time = |s: i64| report.clock.format(s);
     let _ = writeln!(out, "Start Timestamp: {}", time(alert.episode.start_s));
     let _ = writeln!(out, "Stop Timestamp: {}", time(alert.episode.stop_s));
     let _ = writeln!(out, "Error Code: {}", code_label(alert));
@@ -167,7 +196,7 @@ pub fn alert_body(report: &Report, alert: &Alert) -> String {
 /// When the alert was known and which windows fired: `detected at 0:59:40; windows fired from
 /// 0:51:40 to 0:59:59; strongest window 5 bins x 100 s`.
 pub fn detection_details(report: &Report, alert: &Alert) -> String {
-    let time = |s: i64| report.notation.format(s);
+    let time = |s: i64| report.clock.format(s);
     match alert.episode.window_bins {
         Some(window_bins) => format!(
             "detected at {}; windows fired from {} to {}; strongest window {} bins x {} s",
@@ -237,6 +266,7 @@ pub(crate) mod tests {
         Report {
             input: "a.csv".into(),
             notation: Notation::Offset,
+            clock: crate::clock::Clock::utc(Notation::Offset),
             rows: 14000,
             baseline: build("5.0007.510.011", 6900),
             canary: build("5.0007.610.011", 7100),
@@ -309,6 +339,7 @@ pub(crate) mod tests {
             dispersion: None,
             unfinished_bytes: 0,
             verdict: Verdict::Regression,
+            traffic: None,
             power: Power {
                 coverage: 0.8,
                 max_detectable: 2.5,
