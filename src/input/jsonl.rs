@@ -200,7 +200,7 @@ fn value_of(raw: &str) -> Option<Value<'_>> {
     Some(match raw.as_bytes().first() {
         Some(b'"') => {
             let inner = &raw[1..raw.len() - 1];
-            if inner.contains('\\') {
+            if memchr::memchr(b'\\', inner.as_bytes()).is_some() {
                 Value::Text(Cow::Owned(serde_json::from_str::<String>(raw).ok()?))
             } else {
                 Value::Text(Cow::Borrowed(inner))

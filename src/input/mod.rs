@@ -780,18 +780,18 @@ impl<R: Read> CsvRecords<R> {
         }
         let field = |index: usize, column: &str| -> std::result::Result<&str, Bad> {
             let bytes = &record[index];
-            let column = visible(column);
             let text = std::str::from_utf8(bytes).map_err(|_| {
                 at(
                     Invalid::Utf8,
                     format!(
-                        "{column} is not valid UTF-8 ({})",
+                        "{} is not valid UTF-8 ({})",
+                        visible(column),
                         quote(&String::from_utf8_lossy(bytes))
                     ),
                 )
             })?;
             if text.is_empty() {
-                return Err(at(Invalid::EmptyField, format!("empty {column}")));
+                return Err(at(Invalid::EmptyField, format!("empty {}", visible(column))));
             }
             Ok(text)
         };
@@ -854,11 +854,14 @@ fn next_json<'a, R: BufRead>(
     let (notation, second, epoch_unit) = match stamp {
         None => return Err(missing(&names.timestamp)),
         Some(Value::Number(raw)) => {
-            let column = visible(&names.timestamp);
             if raw.len() > MAX_TIMESTAMP_BYTES {
                 return Err(at(
                     Invalid::FieldLength,
-                    format!("{column} is longer than {MAX_TIMESTAMP_BYTES} bytes ({})", quote(raw)),
+                    format!(
+                        "{} is longer than {MAX_TIMESTAMP_BYTES} bytes ({})",
+                        visible(&names.timestamp),
+                        quote(raw)
+                    ),
                 ));
             }
             if let Some(ours) = notation.filter(|n| n.name() != Notation::Epoch.name()) {
@@ -913,15 +916,17 @@ fn json_text<'a>(
     column: &str,
     at: &impl Fn(Invalid, String) -> Bad,
 ) -> std::result::Result<Cow<'a, str>, Bad> {
-    let column = visible(column);
+    // The column's name is made visible only for a message: this runs for every field.
     let text = match value {
         Value::Text(text) => text,
         Value::Number(raw) => Cow::Borrowed(raw),
-        Value::Null => return Err(at(Invalid::EmptyField, format!("empty {column} (null)"))),
+        Value::Null => {
+            return Err(at(Invalid::EmptyField, format!("empty {} (null)", visible(column))));
+        }
         Value::Other(raw) => {
             return Err(at(
                 Invalid::FieldType,
-                format!("{column} is not a string or a number ({})", quote(raw)),
+                format!("{} is not a string or a number ({})", visible(column), quote(raw)),
             ));
         }
     };
@@ -929,7 +934,8 @@ fn json_text<'a>(
         return Err(at(
             Invalid::FieldLength,
             format!(
-                "{column} is longer than {MAX_FIELD_BYTES} bytes ({})",
+                "{} is longer than {MAX_FIELD_BYTES} bytes ({})",
+                visible(column),
                 quote_cut(&text, text.len() as u64)
             ),
         ));
@@ -940,7 +946,7 @@ fn json_text<'a>(
         Cow::Owned(text) => Cow::Owned(text.trim_ascii().to_string()),
     };
     if text.is_empty() {
-        return Err(at(Invalid::EmptyField, format!("empty {column}")));
+        return Err(at(Invalid::EmptyField, format!("empty {}", visible(column))));
     }
     Ok(text)
 }
