@@ -332,3 +332,66 @@ fn a_long_stream_out_of_order_goes_to_the_reference_path_to_save_memory() {
     assert_same(&table, &reference(&path, path.to_str().unwrap()), "a day shuffled");
     assert_eq!(table.rows, 150_000);
 }
+
+/// A generated stream as JSON lines with the seed's keys: timestamps as strings in the CSV's
+/// notation, or for Unix seconds as numbers in milliseconds (`ms`); codes that are integers as
+/// numbers.
+fn json_lines(csv: &[u8], ms: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in lines(csv).into_iter().skip(1) {
+        let text = std::str::from_utf8(line).unwrap();
+        let f: Vec<&str> = text.split(',').collect();
+        let stamp = match f[0].parse::<i64>() {
+            Ok(s) if ms => format!("{}", s * 1000 + 500),
+            _ => format!("\"{}\"", f[0]),
+        };
+        let code =
+            if f[2].parse::<i64>().is_ok() { f[2].to_string() } else { format!("{:?}", f[2]) };
+        out.extend(
+            format!(
+                "{{\"Timestamp\":{stamp},\"meta\":{{\"x\":[1]}},\"Build_Version\":\"{}\",\"Error_Code\":{code}}}\n",
+                f[1]
+            )
+            .into_bytes(),
+        );
+    }
+    out
+}
+
+#[test]
+fn both_paths_count_json_lines_alike() {
+    for (notation, ms) in NOTATIONS.map(|n| (n, false)).into_iter().chain([(Notation::Epoch, true)])
+    {
+        {
+            let csv = stream(notation, 60_000);
+            let mut all: Vec<Vec<u8>> =
+                lines(&json_lines(&csv, ms)).into_iter().map(<[u8]>::to_vec).collect();
+            let what = format!("JSON lines, {}{}", notation.name(), if ms { " (ms)" } else { "" });
+            let (fast, reference) = both(&join(&all, b"\n"));
+            assert_eq!(fast.rows, 60_000, "{what}");
+            assert_same(&fast, &reference, &what);
+            // And the CSV the lines came from has the same builds and codes, in the same order.
+            let from_csv = aggregate::read(&csv[..], "s.csv").unwrap();
+            assert_eq!((&fast.builds, &fast.codes), (&from_csv.builds, &from_csv.codes), "{what}");
+            shuffle(&mut all, 3);
+            let (fast, reference) = both(&join(&all, b"\r\n"));
+            assert_same(&fast, &reference, &format!("{what}, shuffled, CRLF"));
+        }
+    }
+}
+
+#[test]
+fn the_json_lines_fast_path_gives_up_on_a_bad_line_or_a_change_of_unit() {
+    let csv = stream(Notation::Epoch, 100_000);
+    let good = json_lines(&csv, true);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.jsonl");
+    let last = b"{\"Timestamp\":1795860000,\"Build_Version\":\"x\",\"Error_Code\":1}\n";
+    for (what, tail) in [("a bad line", &b"{\"Timestamp\":\n"[..]), ("seconds after ms", last)] {
+        std::fs::write(&path, [&good[..], tail].concat()).unwrap();
+        let fast = aggregate::read_fast(&path, "s.jsonl", &Default::default(), &Progress::hidden());
+        assert!(fast.is_err(), "{what}");
+        let e = aggregate::read_path(path.to_str().unwrap()).unwrap_err();
+        assert!(format!("{e:#}").contains(":100001: "), "{what}: {e:#}");
+    }
+}
