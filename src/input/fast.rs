@@ -77,9 +77,6 @@ pub fn read_file<S: CountSink>(
     let len = file.metadata().map_err(|_| GaveUp("cannot stat"))?.len();
     let mut head = Vec::new();
     (&mut file).take(HEAD_BYTES).read_to_end(&mut head).map_err(|_| GaveUp("cannot read"))?;
-    if super::is_json_lines(&path.to_string_lossy(), &head) {
-        return super::fast_jsonl::read_file(path, len, columns, progress, sink);
-    }
     let layout = Layout::find(&head, head.len() as u64 == len, columns)?;
     let threads = source::workers_for(len - layout.data_start);
     let workers = source::for_each_chunk(

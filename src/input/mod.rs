@@ -26,7 +26,6 @@
 
 pub mod columns;
 pub mod fast;
-pub mod fast_jsonl;
 pub mod follow;
 pub mod jsonl;
 pub mod labels;
@@ -409,9 +408,13 @@ impl<R: Read> Sniffed<R> {
         Ok(Sniffed { head, at: 0, inner })
     }
 
-    /// Whether the input is JSON lines ([`is_json_lines`]).
+    /// Whether the input is JSON lines: by its name, or by a first non-blank byte `{`.
     fn is_json_lines(&self, name: &str) -> bool {
-        is_json_lines(name, &self.head)
+        let lower = name.to_ascii_lowercase();
+        let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
+        stem.ends_with(".jsonl")
+            || stem.ends_with(".ndjson")
+            || first_content(&self.head) == Some(b'{')
     }
 
     /// What the input looks like when it is neither CSV nor JSON lines, for the error that says
@@ -453,14 +456,6 @@ impl<R: Read> Read for Sniffed<R> {
         }
         self.inner.read(buf)
     }
-}
-
-/// Whether an input named `name` whose first bytes are `head` is JSON lines: by its name
-/// (`.jsonl`, `.ndjson`, with `.gz` after them or not), or by a first non-blank byte `{`.
-pub fn is_json_lines(name: &str, head: &[u8]) -> bool {
-    let lower = name.to_ascii_lowercase();
-    let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
-    stem.ends_with(".jsonl") || stem.ends_with(".ndjson") || first_content(head) == Some(b'{')
 }
 
 /// Magic bytes of the compressed formats errwatch does not decompress, for the error about them.
