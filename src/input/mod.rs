@@ -393,7 +393,7 @@ pub struct Sniffed<R> {
 }
 
 impl<R: Read> Sniffed<R> {
-    /// Reads ahead from `inner` (blocking until a non-blank byte, the end, or [`SNIFF_BYTES`]).
+    /// Reads ahead from `inner`, blocking until a non-blank byte, the end, or 64 KiB of blanks.
     pub fn new(mut inner: R) -> io::Result<Sniffed<R>> {
         let mut head = Vec::new();
         let mut chunk = [0u8; 4096];
