@@ -16,6 +16,10 @@
 //! stderr must hold no panic, and an exit 2 must say `errwatch: ...`. Its twin with builds named
 //! on standard input found the live `--baseline` panic of issue 13 before its fix.
 //!
+//! JSON lines (issue 16) get the same three properties: arbitrary bytes after a `{` into the
+//! readers and the pipeline, mutations of small valid JSON-lines streams through the pipeline
+//! (strict and skipping), and the binary on them as a file and on standard input.
+//!
 //! Each property runs [`DEFAULT_CASES`] cases, quick enough for every `cargo test`;
 //! `PROPTEST_CASES` sets the count, so a long run is one command:
 //!
@@ -653,5 +657,109 @@ proptest! {
             }
             Err(e) => says_something(&e)?,
         }
+    }
+}
+
+/// A small valid stream as JSON lines (issue 16) with the seed's key names, in one of four
+/// timestamp forms (an `H:MM:SS` string, RFC 3339, numbers in seconds or in milliseconds), codes as
+/// strings or numbers, with or without `Count`, with keys to skip (nested ones too).
+fn valid_jsonl() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop::collection::vec((0u32..900, 0usize..2, 0usize..CODES.len(), 0u32..4), 1..40),
+        0usize..4,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(rows, form, numeric_codes, with_count)| {
+            let mut out = Vec::new();
+            for (second, build, code, count) in rows {
+                let stamp = match form {
+                    0 => {
+                        format!("\"{}:{:02}:{:02}\"", second / 3600, second / 60 % 60, second % 60)
+                    }
+                    1 => format!("\"2026-11-22T10:{:02}:{:02}Z\"", second / 60 % 60, second % 60),
+                    2 => format!("{}", 1_795_860_000 + u64::from(second)),
+                    _ => format!("{}", (1_795_860_000 + u64::from(second)) * 1000 + 999),
+                };
+                let code = match CODES[code].parse::<i64>() {
+                    Ok(n) if numeric_codes => n.to_string(),
+                    _ => format!("\"{}\"", CODES[code]),
+                };
+                let count = if with_count { format!(",\"Count\":{count}") } else { String::new() };
+                out.extend(
+                    format!(
+                        "{{\"meta\":{{\"host\":\"a\",\"tags\":[1,{{}}]}},\"Timestamp\":{stamp},\
+                         \"Build_Version\":\"{}\",\"Error_Code\":{code}{count}}}\n",
+                        BUILDS[build]
+                    )
+                    .into_bytes(),
+                );
+            }
+            out
+        })
+}
+
+/// Arbitrary bytes that start as a JSON object, from an alphabet of JSON tokens' bytes.
+fn arbitrary_jsonl() -> impl Strategy<Value = Vec<u8>> {
+    let jsonish = prop::sample::select(b"{}[]\":,0123456789.-eE+ \n\\u0aTtnul\xff\x1b".to_vec());
+    prop_oneof![prop::collection::vec(jsonish, 0..400), prop::collection::vec(any::<u8>(), 0..400),]
+        .prop_map(|body| [&b"{"[..], &body[..]].concat())
+}
+
+proptest! {
+    #![proptest_config(config(DEFAULT_CASES))]
+
+    /// (a) for JSON lines: any bytes after a `{` get a table or an error naming the input, from the
+    /// strict, the skipping and the decompressing reader, and through the pipeline.
+    #[test]
+    fn fuzz_the_reader_never_panics_on_arbitrary_json_lines(bytes in arbitrary_jsonl()) {
+        for read in [read, read_skipping, read_decompressed] {
+            if let Ok(table) = read(&bytes) {
+                let rows: u64 = table.builds.iter().map(|b| b.rows).sum();
+                prop_assert_eq!(rows, table.rows);
+            }
+            if let Err(e) = pipeline(&bytes, read, &[]) {
+                names_the_input(&e)?;
+            }
+        }
+    }
+
+    /// The unmutated JSON lines are valid, so the mutations start from something accepted.
+    #[test]
+    fn fuzz_the_valid_json_lines_are_read(jsonl in valid_jsonl()) {
+        let table = read(&jsonl);
+        prop_assert!(table.is_ok(), "{:?}", table.err());
+    }
+
+    /// (b) for JSON lines: mutated files through the whole pipeline, strict and skipping.
+    #[test]
+    fn fuzz_the_pipeline_never_panics_on_mutated_json_lines(
+        jsonl in valid_jsonl(),
+        mutations in prop::collection::vec(mutation(), 1..8),
+        flags in flags(),
+    ) {
+        let bytes = mutate(jsonl, &mutations, false);
+        for read in [read, read_skipping] {
+            if let Err(e) = pipeline(&bytes, read, &flags) {
+                names_the_input(&e)?;
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(BINARY_CASES / 2))]
+
+    /// (c) for JSON lines: the binary exits 0, 1, 2 or 3 without a panic, on a file and on
+    /// standard input.
+    #[test]
+    fn fuzz_the_binary_exits_0_1_2_or_3_on_mutated_json_lines(
+        jsonl in valid_jsonl(),
+        mutations in prop::collection::vec(mutation(), 1..8),
+        skip in any::<bool>(),
+    ) {
+        let bytes = mutate(jsonl, &mutations, false);
+        let flags: &[&str] = if skip { &["--skip-invalid"] } else { &[] };
+        binary_answers(&bytes, flags, &[false, true])?;
     }
 }

@@ -10,6 +10,7 @@ mod errors;
 mod fuzz;
 mod generate;
 mod heatmap;
+mod inputs;
 mod live;
 mod safety;
 mod throughput;

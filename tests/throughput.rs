@@ -79,7 +79,7 @@ fn both(bytes: &[u8]) -> (Table, Table) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.csv");
     std::fs::write(&path, bytes).unwrap();
-    let fast = aggregate::read_fast(&path, "s.csv", &Progress::hidden())
+    let fast = aggregate::read_fast(&path, "s.csv", &Default::default(), &Progress::hidden())
         .unwrap_or_else(|gave_up| panic!("the fast path gave up: {gave_up:?}"));
     (fast, reference(&path, "s.csv"))
 }
@@ -208,7 +208,7 @@ fn quoted_fields_take_the_reference_path_with_the_same_result() {
     let path = dir.path().join("s.csv");
     std::fs::write(&path, &quoted).unwrap();
     assert_eq!(
-        aggregate::read_fast(&path, "s.csv", &Progress::hidden()).err(),
+        aggregate::read_fast(&path, "s.csv", &Default::default(), &Progress::hidden()).err(),
         Some(GaveUp("a quote"))
     );
     let err = format!("{:#}", aggregate::read_path(path.to_str().unwrap()).unwrap_err());
@@ -295,7 +295,9 @@ fn a_line_over_a_mebibyte_is_left_to_the_reference_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.csv");
     std::fs::write(&path, &text).unwrap();
-    assert!(aggregate::read_fast(&path, "s.csv", &Progress::hidden()).is_err());
+    assert!(
+        aggregate::read_fast(&path, "s.csv", &Default::default(), &Progress::hidden()).is_err()
+    );
     assert_eq!(
         aggregate::read_path(path.to_str().unwrap()).err().map(|e| format!("{e:#}")),
         aggregate::read(File::open(&path).unwrap(), path.to_str().unwrap())
@@ -323,7 +325,7 @@ fn a_long_stream_out_of_order_goes_to_the_reference_path_to_save_memory() {
     let path = dir.path().join("s.csv");
     std::fs::write(&path, &shuffled).unwrap();
     assert_eq!(
-        aggregate::read_fast(&path, "s.csv", &Progress::hidden()).err(),
+        aggregate::read_fast(&path, "s.csv", &Default::default(), &Progress::hidden()).err(),
         Some(GaveUp("per-second counters over the memory budget"))
     );
     let table = aggregate::read_path(path.to_str().unwrap()).unwrap();

@@ -17,8 +17,8 @@ use crate::input::labels::Code;
 use crate::input::source::GaveUp;
 use crate::input::timestamp::Notation;
 use crate::input::{
-    BuildStats, GZIP_MAGIC, Invalid, Inventory, Progress, ReadOptions, Rows, STDIN, Skipped,
-    decompress, fast, quote,
+    BuildStats, ColumnNames, GZIP_MAGIC, Invalid, Inventory, Progress, ReadOptions, Rows, STDIN,
+    Skipped, decompress, fast, quote,
 };
 
 /// Everything read from one input.
@@ -61,9 +61,14 @@ impl Table {
 /// Reads the CSV file at `path` on the fast path ([`fast`]) into per-second counters, or
 /// says why it gave up (the caller then reads the file on the reference path). `name` is used in
 /// the table.
-pub fn read_fast(path: &Path, name: &str, progress: &Progress) -> Result<Table, GaveUp> {
+pub fn read_fast(
+    path: &Path,
+    name: &str,
+    columns: &ColumnNames,
+    progress: &Progress,
+) -> Result<Table, GaveUp> {
     let mut aggregator = Aggregator::new();
-    let inventory = fast::read_file(path, progress, &mut aggregator)?;
+    let inventory = fast::read_file(path, columns, progress, &mut aggregator)?;
     Ok(Table::new(name, inventory, aggregator.finish()))
 }
 
@@ -93,7 +98,7 @@ pub fn read_path_with(path: &str, options: &ReadOptions) -> Result<Table> {
         .is_ok_and(|n| n == 2 && head == GZIP_MAGIC);
     let progress = Progress::bytes(meta.len(), options.progress && meta.is_file());
     if meta.is_file() && !gzip {
-        match read_fast(Path::new(path), path, &progress) {
+        match read_fast(Path::new(path), path, &options.columns, &progress) {
             Ok(table) => return Ok(table),
             Err(_) => progress.restart(),
         }
@@ -111,7 +116,7 @@ pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
 
 /// [`read`], skipping invalid rows as `options` say.
 pub fn read_with<R: Read>(reader: R, name: &str, options: &ReadOptions) -> Result<Table> {
-    let mut rows = Rows::new(reader, name)?.skip_invalid(options.skipping());
+    let mut rows = Rows::open(reader, name, &options.columns)?.skip_invalid(options.skipping());
     let mut aggregator = Aggregator::new();
     while let Some(row) = rows.next_row()? {
         if let Err(e) = aggregator.add(row.second, row.build, row.code, row.count) {

@@ -9,19 +9,20 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 
 use crate::escape::visible;
-use crate::input;
+use crate::input::{self, ColumnNames};
 use crate::pipeline::counts::AggregateConfig;
 
 /// Arguments of `errwatch aggregate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Inputs are event files (Timestamp,Build_Version,Error_Code) or count files with \
-                  a Count column, in one timestamp notation. Their counts are added per second, \
+    after_help = "Inputs are event files (Timestamp,Build_Version,Error_Code, in CSV or JSON \
+                  lines) or count files with a Count column, in one timestamp notation. Their counts are added per second, \
                   build and code; the output keeps the notation and holds non-zero rows only, in \
                   time order. errwatch analyze reads it like the raw events."
 )]
 pub struct AggregateArgs {
-    /// Input CSV files, shards of one stream; `-` reads stdin (once).
+    /// Input files (CSV or JSON lines, plain or gzip), shards of one stream; `-` reads stdin
+    /// (once).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
     /// Where to write the counts [default: stdout].
@@ -36,6 +37,20 @@ pub struct AggregateArgs {
         value_parser = BoolishValueParser::new()
     )]
     pub quiet: bool,
+    /// The column (CSV) or key path (JSON lines: `event.time` is the key `time` of the object
+    /// under `event`) that holds the timestamp; matched case-insensitively.
+    #[arg(long, env = "ERRWATCH_AGGREGATE_TIMESTAMP_COLUMN", default_value = input::columns::DEFAULT_TIMESTAMP, value_name = "NAME")]
+    pub timestamp_column: String,
+    /// The column or key path of the build version.
+    #[arg(long, env = "ERRWATCH_AGGREGATE_BUILD_COLUMN", default_value = input::columns::DEFAULT_BUILD, value_name = "NAME")]
+    pub build_column: String,
+    /// The column or key path of the error code.
+    #[arg(long, env = "ERRWATCH_AGGREGATE_CODE_COLUMN", default_value = input::columns::DEFAULT_CODE, value_name = "NAME")]
+    pub code_column: String,
+    /// The column or key path of the number of events a row stands for; once named, it is
+    /// required [default: a column named Count, when there is one].
+    #[arg(long, env = "ERRWATCH_AGGREGATE_COUNT_COLUMN", value_name = "NAME")]
+    pub count_column: Option<String>,
 }
 
 impl AggregateArgs {
@@ -54,7 +69,13 @@ impl AggregateArgs {
                 visible(same)
             );
         }
-        Ok(AggregateConfig { inputs: self.inputs, output, quiet: self.quiet })
+        let columns = ColumnNames::new(
+            Some(self.timestamp_column),
+            Some(self.build_column),
+            Some(self.code_column),
+            self.count_column,
+        )?;
+        Ok(AggregateConfig { inputs: self.inputs, output, quiet: self.quiet, columns })
     }
 }
 
@@ -81,6 +102,15 @@ mod tests {
         assert_eq!(parse(&["a.csv", "-o", "-"]).unwrap().output, None);
         let config = parse(&["a.csv", "-o", "c.csv", "--quiet"]).unwrap();
         assert_eq!((config.output, config.quiet), (Some(PathBuf::from("c.csv")), true));
+    }
+
+    #[test]
+    fn the_column_flags_are_validated_as_for_analyze() {
+        assert_eq!(parse(&["a.csv"]).unwrap().columns, ColumnNames::default());
+        let config = parse(&["a.jsonl", "--timestamp-column", "event.time"]).unwrap();
+        assert_eq!(config.columns.timestamp, "event.time");
+        let e = format!("{:#}", parse(&["a.csv", "--count-column", "Timestamp"]).unwrap_err());
+        assert!(e.contains("--timestamp-column and --count-column"), "{e}");
     }
 
     #[test]

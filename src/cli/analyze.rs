@@ -10,14 +10,15 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, ValueEnum};
 
 use crate::detect::{RuleConfig, RuleKind};
-use crate::input::{self, MaxInvalid, ReadOptions};
+use crate::input::{self, ColumnNames, MaxInvalid, ReadOptions};
 use crate::pipeline::{AnalyzeConfig, OutputFormat, Source};
 use crate::render::Palette;
 
 /// Arguments of `errwatch analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// The error-event CSV (`Timestamp,Build_Version,Error_Code[,Count]`); `-` reads stdin.
+    /// The error events: CSV (`Timestamp,Build_Version,Error_Code[,Count]`) or JSON lines, plain or
+    /// gzip; `-` reads stdin.
     pub input: String,
     /// Seconds per time bin (5 makes [0:00:00 - 0:00:04] one bin).
     #[arg(long, env = "ERRWATCH_BINS", default_value_t = 100, value_name = "SECONDS")]
@@ -137,6 +138,20 @@ pub struct AnalyzeArgs {
     /// seen; rows for closed seconds are counted as late.
     #[arg(long, env = "ERRWATCH_LATENESS", default_value_t = 5, value_name = "SECONDS")]
     pub lateness: u64,
+    /// The column (CSV) or key path (JSON lines: `event.time` is the key `time` of the object
+    /// under `event`) that holds the timestamp; matched case-insensitively.
+    #[arg(long, env = "ERRWATCH_TIMESTAMP_COLUMN", default_value = input::columns::DEFAULT_TIMESTAMP, value_name = "NAME")]
+    pub timestamp_column: String,
+    /// The column or key path of the build version.
+    #[arg(long, env = "ERRWATCH_BUILD_COLUMN", default_value = input::columns::DEFAULT_BUILD, value_name = "NAME")]
+    pub build_column: String,
+    /// The column or key path of the error code.
+    #[arg(long, env = "ERRWATCH_CODE_COLUMN", default_value = input::columns::DEFAULT_CODE, value_name = "NAME")]
+    pub code_column: String,
+    /// The column or key path of the number of events a row stands for; once named, it is
+    /// required [default: a column named Count, when there is one].
+    #[arg(long, env = "ERRWATCH_COUNT_COLUMN", value_name = "NAME")]
+    pub count_column: Option<String>,
 }
 
 /// `--traffic`: a share, or `auto`.
@@ -281,6 +296,12 @@ impl AnalyzeArgs {
         } else {
             Some(self.heatmap.unwrap_or_else(|| default_heatmap_path(&self.input)))
         };
+        let columns = ColumnNames::new(
+            Some(self.timestamp_column),
+            Some(self.build_column),
+            Some(self.code_column),
+            self.count_column,
+        )?;
         let palette = match self.palette {
             PaletteName::RedGreen => Palette::RedGreen,
             PaletteName::RedBlue => Palette::RedBlue,
@@ -334,6 +355,7 @@ impl AnalyzeArgs {
                 progress: !self.quiet,
                 skip_invalid: self.skip_invalid,
                 max_invalid: self.max_invalid,
+                columns,
             },
             lateness: self.lateness,
         })
@@ -470,6 +492,37 @@ mod tests {
         assert!(refused(&["--traffic", "half"]).contains("expected a share in (0, 1) or `auto`"));
         assert!(refused(&["--traffic", "auto", "--follow"]).contains("--traffic auto needs"));
         assert!(refused(&["--baseline", "1.0", "--canary", "1.0"]).contains("same build"));
+    }
+
+    #[test]
+    fn the_column_flags_name_the_fields_and_default_to_the_seeds_columns() {
+        assert_eq!(parse(&[]).unwrap().read.columns, ColumnNames::default());
+        let columns = parse(&[
+            "--timestamp-column",
+            "ts",
+            "--build-column",
+            "app.version",
+            "--code-column",
+            "error.code",
+            "--count-column",
+            "n",
+        ])
+        .unwrap()
+        .read
+        .columns;
+        assert_eq!(
+            (columns.timestamp.as_str(), columns.build.as_str(), columns.code.as_str()),
+            ("ts", "app.version", "error.code")
+        );
+        assert_eq!((columns.count.as_str(), columns.count_required), ("n", true));
+    }
+
+    #[test]
+    fn column_flags_naming_nothing_or_one_column_twice_are_refused() {
+        assert!(refused(&["--build-column", ""]).contains("--build-column"));
+        assert!(refused(&["--code-column", "a..b"]).contains("dotted path"));
+        let e = refused(&["--build-column", "error_code"]);
+        assert!(e.contains("--build-column and --code-column name the same column"), "{e}");
     }
 
     #[test]

@@ -45,7 +45,7 @@ use super::limit::MAX_FIELD_BYTES;
 use super::progress::Progress;
 use super::source::{self, GaveUp};
 use super::{
-    BuildStats, Columns, CountSink, Inventory, MAX_LINE_BYTES, MAX_SPAN_SECONDS,
+    BuildStats, ColumnNames, Columns, CountSink, Inventory, MAX_LINE_BYTES, MAX_SPAN_SECONDS,
     is_repeated_header, labels::Code, timestamp::Notation,
 };
 
@@ -69,6 +69,7 @@ const MAX_COUNTER_BYTES: u64 = 32 << 20;
 /// hold part of the counts).
 pub fn read_file<S: CountSink>(
     path: &Path,
+    columns: &ColumnNames,
     progress: &Progress,
     sink: &mut S,
 ) -> Result<Inventory, GaveUp> {
@@ -76,7 +77,7 @@ pub fn read_file<S: CountSink>(
     let len = file.metadata().map_err(|_| GaveUp("cannot stat"))?.len();
     let mut head = Vec::new();
     (&mut file).take(HEAD_BYTES).read_to_end(&mut head).map_err(|_| GaveUp("cannot read"))?;
-    let layout = Layout::find(&head, head.len() as u64 == len)?;
+    let layout = Layout::find(&head, head.len() as u64 == len, columns)?;
     let threads = source::workers_for(len - layout.data_start);
     let workers = source::for_each_chunk(
         path,
@@ -105,7 +106,7 @@ struct Layout {
 
 impl Layout {
     /// Reads the layout from the first bytes of the file; `whole` says they are the whole file.
-    fn find(head: &[u8], whole: bool) -> Result<Layout, GaveUp> {
+    fn find(head: &[u8], whole: bool, names: &ColumnNames) -> Result<Layout, GaveUp> {
         let bom = if head.starts_with(b"\xEF\xBB\xBF") {
             3
         } else if head.first() == Some(&0xEF) {
@@ -128,7 +129,7 @@ impl Layout {
             return Err(GaveUp("an unreadable header line"));
         }
         header.trim();
-        let columns = Columns::find(&header, "").map_err(|_| GaveUp("a missing column"))?;
+        let columns = Columns::find(&header, "", names).map_err(|_| GaveUp("a missing column"))?;
         if columns.width > MAX_COLUMNS {
             return Err(GaveUp("too many columns"));
         }

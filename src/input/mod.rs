@@ -1,6 +1,9 @@
-//! The reader: error-event CSV in, per-second counters out.
+//! The reader: error events (CSV or JSON lines) in, per-second counters out.
 //!
-//! The input is CSV with a header. Columns are found by name, case-insensitively and in any
+//! An input is JSON lines when its name says so or its first non-blank byte is `{` ([`jsonl`]),
+//! CSV otherwise; the fields are found by the names of [`ColumnNames`] (the seed's by default). A
+//! file that is neither (Parquet, a JSON array, binary data) is named as such in the error rather
+//! than reported as a CSV file without its columns. The CSV input has a header. Columns are found by name, case-insensitively and in any
 //! order: `Timestamp`, `Build_Version`, `Error_Code`, and an optional `Count` (the row stands for
 //! that many events, so pre-aggregated counts are accepted); other columns are ignored. Fields are
 //! trimmed; CRLF line endings, a UTF-8 byte-order mark and blank lines are accepted. The timestamp
@@ -21,8 +24,10 @@
 //! fast path hands its counts to a [`CountSink`] (the aggregator is one). The caller decides
 //! where rows go.
 
+pub mod columns;
 pub mod fast;
 pub mod follow;
+pub mod jsonl;
 pub mod labels;
 pub mod limit;
 pub mod progress;
@@ -30,15 +35,18 @@ pub mod source;
 pub mod stdin;
 pub mod timestamp;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
 
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::escape::visible;
+pub use columns::ColumnNames;
+use jsonl::{JsonLines, LineError, Value};
 use labels::Code;
 use limit::{Cuts, FieldLimit, MAX_FIELD_BYTES, MAX_TIMESTAMP_BYTES};
-use timestamp::Notation;
+use timestamp::{EpochUnit, Notation};
 
 /// The longest offending value quoted in an error message, in characters.
 const MAX_QUOTED_CHARS: usize = 60;
@@ -116,6 +124,12 @@ pub enum Invalid {
     /// A field longer than [`limit::MAX_FIELD_BYTES`], or a timestamp longer than
     /// [`limit::MAX_TIMESTAMP_BYTES`].
     FieldLength,
+    /// A JSON line that is not one JSON object, or has a key twice.
+    Json,
+    /// A JSON line without a required key.
+    MissingKey,
+    /// A JSON value that is neither a string nor a number where a field was wanted.
+    FieldType,
 }
 
 impl Invalid {
@@ -129,6 +143,9 @@ impl Invalid {
             Invalid::Count => "count",
             Invalid::OutOfRange => "out_of_range",
             Invalid::FieldLength => "field_length",
+            Invalid::Json => "json",
+            Invalid::MissingKey => "missing_key",
+            Invalid::FieldType => "field_type",
         }
     }
 }
@@ -181,7 +198,7 @@ impl std::fmt::Display for MaxInvalid {
 }
 
 /// How an input is read.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadOptions {
     /// Draw a progress bar (when stderr is a terminal and the input a file).
     pub progress: bool,
@@ -189,6 +206,8 @@ pub struct ReadOptions {
     pub skip_invalid: bool,
     /// Fail when more rows than this are invalid (implies skipping).
     pub max_invalid: Option<MaxInvalid>,
+    /// The columns (or JSON keys) of the four fields.
+    pub columns: ColumnNames,
 }
 
 impl ReadOptions {
@@ -235,12 +254,19 @@ pub struct LineLimit<R> {
     inner: R,
     since_newline: u64,
     line: u64,
+    format: &'static str,
 }
 
 impl<R: Read> LineLimit<R> {
-    /// Wraps a reader.
+    /// Wraps a reader of CSV.
     pub fn new(inner: R) -> LineLimit<R> {
-        LineLimit { inner, since_newline: 0, line: 1 }
+        LineLimit { inner, since_newline: 0, line: 1, format: "a CSV file" }
+    }
+
+    /// Names the format expected, for the error (`a CSV file` unless told).
+    pub fn expecting(mut self, format: &'static str) -> LineLimit<R> {
+        self.format = format;
+        self
     }
 }
 
@@ -258,8 +284,8 @@ impl<R: Read> Read for LineLimit<R> {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
-                    "line {} is longer than {} bytes without a newline: not a CSV file?",
-                    self.line, MAX_LINE_BYTES
+                    "line {} is longer than {} bytes without a newline: not {}?",
+                    self.line, MAX_LINE_BYTES, self.format
                 ),
             ));
         }
@@ -291,15 +317,16 @@ struct Columns {
 }
 
 impl Columns {
-    fn find(header: &csv::ByteRecord, name: &str) -> Result<Columns> {
+    fn find(header: &csv::ByteRecord, name: &str, wanted: &ColumnNames) -> Result<Columns> {
         let names: Vec<String> =
             header.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
         let position = |wanted: &str| names.iter().position(|n| n.eq_ignore_ascii_case(wanted));
         let required = |wanted: &str| {
             position(wanted).ok_or_else(|| {
                 anyhow!(
-                    "{}:1: missing required column {wanted} (columns found: {})",
+                    "{}:1: missing required column {} (columns found: {})",
                     visible(name),
+                    visible(wanted),
                     crate::escape::list_cut(
                         names.iter().map(|n| quote(n)).collect::<Vec<_>>().iter()
                     )
@@ -307,10 +334,14 @@ impl Columns {
             })
         };
         Ok(Columns {
-            timestamp: required("Timestamp")?,
-            build: required("Build_Version")?,
-            code: required("Error_Code")?,
-            count: position("Count"),
+            timestamp: required(&wanted.timestamp)?,
+            build: required(&wanted.build)?,
+            code: required(&wanted.code)?,
+            count: if wanted.count_required {
+                Some(required(&wanted.count)?)
+            } else {
+                position(&wanted.count)
+            },
             width: names.len(),
         })
     }
@@ -349,25 +380,120 @@ pub struct Row {
     pub count: u64,
 }
 
-/// Reads rows one at a time with the csv crate, as they arrive: the reference reader, and the one
-/// that follows live streams.
+/// The bytes read ahead to tell an input's format: up to its first non-blank byte, at most this
+/// many.
+const SNIFF_BYTES: usize = 64 << 10;
+
+/// A reader that has read ahead to the first non-blank byte (after a byte-order mark), to tell
+/// the format, and then hands on every byte, those read ahead first.
+pub struct Sniffed<R> {
+    head: Vec<u8>,
+    at: usize,
+    inner: R,
+}
+
+impl<R: Read> Sniffed<R> {
+    /// Reads ahead from `inner`, blocking until a non-blank byte, the end, or 64 KiB of blanks.
+    pub fn new(mut inner: R) -> io::Result<Sniffed<R>> {
+        let mut head = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while first_content(&head).is_none() && head.len() < SNIFF_BYTES {
+            match inner.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Sniffed { head, at: 0, inner })
+    }
+
+    /// Whether the input is JSON lines: by its name, or by a first non-blank byte `{`.
+    fn is_json_lines(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
+        stem.ends_with(".jsonl")
+            || stem.ends_with(".ndjson")
+            || first_content(&self.head) == Some(b'{')
+    }
+
+    /// What the input looks like when it is neither CSV nor JSON lines, for the error that says
+    /// its columns are missing.
+    fn not_csv(&self) -> Option<&'static str> {
+        let start = &self.head[..self.head.len().min(1024)];
+        if start.starts_with(b"PAR1") {
+            Some(
+                "a Parquet file, which errwatch does not read: export CSV or JSON lines from it \
+                 (in DuckDB: COPY (FROM 'events.parquet') TO 'events.csv')",
+            )
+        } else if first_content(start) == Some(b'[') {
+            Some(
+                "a JSON array, not CSV or JSON lines: write one object per line (jq -c '.[]' turns \
+                 an array into JSON lines)",
+            )
+        } else if let Some((_, how)) = COMPRESSED.iter().find(|(magic, _)| start.starts_with(magic))
+        {
+            Some(how)
+        } else if start.contains(&0) {
+            Some("binary data, not CSV or JSON lines")
+        } else {
+            None
+        }
+    }
+}
+
+impl<R: Read> Read for Sniffed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at < self.head.len() {
+            let n = buf.len().min(self.head.len() - self.at);
+            buf[..n].copy_from_slice(&self.head[self.at..self.at + n]);
+            self.at += n;
+            if self.at == self.head.len() {
+                self.head = Vec::new();
+                self.at = 0;
+            }
+            return Ok(n);
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// Magic bytes of the compressed formats errwatch does not decompress, for the error about them.
+const COMPRESSED: [(&[u8], &str); 4] = [
+    (b"PK\x03\x04", "a zip archive, not CSV or JSON lines: unzip it first"),
+    (
+        b"\x28\xb5\x2f\xfd",
+        "zstd-compressed, which errwatch does not read: zstd -d it (gzip is read)",
+    ),
+    (b"\xfd7zXZ\x00", "xz-compressed, which errwatch does not read: xz -d it (gzip is read)"),
+    (b"BZh", "bzip2-compressed, which errwatch does not read: bunzip2 it (gzip is read)"),
+];
+
+/// The first byte of `head` that is not blank, after a byte-order mark; `None` if there is none
+/// yet.
+fn first_content(head: &[u8]) -> Option<u8> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if head.len() < BOM.len() && BOM.starts_with(head) {
+        return None;
+    }
+    let head = head.strip_prefix(BOM).unwrap_or(head);
+    head.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+/// Reads rows one at a time, as they arrive, from CSV (the csv crate) or JSON lines: the
+/// reference reader, and the one that follows live streams.
 pub struct Rows<R: Read> {
     /// The name as messages show it ([`visible`]).
     shown: String,
-    csv: csv::Reader<BufReader<FieldLimit<LineLimit<R>>>>,
-    /// Fields cut at the length limit, not yet matched with their records.
-    cuts: Cuts,
-    /// Records read, the header included (the csv crate's numbering of [`limit::Overlong`]).
-    records: u64,
-    /// Newlines the parser did not see (inside cut fields) before the current record.
-    dropped_newlines: u64,
-    header: csv::ByteRecord,
-    columns: Columns,
-    record: csv::ByteRecord,
+    format: Format<R>,
+    /// The columns or keys of the four fields.
+    names: ColumnNames,
     build_ids: Interner,
     code_ids: Interner,
     /// The timestamp notation, once the first data row has shown it.
     pub notation: Option<Notation>,
+    /// The unit of JSON number timestamps, once the first has shown it.
+    epoch_unit: Option<EpochUnit>,
     /// Builds by interned id, with their rows and events so far.
     pub builds: Vec<BuildStats>,
     /// Codes by interned id.
@@ -381,49 +507,61 @@ pub struct Rows<R: Read> {
     pub skipped: Skipped,
 }
 
+/// The input's format, with its parser.
+enum Format<R: Read> {
+    Csv(Box<CsvRecords<R>>),
+    Json(Box<JsonLines<BufReader<LineLimit<Sniffed<R>>>>>),
+}
+
+/// CSV records with the csv crate, behind the line and field limits.
+struct CsvRecords<R: Read> {
+    csv: csv::Reader<BufReader<FieldLimit<LineLimit<Sniffed<R>>>>>,
+    /// Fields cut at the length limit, not yet matched with their records.
+    cuts: Cuts,
+    /// Records read, the header included (the csv crate's numbering of [`limit::Overlong`]).
+    records: u64,
+    /// Newlines the parser did not see (inside cut fields) before the current record.
+    dropped_newlines: u64,
+    header: csv::ByteRecord,
+    columns: Columns,
+    record: csv::ByteRecord,
+}
+
 impl<R: Read> Rows<R> {
-    /// Reads the header of CSV from `reader`; `name` is used in messages.
+    /// Reads the header of CSV from `reader`, or sees JSON lines; `name` is used in messages. The
+    /// fields are in the seed's columns ([`ColumnNames::default`]).
     pub fn new(reader: R, name: &str) -> Result<Rows<R>> {
+        Rows::open(reader, name, &ColumnNames::default())
+    }
+
+    /// [`Rows::new`] with the fields in the columns (or JSON keys) `names` names.
+    pub fn open(reader: R, name: &str, names: &ColumnNames) -> Result<Rows<R>> {
         let shown = visible(name).into_owned();
-        let cuts = Cuts::default();
-        let limited = FieldLimit::new(LineLimit::new(reader), std::sync::Arc::clone(&cuts));
-        let mut buffered = BufReader::with_capacity(1 << 16, limited);
-        skip_bom(&mut buffered).with_context(|| format!("{shown}: cannot read"))?;
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(buffered);
-        let header = match csv.byte_headers() {
-            Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => {
-                bail!(
-                    "{shown}: empty input: expected a header line with Timestamp, Build_Version, Error_Code"
-                )
+        let sniffed = Sniffed::new(reader).with_context(|| format!("{shown}: cannot read"))?;
+        let format = if sniffed.is_json_lines(name) {
+            let limited = LineLimit::new(sniffed).expecting("JSON lines");
+            Format::Json(Box::new(JsonLines::new(
+                BufReader::with_capacity(1 << 16, limited),
+                names,
+            )))
+        } else {
+            let not_csv = sniffed.not_csv();
+            match CsvRecords::open(sniffed, name, &shown, names) {
+                Ok(records) => Format::Csv(Box::new(records)),
+                Err(e) => match not_csv {
+                    Some(looks) => bail!("{shown}: {looks}"),
+                    None => return Err(e),
+                },
             }
-            Ok(h) => h.clone(),
-            Err(e) => return Err(csv_error(&shown, e)),
         };
-        let header_cut = cuts.lock().unwrap_or_else(|p| p.into_inner()).front().cloned();
-        if let Some(cut) = header_cut.filter(|c| c.record == 0) {
-            bail!(
-                "{shown}:1: header field {} is longer than {MAX_FIELD_BYTES} bytes ({})",
-                cut.field + 1,
-                quote_cut(&String::from_utf8_lossy(&header[cut.field]), cut.bytes)
-            );
-        }
-        let columns = Columns::find(&header, name)?;
         Ok(Rows {
             shown,
-            csv,
-            cuts,
-            records: 0,
-            dropped_newlines: 0,
-            header,
-            columns,
-            record: csv::ByteRecord::new(),
+            format,
+            names: names.clone(),
             build_ids: Interner::default(),
             code_ids: Interner::default(),
             notation: None,
+            epoch_unit: None,
             builds: Vec::new(),
             codes: Vec::new(),
             rows: 0,
@@ -477,10 +615,119 @@ impl<R: Read> Rows<R> {
     }
 
     fn parse_next(&mut self) -> std::result::Result<Parsed, Bad> {
-        let name = &self.shown;
+        let step = match &mut self.format {
+            Format::Csv(csv) => {
+                csv.next(&self.shown, &self.names, self.notation, &mut self.repeated_headers)?
+            }
+            Format::Json(json) => {
+                next_json(json, &self.shown, &self.names, self.notation, self.epoch_unit)?
+            }
+        };
+        let fields = match step {
+            Step::Fields(fields) => fields,
+            Step::Skip => return Ok(Parsed::Skip),
+            Step::End => return Ok(Parsed::End),
+        };
+        // Only a valid row fixes the notation and names builds and codes.
+        self.notation = Some(fields.notation);
+        if fields.epoch_unit.is_some() {
+            self.epoch_unit = fields.epoch_unit;
+        }
+        let (build, new_build) = self.build_ids.id(fields.version.as_bytes());
+        if new_build {
+            self.builds.push(BuildStats {
+                version: fields.version.to_string(),
+                rows: 0,
+                events: 0,
+            });
+        }
+        let (code, new_code) = self.code_ids.id(fields.code.as_bytes());
+        if new_code {
+            self.codes.push(Code::parse(&fields.code));
+        }
+        let stats = &mut self.builds[build];
+        stats.rows += 1;
+        stats.events = stats.events.saturating_add(fields.count);
+        self.rows += 1;
+        let (line, second, count) = (fields.line, fields.second, fields.count);
+        Ok(Parsed::Row(Row { line, second, build, code, count }))
+    }
+}
+
+/// A row's fields, checked, before its labels are interned.
+struct Fields<'a> {
+    line: u64,
+    notation: Notation,
+    /// The unit of a JSON number timestamp.
+    epoch_unit: Option<EpochUnit>,
+    second: i64,
+    version: Cow<'a, str>,
+    code: Cow<'a, str>,
+    count: u64,
+}
+
+/// What reading one record of either format gave.
+enum Step<'a> {
+    Fields(Fields<'a>),
+    Skip,
+    End,
+}
+
+impl<R: Read> CsvRecords<R> {
+    /// Reads the header; `name` is the input's name, `shown` the same made [`visible`].
+    fn open(reader: Sniffed<R>, name: &str, shown: &str, names: &ColumnNames) -> Result<Self> {
+        let cuts = Cuts::default();
+        let limited = FieldLimit::new(LineLimit::new(reader), std::sync::Arc::clone(&cuts));
+        let mut buffered = BufReader::with_capacity(1 << 16, limited);
+        skip_bom(&mut buffered).with_context(|| format!("{shown}: cannot read"))?;
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(buffered);
+        let header = match csv.byte_headers() {
+            Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => {
+                bail!(
+                    "{shown}: empty input: expected a header line with {}, {}, {}",
+                    visible(&names.timestamp),
+                    visible(&names.build),
+                    visible(&names.code)
+                )
+            }
+            Ok(h) => h.clone(),
+            Err(e) => return Err(csv_error(shown, e)),
+        };
+        let header_cut = cuts.lock().unwrap_or_else(|p| p.into_inner()).front().cloned();
+        if let Some(cut) = header_cut.filter(|c| c.record == 0) {
+            bail!(
+                "{shown}:1: header field {} is longer than {MAX_FIELD_BYTES} bytes ({})",
+                cut.field + 1,
+                quote_cut(&String::from_utf8_lossy(&header[cut.field]), cut.bytes)
+            );
+        }
+        let columns = Columns::find(&header, name, names)?;
+        Ok(CsvRecords {
+            csv,
+            cuts,
+            records: 0,
+            dropped_newlines: 0,
+            header,
+            columns,
+            record: csv::ByteRecord::new(),
+        })
+    }
+
+    /// The next record's fields, checked in column order: timestamp, build, code, count.
+    fn next(
+        &mut self,
+        name: &str,
+        names: &ColumnNames,
+        notation: Option<Notation>,
+        repeated_headers: &mut u64,
+    ) -> std::result::Result<Step<'_>, Bad> {
         match self.csv.read_byte_record(&mut self.record) {
             Ok(true) => {}
-            Ok(false) => return Ok(Parsed::End),
+            Ok(false) => return Ok(Step::End),
             Err(e) => return Err(Bad::Fatal(csv_error(name, e))),
         }
         self.records += 1;
@@ -514,7 +761,7 @@ impl<R: Read> Rows<R> {
             ));
         }
         if record.len() == 1 && record[0].is_empty() {
-            return Ok(Parsed::Skip); // a line of spaces
+            return Ok(Step::Skip); // a line of spaces
         }
         if record.len() != columns.width {
             return Err(at(
@@ -528,8 +775,8 @@ impl<R: Read> Rows<R> {
             ));
         }
         if is_repeated_header(record, &self.header) {
-            self.repeated_headers += 1;
-            return Ok(Parsed::Skip);
+            *repeated_headers += 1;
+            return Ok(Step::Skip);
         }
         let field = |index: usize, column: &str| -> std::result::Result<&str, Bad> {
             let bytes = &record[index];
@@ -537,73 +784,221 @@ impl<R: Read> Rows<R> {
                 at(
                     Invalid::Utf8,
                     format!(
-                        "{column} is not valid UTF-8 ({})",
+                        "{} is not valid UTF-8 ({})",
+                        visible(column),
                         quote(&String::from_utf8_lossy(bytes))
                     ),
                 )
             })?;
             if text.is_empty() {
-                return Err(at(Invalid::EmptyField, format!("empty {column}")));
+                return Err(at(Invalid::EmptyField, format!("empty {}", visible(column))));
             }
             Ok(text)
         };
 
-        let stamp = field(columns.timestamp, "Timestamp")?;
-        if stamp.len() > MAX_TIMESTAMP_BYTES {
-            return Err(at(
-                Invalid::FieldLength,
-                format!("Timestamp is longer than {MAX_TIMESTAMP_BYTES} bytes ({})", quote(stamp)),
-            ));
-        }
-        let notation = match self.notation {
-            Some(n) => n,
-            None => Notation::detect(stamp).ok_or_else(|| {
-                at(
-                    Invalid::Timestamp,
-                    format!(
-                        "unrecognised timestamp, expected H:MM:SS, RFC 3339 or Unix seconds ({})",
-                        quote(stamp)
-                    ),
-                )
-            })?,
-        };
-        let second = notation
-            .parse(stamp)
-            .map_err(|e| at(Invalid::Timestamp, format!("{e} ({})", quote(stamp))))?;
-        let version = field(columns.build, "Build_Version")?;
-        let code_text = field(columns.code, "Error_Code")?;
+        let stamp = field(columns.timestamp, &names.timestamp)?;
+        let (notation, second) =
+            read_stamp(notation, &names.timestamp, stamp).map_err(|(r, what)| at(r, what))?;
+        let version = field(columns.build, &names.build)?;
+        let code = field(columns.code, &names.code)?;
         let count = match columns.count {
             None => 1,
             Some(index) => {
-                let text = field(index, "Count")?;
-                text.parse::<u64>().map_err(|_| {
-                    let what = if text.starts_with('-') {
-                        "Count must not be negative"
-                    } else if text.bytes().all(|b| b.is_ascii_digit()) {
-                        "Count is too large"
-                    } else {
-                        "Count is not a non-negative integer"
-                    };
-                    at(Invalid::Count, format!("{what} ({})", quote(text)))
-                })?
+                let text = field(index, &names.count)?;
+                parse_count(&names.count, text).map_err(|what| at(Invalid::Count, what))?
             }
         };
-        // Only a valid row fixes the notation and names builds and codes.
-        self.notation = Some(notation);
-        let (build, new_build) = self.build_ids.id(version.as_bytes());
-        if new_build {
-            self.builds.push(BuildStats { version: version.to_string(), rows: 0, events: 0 });
-        }
-        let (code, new_code) = self.code_ids.id(code_text.as_bytes());
-        if new_code {
-            self.codes.push(Code::parse(code_text));
-        }
-        let stats = &mut self.builds[build];
-        stats.rows += 1;
-        stats.events = stats.events.saturating_add(count);
-        self.rows += 1;
-        Ok(Parsed::Row(Row { line, second, build, code, count }))
+        Ok(Step::Fields(Fields {
+            line,
+            notation,
+            epoch_unit: None,
+            second,
+            version: Cow::Borrowed(version),
+            code: Cow::Borrowed(code),
+            count,
+        }))
     }
+}
+
+/// The next JSON line's fields, checked in the order CSV checks them.
+fn next_json<'a, R: BufRead>(
+    json: &'a mut JsonLines<R>,
+    name: &str,
+    names: &ColumnNames,
+    notation: Option<Notation>,
+    epoch_unit: Option<EpochUnit>,
+) -> std::result::Result<Step<'a>, Bad> {
+    let line = match json.next_line() {
+        Ok(Some(line)) => line,
+        Ok(None) => return Ok(Step::End),
+        Err(LineError::Fatal(e)) => return Err(Bad::Fatal(anyhow!("{name}: cannot read: {e}"))),
+        Err(LineError::Row(line, reason, what)) => {
+            return Err(Bad::Row(reason, anyhow!("{name}:{line}: {what}")));
+        }
+    };
+    let number = line.line;
+    let text = line.text;
+    let at = |reason: Invalid, what: String| Bad::Row(reason, anyhow!("{name}:{number}: {what}"));
+    let missing = |path: &str| {
+        let found = jsonl::key_paths(text);
+        at(
+            Invalid::MissingKey,
+            format!(
+                "missing key {} (keys found: {})",
+                visible(path),
+                crate::escape::list_cut(found.iter().map(|k| quote(k)))
+            ),
+        )
+    };
+    let [stamp, version, code, count] = line.values;
+    let (notation, second, epoch_unit) = match stamp {
+        None => return Err(missing(&names.timestamp)),
+        Some(Value::Number(raw)) => {
+            if raw.len() > MAX_TIMESTAMP_BYTES {
+                return Err(at(
+                    Invalid::FieldLength,
+                    format!(
+                        "{} is longer than {MAX_TIMESTAMP_BYTES} bytes ({})",
+                        visible(&names.timestamp),
+                        quote(raw)
+                    ),
+                ));
+            }
+            if let Some(ours) = notation.filter(|n| n.name() != Notation::Epoch.name()) {
+                return Err(at(
+                    Invalid::Timestamp,
+                    format!(
+                        "timestamp notation changed: expected {}, found a number ({})",
+                        ours.name(),
+                        quote(raw)
+                    ),
+                ));
+            }
+            let (second, unit) = timestamp::parse_epoch_number(raw)
+                .map_err(|e| at(Invalid::Timestamp, format!("{e} ({})", quote(raw))))?;
+            if let Some(first) = epoch_unit.filter(|&u| u != unit) {
+                return Err(at(
+                    Invalid::Timestamp,
+                    format!(
+                        "number timestamps changed unit: the first were Unix {}, this one is \
+                         read as {} (numbers from 10^11 on are milliseconds) ({})",
+                        first.name(),
+                        unit.name(),
+                        quote(raw)
+                    ),
+                ));
+            }
+            (Notation::Epoch, second, Some(unit))
+        }
+        Some(value) => {
+            let stamp = json_text(value, &names.timestamp, &at)?;
+            let (notation, second) =
+                read_stamp(notation, &names.timestamp, &stamp).map_err(|(r, what)| at(r, what))?;
+            (notation, second, None)
+        }
+    };
+    let version = json_text(version.ok_or_else(|| missing(&names.build))?, &names.build, &at)?;
+    let code = json_text(code.ok_or_else(|| missing(&names.code))?, &names.code, &at)?;
+    let count = match count {
+        None if names.count_required => return Err(missing(&names.count)),
+        None => 1,
+        Some(value) => {
+            let text = json_text(value, &names.count, &at)?;
+            parse_count(&names.count, &text).map_err(|what| at(Invalid::Count, what))?
+        }
+    };
+    Ok(Step::Fields(Fields { line: number, notation, epoch_unit, second, version, code, count }))
+}
+
+/// A JSON value as a field's text, trimmed as CSV fields are: a string, or a number as written.
+fn json_text<'a>(
+    value: Value<'a>,
+    column: &str,
+    at: &impl Fn(Invalid, String) -> Bad,
+) -> std::result::Result<Cow<'a, str>, Bad> {
+    // The column's name is made visible only for a message: this runs for every field.
+    let text = match value {
+        Value::Text(text) => text,
+        Value::Number(raw) => Cow::Borrowed(raw),
+        Value::Null => {
+            return Err(at(Invalid::EmptyField, format!("empty {} (null)", visible(column))));
+        }
+        Value::Other(raw) => {
+            return Err(at(
+                Invalid::FieldType,
+                format!("{} is not a string or a number ({})", visible(column), quote(raw)),
+            ));
+        }
+    };
+    if text.len() as u64 > MAX_FIELD_BYTES {
+        return Err(at(
+            Invalid::FieldLength,
+            format!(
+                "{} is longer than {MAX_FIELD_BYTES} bytes ({})",
+                visible(column),
+                quote_cut(&text, text.len() as u64)
+            ),
+        ));
+    }
+    let text = match text {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim_ascii()),
+        Cow::Owned(text) if text.trim_ascii().len() == text.len() => Cow::Owned(text),
+        Cow::Owned(text) => Cow::Owned(text.trim_ascii().to_string()),
+    };
+    if text.is_empty() {
+        return Err(at(Invalid::EmptyField, format!("empty {}", visible(column))));
+    }
+    Ok(text)
+}
+
+/// A (trimmed, non-empty) timestamp field read in the input's notation, or in the one it shows
+/// when it is the first: the notation and the second, or why not.
+fn read_stamp(
+    notation: Option<Notation>,
+    column: &str,
+    stamp: &str,
+) -> std::result::Result<(Notation, i64), (Invalid, String)> {
+    if stamp.len() > MAX_TIMESTAMP_BYTES {
+        return Err((
+            Invalid::FieldLength,
+            format!(
+                "{} is longer than {MAX_TIMESTAMP_BYTES} bytes ({})",
+                visible(column),
+                quote(stamp)
+            ),
+        ));
+    }
+    let notation = match notation {
+        Some(n) => n,
+        None => Notation::detect(stamp).ok_or_else(|| {
+            (
+                Invalid::Timestamp,
+                format!(
+                    "unrecognised timestamp, expected H:MM:SS, RFC 3339 or Unix seconds ({})",
+                    quote(stamp)
+                ),
+            )
+        })?,
+    };
+    let second = notation
+        .parse(stamp)
+        .map_err(|e| (Invalid::Timestamp, format!("{e} ({})", quote(stamp))))?;
+    Ok((notation, second))
+}
+
+/// A count field: a non-negative integer.
+fn parse_count(column: &str, text: &str) -> std::result::Result<u64, String> {
+    text.parse::<u64>().map_err(|_| {
+        let column = visible(column);
+        let what = if text.starts_with('-') {
+            format!("{column} must not be negative")
+        } else if text.bytes().all(|b| b.is_ascii_digit()) {
+            format!("{column} is too large")
+        } else {
+            format!("{column} is not a non-negative integer")
+        };
+        format!("{what} ({})", quote(text))
+    })
 }
 
 /// What reading one record gave.

@@ -209,9 +209,79 @@ fn parse_rfc3339(field: &str) -> Result<(i64, i32), TimestampError> {
     Ok((timestamp.as_second(), offset.seconds()))
 }
 
+/// JSON numbers from this magnitude on are Unix epoch milliseconds, below it seconds: 10^11
+/// seconds is the year 5138, past any stream (and past [`MAX_ABS_SECOND`] once a few digits more),
+/// while 10^11 milliseconds is 1973-03-03, before any. So the rule cannot take a real timestamp of
+/// one unit for the other; an input whose number timestamps mix the two is refused by the reader.
+pub const EPOCH_MILLIS_FROM: i64 = 100_000_000_000;
+
+/// The unit of a JSON number timestamp ([`EPOCH_MILLIS_FROM`] tells them apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochUnit {
+    /// Unix seconds.
+    Seconds,
+    /// Unix milliseconds.
+    Milliseconds,
+}
+
+impl EpochUnit {
+    /// The unit's name as shown to users.
+    pub fn name(self) -> &'static str {
+        match self {
+            EpochUnit::Seconds => "seconds",
+            EpochUnit::Milliseconds => "milliseconds",
+        }
+    }
+}
+
+/// A JSON number timestamp (as written: `1795860005`, `1795860005.25`, `1795860005250`,
+/// `1.79586e9`) as a Unix second, truncated toward the past, and the unit its magnitude says.
+pub fn parse_epoch_number(number: &str) -> Result<(i64, EpochUnit), TimestampError> {
+    let out_of_range = || error("number timestamp out of range (beyond year 9999)");
+    // The floor of the number, exactly when it has no exponent.
+    let floor: i64 = if number.bytes().any(|b| matches!(b, b'e' | b'E')) {
+        let value: f64 = number.parse().map_err(|_| error("not a number"))?;
+        let value = value.floor();
+        if !value.is_finite() || value.abs() >= 1e18 {
+            return Err(out_of_range());
+        }
+        value as i64
+    } else {
+        parse_epoch(number).map_err(|_| out_of_range())?
+    };
+    let (second, unit) = if floor.unsigned_abs() >= EPOCH_MILLIS_FROM as u64 {
+        (floor.div_euclid(1000), EpochUnit::Milliseconds)
+    } else {
+        (floor, EpochUnit::Seconds)
+    };
+    if second.unsigned_abs() > MAX_ABS_SECOND as u64 {
+        return Err(out_of_range());
+    }
+    Ok((second, unit))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn number_timestamps_below_1e11_are_seconds_and_from_it_milliseconds() {
+        use EpochUnit::*;
+        assert_eq!(parse_epoch_number("1795860005"), Ok((1_795_860_005, Seconds)));
+        assert_eq!(parse_epoch_number("1795860005.999"), Ok((1_795_860_005, Seconds)));
+        assert_eq!(parse_epoch_number("1795860005999"), Ok((1_795_860_005, Milliseconds)));
+        assert_eq!(parse_epoch_number("1795860005999.5"), Ok((1_795_860_005, Milliseconds)));
+        assert_eq!(parse_epoch_number("1.795860005e9"), Ok((1_795_860_005, Seconds)));
+        assert_eq!(parse_epoch_number("99999999999"), Ok((99_999_999_999, Seconds)));
+        assert_eq!(parse_epoch_number("100000000000"), Ok((100_000_000, Milliseconds)));
+        // Toward the past, before 1970 too.
+        assert_eq!(parse_epoch_number("-1.5"), Ok((-2, Seconds)));
+        assert_eq!(parse_epoch_number("-100000000001"), Ok((-100_000_001, Milliseconds)));
+        assert_eq!(parse_epoch_number("0"), Ok((0, Seconds)));
+        for far in ["1e300", "377705116801000", "99999999999999999999", "-1e19"] {
+            assert!(parse_epoch_number(far).unwrap_err().reason.contains("out of range"), "{far}");
+        }
+    }
 
     #[test]
     fn detects_each_notation() {

@@ -22,6 +22,8 @@ pub struct AggregateConfig {
     pub output: Option<PathBuf>,
     /// Nothing on stderr but warnings and errors.
     pub quiet: bool,
+    /// The columns (or JSON keys) of the four fields, in every input.
+    pub columns: input::ColumnNames,
 }
 
 /// Runs `errwatch aggregate`.
@@ -29,7 +31,11 @@ pub fn run(config: &AggregateConfig) -> Result<()> {
     let shards = config.inputs.iter().map(|path| {
         let table = aggregate::read_path_with(
             path,
-            &input::ReadOptions { progress: !config.quiet, ..Default::default() },
+            &input::ReadOptions {
+                progress: !config.quiet,
+                columns: config.columns.clone(),
+                ..Default::default()
+            },
         )?;
         if table.repeated_headers > 0 {
             eprintln!(

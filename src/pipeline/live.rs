@@ -453,7 +453,8 @@ fn facts<'a, R: Read>(name: &'a str, rows: &'a Rows<R>, live: &Live, roles: Role
 }
 
 fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(Report, Bins)> {
-    let mut rows = Rows::new(reader, name)?.skip_invalid(config.read.skipping());
+    let mut rows =
+        Rows::open(reader, name, &config.read.columns)?.skip_invalid(config.read.skipping());
     let mut live = Live::new(
         config.rule.clone(),
         config.lateness,

@@ -134,7 +134,7 @@ mod tests {
             color: false,
             heatmap: None,
             palette: Palette::RedGreen,
-            read: ReadOptions { progress: false, skip_invalid: false, max_invalid: None },
+            read: ReadOptions::default(),
             lateness: 5,
         }
     }

@@ -1,0 +1,148 @@
+//! Which columns (CSV) or keys (JSON lines) hold the timestamp, the build, the code and the count.
+//!
+//! The defaults are the seed's column names, `Timestamp`, `Build_Version`, `Error_Code` and an
+//! optional `Count`; `--timestamp-column`, `--build-column`, `--code-column` and `--count-column`
+//! name others. Names are matched case-insensitively, in CSV headers as in JSON keys. In JSON lines a
+//! name is a dotted path into nested objects (`app.version` is the key `version` of the object
+//! under `app`); in CSV the dots are part of the column's name. A count column named on the
+//! command line is required; the default `Count` is used when present.
+
+use anyhow::{Result, bail};
+
+/// The default column names.
+pub const DEFAULT_TIMESTAMP: &str = "Timestamp";
+/// The default build column.
+pub const DEFAULT_BUILD: &str = "Build_Version";
+/// The default code column.
+pub const DEFAULT_CODE: &str = "Error_Code";
+/// The default (optional) count column.
+pub const DEFAULT_COUNT: &str = "Count";
+
+/// The names of the four fields, validated ([`ColumnNames::new`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnNames {
+    /// The timestamp's column or key path.
+    pub timestamp: String,
+    /// The build version's.
+    pub build: String,
+    /// The error code's.
+    pub code: String,
+    /// The count's.
+    pub count: String,
+    /// Whether the count column must be there (it was named).
+    pub count_required: bool,
+}
+
+impl Default for ColumnNames {
+    fn default() -> ColumnNames {
+        ColumnNames {
+            timestamp: DEFAULT_TIMESTAMP.into(),
+            build: DEFAULT_BUILD.into(),
+            code: DEFAULT_CODE.into(),
+            count: DEFAULT_COUNT.into(),
+            count_required: false,
+        }
+    }
+}
+
+impl ColumnNames {
+    /// The names given on the command line, the defaults for the others. Refuses an empty name, a
+    /// dotted path with an empty key (`app..version`, `.code`), and one column named for two
+    /// fields (the comparison is case-insensitive, as the matching is).
+    pub fn new(
+        timestamp: Option<String>,
+        build: Option<String>,
+        code: Option<String>,
+        count: Option<String>,
+    ) -> Result<ColumnNames> {
+        let defaults = ColumnNames::default();
+        let names = ColumnNames {
+            count_required: count.is_some(),
+            timestamp: timestamp.unwrap_or(defaults.timestamp),
+            build: build.unwrap_or(defaults.build),
+            code: code.unwrap_or(defaults.code),
+            count: count.unwrap_or(defaults.count),
+        };
+        let fields = names.fields();
+        for (flag, name) in fields {
+            if name.trim().is_empty() {
+                bail!("--{flag} must name a column (got an empty name)");
+            }
+            if name.trim() != name {
+                bail!(
+                    "--{flag} {:?}: column names are matched trimmed; drop the spaces",
+                    crate::escape::visible(name)
+                );
+            }
+            if name.split('.').any(str::is_empty) {
+                bail!(
+                    "--{flag} {}: a dotted path needs a key between every two dots",
+                    crate::escape::visible(name)
+                );
+            }
+        }
+        for (i, (flag, name)) in fields.iter().enumerate() {
+            for (other_flag, other) in &fields[i + 1..] {
+                if name.eq_ignore_ascii_case(other) {
+                    bail!(
+                        "--{flag} and --{other_flag} name the same column ({})",
+                        crate::escape::visible(name)
+                    );
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// Each field's flag and name, the count last.
+    fn fields(&self) -> [(&'static str, &str); 4] {
+        [
+            ("timestamp-column", &self.timestamp),
+            ("build-column", &self.build),
+            ("code-column", &self.code),
+            ("count-column", &self.count),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(ts: &str, build: &str, code: &str, count: &str) -> Result<ColumnNames> {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        ColumnNames::new(some(ts), some(build), some(code), some(count))
+    }
+
+    #[test]
+    fn unnamed_fields_keep_the_seeds_names_and_the_count_stays_optional() {
+        let names = named("ts", "", "", "").unwrap();
+        assert_eq!(
+            (names.timestamp.as_str(), names.build.as_str(), names.code.as_str()),
+            ("ts", "Build_Version", "Error_Code")
+        );
+        assert_eq!((names.count.as_str(), names.count_required), ("Count", false));
+        assert!(named("", "", "", "n").unwrap().count_required);
+        assert_eq!(named("", "", "", "").unwrap(), ColumnNames::default());
+    }
+
+    #[test]
+    fn empty_names_and_paths_with_empty_keys_are_refused() {
+        let e = ColumnNames::new(Some(String::new()), None, None, None).unwrap_err();
+        assert!(e.to_string().contains("--timestamp-column"), "{e}");
+        for path in ["app..version", ".version", "app."] {
+            let e = named("", path, "", "").unwrap_err().to_string();
+            assert!(e.contains("--build-column") && e.contains("dotted path"), "{e}");
+        }
+        let e = named("", "", " code", "").unwrap_err().to_string();
+        assert!(e.contains("--code-column") && e.contains("trimmed"), "{e}");
+    }
+
+    #[test]
+    fn one_column_for_two_fields_is_refused_whatever_its_case() {
+        let e = named("", "error_code", "", "").unwrap_err().to_string();
+        assert!(e.contains("--build-column and --code-column"), "{e}");
+        let e = named("t", "", "", "T").unwrap_err().to_string();
+        assert!(e.contains("--timestamp-column and --count-column"), "{e}");
+    }
+}
