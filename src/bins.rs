@@ -8,9 +8,203 @@
 //! differential bucket (a heatmap cell) is the canary count minus the baseline count after
 //! normalizing both to an equal traffic split: with the canary serving a share `s` of users,
 //! `diff = C * 0.5 / s - B * 0.5 / (1 - s)`, which is the seed's plain `C - B` when `s = 0.5`.
+//!
+//! The binner is one stage with one rule for where a bin starts and ends: [`Binner`] folds closed
+//! seconds into bins as they come, and hands each bin over when it closes. The window rules read
+//! its closed bins ([`crate::detect::windows`]), keeping each code's last bins as running sums
+//! ([`WindowSums`]) so that a window of any length costs the same; [`Bins`], the whole run's bins
+//! for the heatmap and the report, is made by the same binner from the sparse per-second counters.
+
+use std::collections::VecDeque;
 
 use crate::aggregate::Counts;
 use crate::input::labels::Code;
+
+/// Folds seconds into bins of `bin_seconds` from the first second it is given, and says when each
+/// bin closes: the first second of a later bin has arrived, or the input ended.
+#[derive(Debug, Clone)]
+pub struct Binner {
+    bin_seconds: u64,
+    /// The first second given: the first second of bin 0.
+    origin: Option<i64>,
+    /// The last second given.
+    last_second: i64,
+    /// The bin being filled.
+    current: usize,
+    /// Per code id: (canary, baseline) events of the bin being filled.
+    filling: Vec<(u64, u64)>,
+    finished: bool,
+}
+
+/// A bin that closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed {
+    /// Its index from the first bin.
+    pub bin: usize,
+    /// Its length in seconds (the last bin may be short).
+    pub length_s: u64,
+}
+
+impl Binner {
+    /// A binner of `bin_seconds`-second bins (at least 1).
+    pub fn new(bin_seconds: u64) -> Binner {
+        Binner {
+            bin_seconds: bin_seconds.max(1),
+            origin: None,
+            last_second: 0,
+            current: 0,
+            filling: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// The first second given, once there is one.
+    pub fn origin(&self) -> Option<i64> {
+        self.origin
+    }
+
+    /// The last second given.
+    pub fn last_second(&self) -> i64 {
+        self.last_second
+    }
+
+    /// Seconds per bin.
+    pub fn bin_seconds(&self) -> u64 {
+        self.bin_seconds
+    }
+
+    /// First second of bin `bin`.
+    pub fn bin_start(&self, bin: usize) -> i64 {
+        self.origin.unwrap_or(0) + bin as i64 * self.bin_seconds as i64
+    }
+
+    /// Last second of bin `bin` (the last bin ends at the last second given).
+    pub fn bin_end(&self, bin: usize) -> i64 {
+        (self.bin_start(bin) + self.bin_seconds as i64 - 1).min(self.last_second)
+    }
+
+    /// Starts second `second` (seconds in order): the next bin that closes before it, if any; call
+    /// until `None`, taking each closed bin's counts ([`Binner::take`]) before the next call, then
+    /// add the second's events ([`Binner::add`]).
+    pub fn close_before(&mut self, second: i64) -> Option<Closed> {
+        let origin = *self.origin.get_or_insert(second);
+        let bin = ((second - origin) as u64 / self.bin_seconds) as usize;
+        if self.current < bin {
+            // The seconds up to this bin's end were all given (or quiet).
+            let closed = self.current;
+            self.current += 1;
+            self.last_second = self.last_second.max(self.bin_start(self.current) - 1);
+            return Some(Closed { bin: closed, length_s: self.bin_seconds });
+        }
+        self.last_second = second;
+        None
+    }
+
+    /// Adds events of `code` to the bin being filled (after [`Binner::close_before`]).
+    pub fn add(&mut self, code: usize, canary: u64, baseline: u64) {
+        if self.filling.len() <= code {
+            self.filling.resize(code + 1, (0, 0));
+        }
+        let slot = &mut self.filling[code];
+        *slot = (slot.0 + canary, slot.1 + baseline);
+    }
+
+    /// Makes room for code ids below `codes`.
+    pub fn reserve_codes(&mut self, codes: usize) {
+        if self.filling.len() < codes {
+            self.filling.resize(codes, (0, 0));
+        }
+    }
+
+    /// Code ids with room (every code given so far is below).
+    pub fn codes(&self) -> usize {
+        self.filling.len()
+    }
+
+    /// Takes the counts of `code` in the bin that just closed.
+    pub fn take(&mut self, code: usize) -> (u64, u64) {
+        self.filling.get_mut(code).map_or((0, 0), std::mem::take)
+    }
+
+    /// Ends the input: the last bin, once (none without any second).
+    pub fn finish(&mut self) -> Option<Closed> {
+        if self.finished {
+            return None;
+        }
+        self.finished = true;
+        self.origin?;
+        let length_s = (self.last_second - self.bin_start(self.current) + 1) as u64;
+        Some(Closed { bin: self.current, length_s })
+    }
+}
+
+/// One code's last closed bins as running sums: the events of any window of up to `longest`
+/// bins ending with the last bin cost one subtraction, whatever its length.
+#[derive(Debug, Clone, Default)]
+pub struct WindowSums {
+    /// Cumulative (canary, baseline) events at the end of each of the last `longest` bins, after
+    /// the total before the oldest of them: `longest + 1` entries at most.
+    cumulative: VecDeque<(u64, u64)>,
+    longest: usize,
+}
+
+impl WindowSums {
+    /// Sums over windows of at most `longest` bins.
+    pub fn new(longest: usize) -> WindowSums {
+        let mut cumulative = VecDeque::with_capacity(longest.min(1 << 16) + 1);
+        cumulative.push_back((0, 0));
+        WindowSums { cumulative, longest: longest.max(1) }
+    }
+
+    /// Sums of `bins`, oldest first (bins before them had no events).
+    pub fn of(bins: &[(u64, u64)], longest: usize) -> WindowSums {
+        let mut sums = WindowSums::new(longest);
+        for &(canary, baseline) in bins {
+            sums.push(canary, baseline);
+        }
+        sums
+    }
+
+    /// Adds the bin that closed.
+    pub fn push(&mut self, canary: u64, baseline: u64) {
+        let &(c, b) = self.cumulative.back().expect("never empty");
+        self.cumulative.push_back((c + canary, b + baseline));
+        if self.cumulative.len() > self.longest + 1 {
+            self.cumulative.pop_front();
+        }
+    }
+
+    /// Bins pushed and kept (at most `longest`).
+    pub fn len(&self) -> usize {
+        self.cumulative.len() - 1
+    }
+
+    /// Whether no bin was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// (canary, baseline) events of the last `w` bins (fewer when fewer were pushed).
+    pub fn sum(&self, w: usize) -> (u64, u64) {
+        let last = self.cumulative.len() - 1;
+        let (c, b) = self.cumulative[last];
+        let (c0, b0) = self.cumulative[last.saturating_sub(w)];
+        (c - c0, b - b0)
+    }
+
+    /// The events of the last `n` bins kept, oldest first.
+    pub fn last_bins(&self, n: usize) -> Vec<(u64, u64)> {
+        let last = self.cumulative.len() - 1;
+        let from = last.saturating_sub(n);
+        (from..last)
+            .map(|i| {
+                let (c0, b0) = self.cumulative[i];
+                let (c1, b1) = self.cumulative[i + 1];
+                (c1 - c0, b1 - b0)
+            })
+            .collect()
+    }
+}
 
 /// Binned counts of the two compared builds.
 #[derive(Debug, Clone, PartialEq)]

@@ -40,10 +40,8 @@
 //! only more conservative); on bursty streams it holds approximately, as far as `phi` captures
 //! the bursts (the benchmark's bursty families measure how far).
 
-use std::collections::VecDeque;
-
 use super::Gate;
-use super::windows::{BinRule, Fired, window_sum};
+use super::windows::{BinRule, Fired, WindowSums, window_sum};
 use crate::stats;
 
 /// Seconds in the hour the budget is stated per.
@@ -89,7 +87,7 @@ impl BinRule for Rolling {
         &mut self,
         code: usize,
         bin: usize,
-        history: &VecDeque<(u64, u64)>,
+        history: &WindowSums,
         window_bins: &[usize],
         length_s: u64,
         codes_seen: usize,
@@ -177,8 +175,8 @@ mod tests {
         }
     }
 
-    fn history(bins: &[(u64, u64)]) -> VecDeque<(u64, u64)> {
-        bins.iter().copied().collect()
+    fn history(bins: &[(u64, u64)]) -> WindowSums {
+        WindowSums::of(bins, bins.len())
     }
 
     #[test]
