@@ -87,8 +87,8 @@ impl Binner {
     /// until `None`, taking each closed bin's counts ([`Binner::take`]) before the next call, then
     /// add the second's events ([`Binner::add`]).
     pub fn close_before(&mut self, second: i64) -> Option<Closed> {
-        let origin = *self.origin.get_or_insert(second);
-        let bin = ((second - origin) as u64 / self.bin_seconds) as usize;
+        self.origin.get_or_insert(second);
+        let bin = self.bin_of(second);
         if self.current < bin {
             // The seconds up to this bin's end were all given (or quiet).
             let closed = self.current;
@@ -98,6 +98,11 @@ impl Binner {
         }
         self.last_second = second;
         None
+    }
+
+    /// The bin of `second` (at or after the first second given).
+    pub fn bin_of(&self, second: i64) -> usize {
+        ((second - self.origin.unwrap_or(second)) as u64 / self.bin_seconds) as usize
     }
 
     /// Adds events of `code` to the bin being filled (after [`Binner::close_before`]).
@@ -235,6 +240,32 @@ pub fn code_order(counts: &Counts, codes: &[Code], baseline: usize, canary: usiz
     order
 }
 
+/// Per series of `counts` ([`Counts::series`]): its row in `order` (the compared codes' ids, see
+/// [`code_order`]) and whether it is the canary's, or `None` for series of other builds and codes.
+pub fn compared_series(
+    counts: &Counts,
+    order: &[usize],
+    baseline: usize,
+    canary: usize,
+) -> Vec<Option<(usize, bool)>> {
+    let mut row_of = std::collections::HashMap::with_capacity(order.len());
+    for (row, &id) in order.iter().enumerate() {
+        row_of.insert(id, row);
+    }
+    counts
+        .series()
+        .iter()
+        .map(|&(build, code)| {
+            let row = *row_of.get(&code)?;
+            match build {
+                b if b == canary => Some((row, true)),
+                b if b == baseline => Some((row, false)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 impl Bins {
     /// Folds per-second counts into bins.
     ///
@@ -252,22 +283,30 @@ impl Bins {
         let last_second = counts.last_second.unwrap_or(first_second);
         let span = counts.span_seconds();
         let n_bins = if span == 0 { 0 } else { span.div_ceil(bin_seconds as usize) };
-        let fold = |build: usize, code: usize| -> Vec<u64> {
-            let mut bins = vec![0u64; n_bins];
-            for (i, &c) in counts.seconds(build, code).iter().enumerate() {
-                bins[i / bin_seconds as usize] += u64::from(c);
-            }
-            bins
-        };
         let order = code_order(counts, codes, baseline, canary);
+        let rows = compared_series(counts, &order, baseline, canary);
+        let mut canary_bins = vec![vec![0u64; n_bins]; order.len()];
+        let mut baseline_bins = vec![vec![0u64; n_bins]; order.len()];
+        let mut binner = Binner::new(bin_seconds);
+        binner.close_before(first_second);
+        for (second, pairs) in counts.records() {
+            let bin = binner.bin_of(second);
+            for &(series, n) in pairs {
+                match rows[series as usize] {
+                    Some((row, true)) => canary_bins[row][bin] += u64::from(n),
+                    Some((row, false)) => baseline_bins[row][bin] += u64::from(n),
+                    None => {}
+                }
+            }
+        }
         Bins {
             first_second,
             last_second,
             bin_seconds,
             canary_share,
             codes: order.iter().map(|&id| codes[id].clone()).collect(),
-            canary: order.iter().map(|&id| fold(canary, id)).collect(),
-            baseline: order.iter().map(|&id| fold(baseline, id)).collect(),
+            canary: canary_bins,
+            baseline: baseline_bins,
         }
     }
 

@@ -315,6 +315,14 @@ impl<R: BinRule> Detector for Binned<R> {
         }
     }
 
+    fn push_events(&mut self, second: i64, counts: &[(usize, u64, u64)], events: &mut Vec<Event>) {
+        self.start_second(second, events);
+        for &(code, canary, baseline) in counts {
+            self.reserve_codes(code + 1);
+            self.add(code, second, canary, baseline);
+        }
+    }
+
     fn finish(&mut self, events: &mut Vec<Event>) {
         let Some(closed) = self.binner.finish() else {
             return;

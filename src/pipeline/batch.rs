@@ -10,8 +10,8 @@ use anyhow::{Result, anyhow};
 use super::roles::choose_builds;
 use super::{AnalyzeConfig, Detection, RunFacts, alerts, report};
 use crate::aggregate::Table;
-use crate::bins::{Bins, code_order};
-use crate::detect::{SecondCounts, run_batch};
+use crate::bins::{Bins, code_order, compared_series};
+use crate::detect::run_events;
 use crate::report::Report;
 
 /// Runs the pipeline after reading: choose builds, bin, detect. Returns the report and the bins
@@ -29,16 +29,34 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
         rule.bin_seconds,
         rule.canary_share,
     );
-    let seconds: Vec<SecondCounts> = code_order(&table.counts, &table.codes, baseline, canary)
-        .into_iter()
-        .map(|id| SecondCounts {
-            canary: table.counts.seconds(canary, id),
-            baseline: table.counts.seconds(baseline, id),
-        })
-        .collect();
-    // Codes are fed in heatmap order, so an episode's code id is its row in the bins.
+    // Codes are fed in heatmap order, so an episode's code id is its row in the bins; only the
+    // seconds with events are fed.
+    let order = code_order(&table.counts, &table.codes, baseline, canary);
+    let rows = compared_series(&table.counts, &order, baseline, canary);
     let mut detector = rule.detector();
-    let episodes = run_batch(detector.as_mut(), bins.first_second, &seconds);
+    let mut records = table.counts.records();
+    let next_second = |counts: &mut Vec<(usize, u64, u64)>| {
+        let (second, pairs) = records.next()?;
+        counts.clear();
+        for &(series, n) in pairs {
+            if let Some((row, is_canary)) = rows[series as usize] {
+                let n = u64::from(n);
+                counts.push(if is_canary { (row, n, 0) } else { (row, 0, n) });
+            }
+        }
+        // A code's two builds are two series: one entry per code, codes ascending.
+        counts.sort_unstable_by_key(|&(row, _, _)| row);
+        counts.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                (kept.1, kept.2) = (kept.1 + later.1, kept.2 + later.2);
+            }
+            same
+        });
+        Some(second)
+    };
+    let span = (bins.first_second, bins.last_second);
+    let episodes = run_events(detector.as_mut(), span, next_second);
     let alerts = alerts(episodes, &bins.codes, &bins, rule.threshold);
     let facts = RunFacts {
         input: &table.name,

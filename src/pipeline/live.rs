@@ -285,21 +285,43 @@ impl Live {
             self.origin = Some(next);
         }
         let mut events = Vec::new();
-        let mut counts: Vec<(u64, u64)> = Vec::new();
-        while next <= watermark {
-            counts.clear();
-            counts.resize(codes.len(), (0, 0));
-            for ((build, code), n) in self.open.remove(&next).unwrap_or_default() {
-                self.count_in_columns(next, build, code, n);
-                if build == roles.canary {
-                    counts[code].0 += n;
-                } else if build == roles.baseline {
-                    counts[code].1 += n;
-                }
-            }
-            self.detector.push_second(next, &counts, &mut events);
-            next += 1;
+        if next > watermark {
+            return Vec::new();
         }
+        // The open seconds up to the watermark close: those with rows are fed with their events,
+        // the quiet ones between them only as the gaps between seconds fed; the watermark's own
+        // second is fed (quiet, if no row had it) so the bins and statistics up to it close
+        // exactly as when every second is fed.
+        let still_open = self.open.split_off(&(watermark + 1));
+        let closing = std::mem::replace(&mut self.open, still_open);
+        let mut counts: Vec<(usize, u64, u64)> = Vec::new();
+        for (second, cells) in closing {
+            counts.clear();
+            for ((build, code), n) in cells {
+                self.count_in_columns(second, build, code, n);
+                let (c, b) = match build {
+                    b if b == roles.canary => (n, 0),
+                    b if b == roles.baseline => (0, n),
+                    _ => continue,
+                };
+                counts.push((code, c, b));
+            }
+            // A code's two builds are two cells: one entry per code, codes ascending.
+            counts.sort_unstable_by_key(|&(code, _, _)| code);
+            counts.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    (kept.1, kept.2) = (kept.1 + later.1, kept.2 + later.2);
+                }
+                same
+            });
+            self.detector.push_events(second, &counts, &mut events);
+            next = second + 1;
+        }
+        if next <= watermark {
+            self.detector.push_events(watermark, &[], &mut events);
+        }
+        next = watermark + 1;
         self.next_second = Some(next);
         self.dress(events, codes)
     }
