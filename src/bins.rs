@@ -230,8 +230,58 @@ pub struct Bins {
     pub baseline: Vec<Vec<u64>>,
 }
 
-/// The interned ids of the codes with at least one event in either compared build, in code order:
-/// the rows of [`Bins`].
+/// The most error codes compared one by one. Each compared code holds a detector's state and a
+/// heatmap row (about 2 KB plus 16 bytes a bin); a stream with more distinct codes (a client
+/// sending a fresh code with every event) keeps the most frequent `MAX_COMPARED_CODES - 1` and
+/// compares the rest together as one series, [`other_codes`], so a gate never dies of them.
+pub const MAX_COMPARED_CODES: usize = 16_384;
+
+/// The label of the series that the codes past [`MAX_COMPARED_CODES`] are folded into.
+pub fn other_codes(folded: usize) -> Code {
+    Code::Label(format!("other ({folded} codes)"))
+}
+
+/// The codes a run compares: the rows of [`Bins`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compared {
+    /// The interned ids of the codes compared one by one, in code order.
+    pub ids: Vec<usize>,
+    /// The ids folded into the last row, [`other_codes`] (none but past [`MAX_COMPARED_CODES`]).
+    pub folded: Vec<usize>,
+}
+
+impl Compared {
+    /// The codes with at least one event in either compared build: all of them in code order,
+    /// or past [`MAX_COMPARED_CODES`] the most frequent (ties by code) and the rest folded.
+    pub fn new(counts: &Counts, codes: &[Code], baseline: usize, canary: usize) -> Compared {
+        let mut ids = code_order(counts, codes, baseline, canary);
+        let mut folded = Vec::new();
+        if ids.len() > MAX_COMPARED_CODES {
+            let events = |id: usize| counts.total(baseline, id) + counts.total(canary, id);
+            ids.sort_by(|&a, &b| events(b).cmp(&events(a)).then(codes[a].cmp(&codes[b])));
+            folded = ids.split_off(MAX_COMPARED_CODES - 1);
+            ids.sort_by(|&a, &b| codes[a].cmp(&codes[b]));
+            folded.sort_by(|&a, &b| codes[a].cmp(&codes[b]));
+        }
+        Compared { ids, folded }
+    }
+
+    /// The rows' codes: the compared codes, then [`other_codes`] if any were folded.
+    pub fn labels(&self, codes: &[Code]) -> Vec<Code> {
+        let mut labels: Vec<Code> = self.ids.iter().map(|&id| codes[id].clone()).collect();
+        if !self.folded.is_empty() {
+            labels.push(other_codes(self.folded.len()));
+        }
+        labels
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.ids.len() + usize::from(!self.folded.is_empty())
+    }
+}
+
+/// The interned ids of the codes with at least one event in either compared build, in code order.
 pub fn code_order(counts: &Counts, codes: &[Code], baseline: usize, canary: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..codes.len())
         .filter(|&id| counts.total(baseline, id) + counts.total(canary, id) > 0)
@@ -240,17 +290,20 @@ pub fn code_order(counts: &Counts, codes: &[Code], baseline: usize, canary: usiz
     order
 }
 
-/// Per series of `counts` ([`Counts::series`]): its row in `order` (the compared codes' ids, see
-/// [`code_order`]) and whether it is the canary's, or `None` for series of other builds and codes.
+/// Per series of `counts` ([`Counts::series`]): its row among the compared codes and whether it
+/// is the canary's, or `None` for series of other builds and codes.
 pub fn compared_series(
     counts: &Counts,
-    order: &[usize],
+    compared: &Compared,
     baseline: usize,
     canary: usize,
 ) -> Vec<Option<(usize, bool)>> {
-    let mut row_of = std::collections::HashMap::with_capacity(order.len());
-    for (row, &id) in order.iter().enumerate() {
+    let mut row_of = std::collections::HashMap::with_capacity(compared.rows());
+    for (row, &id) in compared.ids.iter().enumerate() {
         row_of.insert(id, row);
+    }
+    for &id in &compared.folded {
+        row_of.insert(id, compared.ids.len());
     }
     counts
         .series()
@@ -283,10 +336,10 @@ impl Bins {
         let last_second = counts.last_second.unwrap_or(first_second);
         let span = counts.span_seconds();
         let n_bins = if span == 0 { 0 } else { span.div_ceil(bin_seconds as usize) };
-        let order = code_order(counts, codes, baseline, canary);
-        let rows = compared_series(counts, &order, baseline, canary);
-        let mut canary_bins = vec![vec![0u64; n_bins]; order.len()];
-        let mut baseline_bins = vec![vec![0u64; n_bins]; order.len()];
+        let compared = Compared::new(counts, codes, baseline, canary);
+        let rows = compared_series(counts, &compared, baseline, canary);
+        let mut canary_bins = vec![vec![0u64; n_bins]; compared.rows()];
+        let mut baseline_bins = vec![vec![0u64; n_bins]; compared.rows()];
         let mut binner = Binner::new(bin_seconds);
         binner.close_before(first_second);
         for (second, pairs) in counts.records() {
@@ -304,7 +357,7 @@ impl Bins {
             last_second,
             bin_seconds,
             canary_share,
-            codes: order.iter().map(|&id| codes[id].clone()).collect(),
+            codes: compared.labels(codes),
             canary: canary_bins,
             baseline: baseline_bins,
         }
@@ -410,6 +463,30 @@ mod tests {
             let binned: u64 = (0..bins.codes.len()).map(|r| bins.totals(r).0 + bins.totals(r).1).sum();
             proptest::prop_assert_eq!(binned, rows.iter().map(|r| r.3).sum::<u64>());
         }
+    }
+
+    #[test]
+    fn codes_past_the_cap_fold_into_one_row_and_the_most_frequent_stay() {
+        let mut agg = Aggregator::new();
+        let codes: Vec<Code> = (0..MAX_COMPARED_CODES as i64 + 10).map(Code::Int).collect();
+        for id in 0..codes.len() {
+            // Code ids 0..10 have one event, the others two.
+            let n = if id < 10 { 1 } else { 2 };
+            agg.add(id as i64 % 7, 0, id, n).unwrap();
+        }
+        agg.add(3, 1, 5, 1).unwrap();
+        let counts = agg.finish();
+        let compared = Compared::new(&counts, &codes, 0, 1);
+        assert_eq!(compared.rows(), MAX_COMPARED_CODES);
+        // Code 5 has two events (one a build), so it ranks with the codes of two; of those, ties
+        // go by code, so the two largest fold with the nine codes of one event.
+        let last = codes.len() - 1;
+        assert_eq!(compared.folded, vec![0, 1, 2, 3, 4, 6, 7, 8, 9, last - 1, last]);
+        let bins = Bins::new(&counts, &codes, 0, 1, 10, 0.5);
+        assert_eq!(bins.codes.len(), MAX_COMPARED_CODES);
+        assert_eq!(bins.codes.last(), Some(&other_codes(11)));
+        assert_eq!(bins.totals(MAX_COMPARED_CODES - 1), (0, 13));
+        assert_eq!(bins.totals(0), (1, 1));
     }
 
     #[test]

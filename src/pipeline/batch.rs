@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow};
 use super::roles::choose_builds;
 use super::{AnalyzeConfig, Detection, RunFacts, alerts, report};
 use crate::aggregate::Table;
-use crate::bins::{Bins, code_order, compared_series};
+use crate::bins::{Bins, Compared, MAX_COMPARED_CODES, compared_series};
 use crate::detect::run_events;
 use crate::report::Report;
 
@@ -31,8 +31,25 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
     );
     // Codes are fed in heatmap order, so an episode's code id is its row in the bins; only the
     // seconds with events are fed.
-    let order = code_order(&table.counts, &table.codes, baseline, canary);
-    let rows = compared_series(&table.counts, &order, baseline, canary);
+    let compared = Compared::new(&table.counts, &table.codes, baseline, canary);
+    if !compared.folded.is_empty() {
+        let events: u64 = compared
+            .folded
+            .iter()
+            .map(|&id| table.counts.total(baseline, id) + table.counts.total(canary, id))
+            .sum();
+        eprintln!(
+            "errwatch: warning: {}: {} distinct error codes, more than the {MAX_COMPARED_CODES} \
+             compared one by one: the {} most frequent are, and the other {} ({events} events) \
+             are compared together as one series, \"{}\"",
+            crate::escape::visible(&table.name),
+            compared.ids.len() + compared.folded.len(),
+            compared.ids.len(),
+            compared.folded.len(),
+            crate::bins::other_codes(compared.folded.len()),
+        );
+    }
+    let rows = compared_series(&table.counts, &compared, baseline, canary);
     let mut detector = rule.detector();
     let mut records = table.counts.records();
     let next_second = |counts: &mut Vec<(usize, u64, u64)>| {
