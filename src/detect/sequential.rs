@@ -508,6 +508,11 @@ impl SequentialDetector {
             return false;
         }
         let ln_cap = self.ln_horizon - (self.codes_seen.max(1) as f64).ln();
+        // The mixture is at most its largest term: far below the bound, no need to sum.
+        let largest = state.ln_sr.iter().fold(ln_cap, |m, &x| m.max(x));
+        if largest < self.ln_bound - 1e-3 {
+            return false;
+        }
         let grown: Vec<f64> = state.ln_sr.iter().map(|&x| x.max(ln_cap)).collect();
         let ln_grid = (self.alternatives.len() as f64).ln();
         // A margin far above rounding, so that only codes far from the bound are skipped.

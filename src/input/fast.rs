@@ -58,11 +58,17 @@ const MAX_COLUMNS: usize = 32;
 /// The most memory the workers' per-second counters may take together: past it, the fast path
 /// gives up and the reference path, which holds the counters once, reads the file.
 ///
-/// The workers' counters cover the seconds of the rows they read. An hour of 66 build-code
-/// series is about 1 MB; a day in time order about 25 MB over all workers (each reads its own
-/// stretch of the file). Rows in random order make every worker cover the whole span, so a long
-/// shuffled stream goes over and is read on one core in less memory.
+/// Each state's dense counters are a window of at most [`WINDOW_BYTES`] over the seconds of the
+/// rows it reads, sliding forward over rows in time order and sealing the seconds it leaves as
+/// sparse cells (8 bytes per non-zero counter, not counted here: the aggregator holds as much).
+/// Rows far out of order (a shuffled long stream) reach before a window, and the path gives up:
+/// the reference path reads the file on one core into the sparse counters.
 const MAX_COUNTER_BYTES: u64 = 32 << 20;
+
+/// The most memory one worker state's dense counters take: a quarter of [`MAX_COUNTER_BYTES`],
+/// so that the states of two cores stay within it. An hour of 66 build-code series (1.8 MB with
+/// its cells rounded up) fits whole, in any row order; longer or wider streams slide the window.
+const WINDOW_BYTES: usize = MAX_COUNTER_BYTES as usize / 4;
 
 /// Reads the CSV file at `path` on the fast path, counting its events into `sink`, or says why it
 /// gave up (the caller then reads the file on the reference path, into a fresh sink: this one may
@@ -484,9 +490,10 @@ impl<'a> Worker<'a> {
             build_events: Vec::new(),
             codes: Interner::new(),
             code_first: Vec::new(),
-            // A worker's share of the budget, checked before the counters grow; the sum over
-            // workers is checked after each chunk.
-            tally: Tally { limit: Some(MAX_COUNTER_BYTES as usize / 2), ..Tally::default() },
+            // A state's share of the budget, checked before its counters grow (the window then
+            // slides over rows in time order); the sum over states, of which a thread helping
+            // with others' chunks makes more than one, is checked after each chunk.
+            tally: Tally { limit: Some(WINDOW_BYTES), ..Tally::default() },
             counter_bytes: 0,
             tail_rows: Vec::new(),
             repeated_headers: 0,
@@ -1066,7 +1073,11 @@ fn merge<S: CountSink>(
         }
     }
     let mut repeated_headers = 0;
-    for (w, (build_map, code_map)) in workers.into_iter().zip(build_maps.iter().zip(&code_maps)) {
+    // States in time order (a helping thread's state covers the middle of another's run), so that
+    // the sink, fed each state's counts in time order, appends.
+    let mut states: Vec<_> = workers.into_iter().zip(build_maps.iter().zip(&code_maps)).collect();
+    states.sort_by_key(|(w, _)| w.tally.span.map(|(first, _)| first));
+    for (w, (build_map, code_map)) in states {
         for (local, &global) in build_map.iter().enumerate() {
             builds[global].rows += w.build_rows[local];
             builds[global].events = builds[global].events.saturating_add(w.build_events[local]);
