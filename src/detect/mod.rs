@@ -1,10 +1,13 @@
 //! Detection: alert rules fed one second at a time, emitting alert episodes as they start and end.
 //!
-//! Every rule is an online [`Detector`]: it is fed the one-second counts of every code in time
-//! order ([`Detector::push_second`]) and says when an alert episode starts and when it ends
-//! ([`Event`]). A batch run over a file replays its seconds in order through the same detector
-//! that a live stream feeds as its seconds close, so on time-ordered input both give the same
-//! episodes, by construction.
+//! Every rule is an online [`Detector`]: it is fed the one-second counts of the codes in time
+//! order and says when an alert episode starts and when it ends ([`Event`]). The pipeline feeds
+//! only the seconds with events, and in them only the codes with events
+//! ([`Detector::push_events`]), so the cost grows with the events, not with seconds x codes; feeding
+//! every second of every code ([`Detector::push_second`]) is the reference it equals, kept for the
+//! rules' tests. A batch run over a file replays its seconds in order ([`run_events`]) through the
+//! same detector that a live stream feeds as its seconds close, so on time-ordered input both give
+//! the same episodes, by construction.
 //!
 //! The rules:
 //!

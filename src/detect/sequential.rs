@@ -46,6 +46,19 @@
 //! add start weight only up to [`HORIZON_S`] seconds' worth, so a code quiet for days does not
 //! cross the bound on a handful of events.
 //!
+//! # Quiet seconds
+//! A second without events of a code carries no evidence about it: its likelihood ratio is 1, its
+//! CUSUMs stay, its counts stay; it only adds its start weight to the statistic (up to the
+//! horizon's cap) and to the weight gathered since the last alarm. So a code's quiet stretch is
+//! added in one step when its next event comes: the stretch's start weights summed (whole
+//! periods counted per spacing, split where the number of codes seen changed), `R_j` grown by
+//! them up to the cap as second by second. The rounding differs from adding second by second in
+//! the last bits only. The one thing a quiet second can do is confirm an alarm whose checks
+//! depend on time (the warm-up, the start weight gathered, the code's rate): that needs the rate
+//! ratio since the strongest CUSUM's start at the threshold and the mixture, each statistic
+//! grown to at most the cap, at the bound, and a code in that state is fed every second, quiet or
+//! not, until it is no longer in it; every other code skips its quiet seconds.
+//!
 //! # Episodes
 //! An alarm at second `t` counts only if the estimated rate ratio since the change reaches the
 //! threshold. The change is located by a CUSUM per alternative (Page 1954): the strongest CUSUM's

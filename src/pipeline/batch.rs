@@ -2,8 +2,9 @@
 //!
 //! The input has been read whole into per-second counters ([`Table`]). Its builds are all known,
 //! so the roles are chosen once; every second from the first to the last is closed, so the
-//! detector is fed them in order, each code in heatmap order ([`run_batch`]), and the episodes it
-//! ends are dressed and reported as a live run's are.
+//! detector is fed in time order the seconds with events, each with its codes in heatmap order
+//! ([`run_events`]; the seconds between are quiet), and the episodes it ends are dressed and
+//! reported as a live run's are.
 
 use anyhow::{Result, anyhow};
 
