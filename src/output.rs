@@ -62,13 +62,17 @@ pub fn replace_file<T>(
         _ => Path::new("."),
     };
     let name = target.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy());
-    let temporary = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(suffix)
-        .permissions(Permissions::from_mode(NEW_FILE_MODE))
-        .tempfile_in(dir)
-        .context("cannot create a temporary file beside it")?;
-    let registered = Temporary::register(temporary.path())?;
+    let (temporary, registered) = Temporary::create(
+        || {
+            tempfile::Builder::new()
+                .prefix(&format!(".{name}."))
+                .suffix(suffix)
+                .permissions(Permissions::from_mode(NEW_FILE_MODE))
+                .tempfile_in(dir)
+        },
+        |t| t.path(),
+    )
+    .context("cannot create a temporary file beside it")?;
     if let Some(meta) = &existing {
         keep_owner_and_mode(temporary.as_file(), meta)?;
     }

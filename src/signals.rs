@@ -97,10 +97,25 @@ pub struct Temporary {
 
 impl Temporary {
     /// Registers `path` (and starts the handler if it is not running).
+    #[cfg(test)]
     pub fn register(path: &Path) -> io::Result<Temporary> {
+        Temporary::create(|| Ok(path.to_path_buf()), |p| p.as_path()).map(|(_, t)| t)
+    }
+
+    /// Makes a temporary file with `create` and registers its path (`path_of`), with the handler
+    /// running and the registry held in between: a signal that arrives meanwhile waits, then
+    /// removes the file. (Made first and registered after, a SIGTERM between the two left the
+    /// file behind; before the handler ran, it killed the process outright.)
+    pub fn create<T>(
+        create: impl FnOnce() -> io::Result<T>,
+        path_of: impl FnOnce(&T) -> &Path,
+    ) -> io::Result<(T, Temporary)> {
         install()?;
-        lock_temporaries().push(path.to_path_buf());
-        Ok(Temporary { path: path.to_path_buf() })
+        let mut temporaries = lock_temporaries();
+        let made = create()?;
+        let path = path_of(&made).to_path_buf();
+        temporaries.push(path.clone());
+        Ok((made, Temporary { path }))
     }
 
     /// Runs `rename` (which moves the temporary file into place) so that no signal removes the
