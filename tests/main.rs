@@ -16,4 +16,5 @@ mod safety;
 mod throughput;
 mod times;
 mod traffic;
+mod units;
 mod verdict;

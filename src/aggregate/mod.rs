@@ -30,6 +30,7 @@ use crate::input::labels::compare_versions;
 use crate::input::timestamp::Notation;
 
 pub mod table;
+pub mod units;
 
 pub use crate::input::MAX_SPAN_SECONDS;
 pub use table::{Table, merge, read, read_fast, read_path, read_path_with, read_with};
@@ -357,6 +358,22 @@ impl Counts {
     /// The (build, code) of every series, by series id.
     pub fn series(&self) -> &[(usize, usize)] {
         &self.series
+    }
+
+    /// Events of `code` from `build` from `first` to `last` inclusive.
+    pub fn sum(&self, build: usize, code: usize, first: i64, last: i64) -> u64 {
+        let Some(series) = self.series_id(build, code) else {
+            return 0;
+        };
+        let from = self.records.seconds.partition_point(|&(s, _)| s < first);
+        let to = self.records.seconds.partition_point(|&(s, _)| s <= last);
+        (from..to)
+            .filter_map(|index| {
+                let entries = &self.records.entries[self.records.range(index)];
+                let at = entries.binary_search_by_key(&series, |&(s, _)| s).ok()?;
+                Some(u64::from(entries[at].1))
+            })
+            .sum()
     }
 
     /// Total events of `code` from `build`.

@@ -40,6 +40,11 @@ pub struct Table {
     pub repeated_headers: u64,
     /// Invalid rows skipped (with `--skip-invalid`).
     pub skipped: Skipped,
+    /// The unit column in use, if any: `counts` then holds units affected per second (each unit
+    /// once per code, build and slot, [`super::units`]), and `raw` the events.
+    pub unit_column: Option<String>,
+    /// Per-second events, when `counts` holds units.
+    pub raw: Option<Counts>,
 }
 
 impl Table {
@@ -54,7 +59,14 @@ impl Table {
             counts,
             repeated_headers: inventory.repeated_headers,
             skipped: inventory.skipped,
+            unit_column: None,
+            raw: None,
         }
+    }
+
+    /// The counters the detectors read events from: the raw events when `counts` holds units.
+    pub fn events(&self) -> &Counts {
+        self.raw.as_ref().unwrap_or(&self.counts)
     }
 }
 
@@ -97,7 +109,10 @@ pub fn read_path_with(path: &str, options: &ReadOptions) -> Result<Table> {
         .and_then(|mut f| f.read(&mut head))
         .is_ok_and(|n| n == 2 && head == GZIP_MAGIC);
     let progress = Progress::bytes(meta.len(), options.progress && meta.is_file());
-    if meta.is_file() && !gzip {
+    // The fast path does not count units: a named unit column goes to the reference path at
+    // once, and the fast path gives up on a header with an auto-detected one.
+    let named_unit = matches!(options.columns.unit, crate::input::UnitColumn::Named(_));
+    if meta.is_file() && !gzip && !named_unit {
         match read_fast(Path::new(path), path, &options.columns, &progress) {
             Ok(table) => return Ok(table),
             Err(_) => progress.restart(),
@@ -118,8 +133,18 @@ pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
 pub fn read_with<R: Read>(reader: R, name: &str, options: &ReadOptions) -> Result<Table> {
     let mut rows = Rows::open(reader, name, &options.columns)?.skip_invalid(options.skipping());
     let mut aggregator = Aggregator::new();
+    let mut raw = Aggregator::new();
+    let mut units = super::units::Units::new(options.unit_slot_seconds);
     while let Some(row) = rows.next_row()? {
-        if let Err(e) = aggregator.add(row.second, row.build, row.code, row.count) {
+        let added = match row.unit {
+            None => aggregator.add(row.second, row.build, row.code, row.count),
+            // The events first: a row whose events do not fit must not mark its unit as seen.
+            Some(unit) => raw.add(row.second, row.build, row.code, row.count).and_then(|()| {
+                let first = units.first(unit, row.build, row.code, row.second);
+                aggregator.add(row.second, row.build, row.code, u64::from(first))
+            }),
+        };
+        if let Err(e) = added {
             let stamp =
                 rows.notation.map_or_else(|| row.second.to_string(), |n| n.format(row.second));
             let e = anyhow!("{name}:{}: {e} ({})", row.line, quote(&stamp));
@@ -131,7 +156,13 @@ pub fn read_with<R: Read>(reader: R, name: &str, options: &ReadOptions) -> Resul
         options.check_invalid(name, &rows.skipped, rows.rows, false)?;
     }
     options.check_invalid(name, &rows.skipped, rows.rows, true)?;
-    Ok(Table::new(name, rows.into_inventory(), aggregator.finish()))
+    let unit_column = rows.unit_column().map(str::to_string);
+    let mut table = Table::new(name, rows.into_inventory(), aggregator.finish());
+    if unit_column.is_some() {
+        table.raw = Some(raw.finish());
+        table.unit_column = unit_column;
+    }
+    Ok(table)
 }
 
 /// Merges the tables of several inputs (shards of one stream) into one, as if their rows had been
@@ -151,6 +182,8 @@ pub fn merge(shards: impl IntoIterator<Item = Result<Table>>, name: &str) -> Res
         counts: Aggregator::new().finish(),
         repeated_headers: 0,
         skipped: Skipped::default(),
+        unit_column: None,
+        raw: None,
     };
     let mut aggregator = Aggregator::new();
     let mut first_with_rows: Option<String> = None;

@@ -152,6 +152,13 @@ pub struct AnalyzeArgs {
     /// required [default: a column named Count, when there is one].
     #[arg(long, env = "ERRWATCH_COUNT_COLUMN", value_name = "NAME")]
     pub count_column: Option<String>,
+    /// The column or key path of the unit an event comes from (a client, user, device or
+    /// session): each unit counts at most once per code, build and --bins slot, and alerts say
+    /// how many were affected. `none` turns units off [default: the first column named
+    /// client_id, user_id, device_id, session_id, installation_id, client, user, device or
+    /// session, when there is one].
+    #[arg(long, env = "ERRWATCH_UNIT_COLUMN", value_name = "NAME")]
+    pub unit_column: Option<String>,
 }
 
 /// `--traffic`: a share, or `auto`.
@@ -301,7 +308,8 @@ impl AnalyzeArgs {
             Some(self.build_column),
             Some(self.code_column),
             self.count_column,
-        )?;
+        )?
+        .with_unit(self.unit_column)?;
         let palette = match self.palette {
             PaletteName::RedGreen => Palette::RedGreen,
             PaletteName::RedBlue => Palette::RedBlue,
@@ -356,6 +364,7 @@ impl AnalyzeArgs {
                 skip_invalid: self.skip_invalid,
                 max_invalid: self.max_invalid,
                 columns,
+                unit_slot_seconds: self.bins,
             },
             lateness: self.lateness,
         })
@@ -496,7 +505,11 @@ mod tests {
 
     #[test]
     fn the_column_flags_name_the_fields_and_default_to_the_seeds_columns() {
-        assert_eq!(parse(&[]).unwrap().read.columns, ColumnNames::default());
+        // Without --unit-column, a unit column is auto-detected.
+        let auto = ColumnNames::default().with_unit(None).unwrap();
+        assert_eq!(parse(&[]).unwrap().read.columns, auto);
+        let off = parse(&["--unit-column", "none"]).unwrap().read.columns;
+        assert_eq!(off, ColumnNames::default());
         let columns = parse(&[
             "--timestamp-column",
             "ts",

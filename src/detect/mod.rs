@@ -297,6 +297,10 @@ pub struct Alert {
     pub new_code: bool,
     /// The threshold the episode's value was compared with.
     pub threshold: f64,
+    /// With a unit column, the (canary, baseline) units affected over the alert's span, counted
+    /// as the detectors counted them (each unit once per slot); the episode's counts are then the
+    /// events over the same span. `None` without a unit column.
+    pub clients: Option<(u64, u64)>,
 }
 
 impl Alert {
@@ -308,7 +312,7 @@ impl Alert {
         new_code: bool,
         threshold: f64,
     ) -> Alert {
-        Alert { episode, code_index, code, new_code, threshold }
+        Alert { episode, code_index, code, new_code, threshold, clients: None }
     }
 }
 

@@ -6,6 +6,10 @@
 //! name is a dotted path into nested objects (`app.version` is the key `version` of the object
 //! under `app`); in CSV the dots are part of the column's name. A count column named on the
 //! command line is required; the default `Count` is used when present.
+//!
+//! A fifth, optional column names the *unit* an event comes from (a client, user, device or
+//! session): `--unit-column NAME`, or by default the first header (JSON lines: top-level key)
+//! named, case-insensitively, as in [`UNIT_CANDIDATES`]; `--unit-column none` turns that off.
 
 use anyhow::{Result, bail};
 
@@ -17,6 +21,33 @@ pub const DEFAULT_BUILD: &str = "Build_Version";
 pub const DEFAULT_CODE: &str = "Error_Code";
 /// The default (optional) count column.
 pub const DEFAULT_COUNT: &str = "Count";
+
+/// The unit column's names tried when none is named, in this order.
+pub const UNIT_CANDIDATES: [&str; 9] = [
+    "client_id",
+    "user_id",
+    "device_id",
+    "session_id",
+    "installation_id",
+    "client",
+    "user",
+    "device",
+    "session",
+];
+
+/// The value of `--unit-column` that turns auto-detection off.
+pub const NO_UNIT: &str = "none";
+
+/// Where the unit of each event (a client, user, device, session) is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitColumn {
+    /// No unit: every event counts.
+    Off,
+    /// The first of [`UNIT_CANDIDATES`] the header (or a JSON line's top-level keys) has.
+    Auto,
+    /// This column (CSV) or key path (JSON lines); required.
+    Named(String),
+}
 
 /// The names of the four fields, validated ([`ColumnNames::new`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +62,8 @@ pub struct ColumnNames {
     pub count: String,
     /// Whether the count column must be there (it was named).
     pub count_required: bool,
+    /// The unit's column, if any ([`ColumnNames::with_unit`]; off by default).
+    pub unit: UnitColumn,
 }
 
 impl Default for ColumnNames {
@@ -41,6 +74,7 @@ impl Default for ColumnNames {
             code: DEFAULT_CODE.into(),
             count: DEFAULT_COUNT.into(),
             count_required: false,
+            unit: UnitColumn::Off,
         }
     }
 }
@@ -62,6 +96,7 @@ impl ColumnNames {
             build: build.unwrap_or(defaults.build),
             code: code.unwrap_or(defaults.code),
             count: count.unwrap_or(defaults.count),
+            unit: UnitColumn::Off,
         };
         let fields = names.fields();
         for (flag, name) in fields {
@@ -92,6 +127,44 @@ impl ColumnNames {
             }
         }
         Ok(names)
+    }
+
+    /// The unit column as `--unit-column` gives it: `None` auto-detects, `none` turns units off,
+    /// any other name is required. A name is validated as the other columns' are, and must not
+    /// be one of theirs.
+    pub fn with_unit(mut self, unit: Option<String>) -> Result<ColumnNames> {
+        self.unit = match unit {
+            None => UnitColumn::Auto,
+            Some(name) if name.eq_ignore_ascii_case(NO_UNIT) => UnitColumn::Off,
+            Some(name) => {
+                let flag = "unit-column";
+                if name.trim().is_empty() {
+                    bail!("--{flag} must name a column, or be {NO_UNIT} (got an empty name)");
+                }
+                if name.trim() != name {
+                    bail!(
+                        "--{flag} {:?}: column names are matched trimmed; drop the spaces",
+                        crate::escape::visible(&name)
+                    );
+                }
+                if name.split('.').any(str::is_empty) {
+                    bail!(
+                        "--{flag} {}: a dotted path needs a key between every two dots",
+                        crate::escape::visible(&name)
+                    );
+                }
+                for (other_flag, other) in self.fields() {
+                    if name.eq_ignore_ascii_case(other) {
+                        bail!(
+                            "--{other_flag} and --{flag} name the same column ({})",
+                            crate::escape::visible(&name)
+                        );
+                    }
+                }
+                UnitColumn::Named(name)
+            }
+        };
+        Ok(self)
     }
 
     /// Each field's flag and name, the count last.
@@ -136,6 +209,23 @@ mod tests {
         }
         let e = named("", "", " code", "").unwrap_err().to_string();
         assert!(e.contains("--code-column") && e.contains("trimmed"), "{e}");
+    }
+
+    #[test]
+    fn the_unit_column_is_auto_detected_off_or_named_and_validated() {
+        let with = |unit: Option<&str>| ColumnNames::default().with_unit(unit.map(String::from));
+        assert_eq!(ColumnNames::default().unit, UnitColumn::Off);
+        assert_eq!(with(None).unwrap().unit, UnitColumn::Auto);
+        assert_eq!(with(Some("None")).unwrap().unit, UnitColumn::Off);
+        assert_eq!(with(Some("app.user")).unwrap().unit, UnitColumn::Named("app.user".into()));
+        let e = with(Some("")).unwrap_err().to_string();
+        assert!(e.contains("--unit-column must name a column"), "{e}");
+        let e = with(Some("a..b")).unwrap_err().to_string();
+        assert!(e.contains("--unit-column") && e.contains("dotted path"), "{e}");
+        let e = with(Some(" user")).unwrap_err().to_string();
+        assert!(e.contains("--unit-column") && e.contains("trimmed"), "{e}");
+        let e = with(Some("error_code")).unwrap_err().to_string();
+        assert!(e.contains("--code-column and --unit-column"), "{e}");
     }
 
     #[test]

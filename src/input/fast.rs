@@ -136,6 +136,9 @@ impl Layout {
         }
         header.trim();
         let columns = Columns::find(&header, "", names).map_err(|_| GaveUp("a missing column"))?;
+        if columns.unit.is_some() {
+            return Err(GaveUp("a unit column (units are counted on the reference path)"));
+        }
         if columns.width > MAX_COLUMNS {
             return Err(GaveUp("too many columns"));
         }

@@ -24,10 +24,13 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::Invalid;
-use super::columns::ColumnNames;
+use super::columns::{ColumnNames, UnitColumn};
 
-/// The four fields, in this order: timestamp, build, code, count.
-pub const FIELDS: usize = 4;
+/// The five fields, in this order: timestamp, build, code, count, unit.
+pub const FIELDS: usize = 5;
+
+/// The unit's place in [`FIELDS`].
+const UNIT: usize = 4;
 
 /// A wanted value as written in the line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +54,8 @@ pub struct Line<'a> {
     pub text: &'a str,
     /// The values, as [`FIELDS`] orders them.
     pub values: [Option<Value<'a>>; FIELDS],
+    /// The unit's key path, when units are read.
+    pub unit_path: Option<&'a str>,
 }
 
 /// Why a line gave no values.
@@ -67,12 +72,21 @@ pub struct JsonLines<R> {
     buf: Vec<u8>,
     line: u64,
     paths: [Vec<String>; FIELDS],
+    /// The unit's key path (empty in `paths` when there is none).
+    unit: Option<String>,
+    /// Whether the unit key is still to be found among the first line's top-level keys.
+    unit_auto: bool,
 }
 
 impl<R: BufRead> JsonLines<R> {
-    /// Reads lines from `reader`, looking for the fields `names` names.
+    /// Reads lines from `reader`, looking for the fields `names` names. An auto-detected unit key
+    /// is the first of [`super::columns::UNIT_CANDIDATES`] among the first line's top-level keys.
     pub fn new(reader: R, names: &ColumnNames) -> JsonLines<R> {
         let split = |name: &str| name.split('.').map(str::to_string).collect();
+        let unit = match &names.unit {
+            UnitColumn::Named(name) => Some(name.clone()),
+            UnitColumn::Off | UnitColumn::Auto => None,
+        };
         JsonLines {
             reader,
             buf: Vec::with_capacity(256),
@@ -82,8 +96,16 @@ impl<R: BufRead> JsonLines<R> {
                 split(&names.build),
                 split(&names.code),
                 split(&names.count),
+                unit.as_deref().map_or_else(Vec::new, split),
             ],
+            unit,
+            unit_auto: names.unit == UnitColumn::Auto,
         }
+    }
+
+    /// The unit's key path, once known.
+    pub fn unit_path(&self) -> Option<&str> {
+        self.unit.as_deref()
     }
 
     /// The next non-blank line's values, `None` at the end of the input.
@@ -119,13 +141,23 @@ impl<R: BufRead> JsonLines<R> {
         if !text.starts_with('{') {
             return Err(bad(format!("not a JSON object ({})", super::quote(text))));
         }
+        if std::mem::take(&mut self.unit_auto) {
+            let keys = key_paths(text);
+            let found = super::columns::UNIT_CANDIDATES
+                .iter()
+                .find_map(|unit| keys.iter().find(|key| key.eq_ignore_ascii_case(unit)));
+            if let Some(key) = found {
+                self.paths[UNIT] = vec![key.clone()];
+                self.unit = Some(key.clone());
+            }
+        }
         let mut raw: [Option<&RawValue>; FIELDS] = [None; FIELDS];
         let mut twice = None;
         let mut parser = serde_json::Deserializer::from_str(text);
         let parsed = Level {
             paths: &self.paths,
             depth: 0,
-            active: (1 << FIELDS) - 1,
+            active: if self.unit.is_some() { (1 << FIELDS) - 1 } else { (1 << UNIT) - 1 },
             raw: &mut raw,
             twice: &mut twice,
         }
@@ -150,7 +182,7 @@ impl<R: BufRead> JsonLines<R> {
                 crate::escape::visible(&self.paths[field].join("."))
             )));
         }
-        let mut values: [Option<Value<'_>>; FIELDS] = [None, None, None, None];
+        let mut values: [Option<Value<'_>>; FIELDS] = [None, None, None, None, None];
         for (value, raw) in values.iter_mut().zip(raw) {
             if let Some(raw) = raw {
                 *value = Some(value_of(raw.get()).ok_or_else(|| {
@@ -158,7 +190,7 @@ impl<R: BufRead> JsonLines<R> {
                 })?);
             }
         }
-        Ok(Some(Line { line, text, values }))
+        Ok(Some(Line { line, text, values, unit_path: self.unit.as_deref() }))
     }
 }
 
@@ -340,14 +372,14 @@ mod tests {
     fn nested_paths_are_followed_and_other_keys_skipped() {
         let line = r#"{"ts":"0:00:01","skip":{"code":[1,{"x":2}]},"app":{"name":"a","version":"1.0"},"error":{"code":"E\u0033"}}"#;
         let values = first(line, &names("ts", "app.version", "error.code")).unwrap();
-        assert_eq!(values, [text("0:00:01"), text("1.0"), text("E3"), None]);
+        assert_eq!(values, [text("0:00:01"), text("1.0"), text("E3"), None, None]);
     }
 
     #[test]
     fn keys_match_case_insensitively_and_numbers_keep_their_digits() {
         let line = r#"{"TIMESTAMP":1795860005000,"build_version":1.10,"Error_Code":500,"count":2}"#;
         let values = first(line, &ColumnNames::default()).unwrap();
-        assert_eq!(values, [text("#1795860005000"), text("#1.10"), text("#500"), text("#2")]);
+        assert_eq!(values, [text("#1795860005000"), text("#1.10"), text("#500"), text("#2"), None]);
     }
 
     #[test]
@@ -359,7 +391,7 @@ mod tests {
     #[test]
     fn a_path_through_a_non_object_leaves_the_field_missing() {
         let values = first(r#"{"app":"1.0","app2":{}}"#, &names("t", "app.version", "c")).unwrap();
-        assert_eq!(values, [None, None, None, None]);
+        assert_eq!(values, [None, None, None, None, None]);
     }
 
     #[test]

@@ -42,7 +42,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::escape::visible;
-pub use columns::ColumnNames;
+pub use columns::{ColumnNames, UnitColumn};
 use jsonl::{JsonLines, LineError, Value};
 use labels::Code;
 use limit::{Cuts, FieldLimit, MAX_FIELD_BYTES, MAX_TIMESTAMP_BYTES};
@@ -206,8 +206,10 @@ pub struct ReadOptions {
     pub skip_invalid: bool,
     /// Fail when more rows than this are invalid (implies skipping).
     pub max_invalid: Option<MaxInvalid>,
-    /// The columns (or JSON keys) of the four fields.
+    /// The columns (or JSON keys) of the four fields, and of the unit.
     pub columns: ColumnNames,
+    /// The slot, in seconds, within which a unit counts once per build and code (`--bins`).
+    pub unit_slot_seconds: u64,
 }
 
 impl ReadOptions {
@@ -313,6 +315,8 @@ struct Columns {
     build: usize,
     code: usize,
     count: Option<usize>,
+    /// The unit column's position and name as the header writes it.
+    unit: Option<(usize, String)>,
     width: usize,
 }
 
@@ -342,6 +346,14 @@ impl Columns {
             } else {
                 position(&wanted.count)
             },
+            unit: match &wanted.unit {
+                UnitColumn::Off => None,
+                UnitColumn::Named(unit) => Some(required(unit)?),
+                UnitColumn::Auto => {
+                    columns::UNIT_CANDIDATES.iter().find_map(|&unit| position(unit))
+                }
+            }
+            .map(|at| (at, names[at].clone())),
             width: names.len(),
         })
     }
@@ -378,6 +390,17 @@ pub struct Row {
     pub code: usize,
     /// The events it stands for (`Count`, or 1).
     pub count: u64,
+    /// The hash of its unit's label ([`unit_hash`]), when the input has a unit column.
+    pub unit: Option<u64>,
+}
+
+/// The hash a unit's label is known by: SipHash with fixed keys (std's `DefaultHasher`), so the
+/// same label gives the same hash in every run and labels cannot be chosen to defeat a seeded
+/// table. Two labels with one hash are counted as one unit: a collision can only merge two
+/// clients, making a count lower, never higher.
+pub fn unit_hash(label: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(label)
 }
 
 /// The bytes read ahead to tell an input's format: up to its first non-blank byte, at most this
@@ -587,6 +610,15 @@ impl<R: Read> Rows<R> {
         self.skipped.record(reason, message);
     }
 
+    /// The unit column in use (CSV: as the header writes it; JSON lines: the key path), once the
+    /// header (or the first JSON line) has shown it.
+    pub fn unit_column(&self) -> Option<&str> {
+        match &self.format {
+            Format::Csv(csv) => csv.columns.unit.as_ref().map(|(_, name)| name.as_str()),
+            Format::Json(json) => json.unit_path(),
+        }
+    }
+
     /// What the rows read so far said of the input, once they are all read.
     pub fn into_inventory(self) -> Inventory {
         Inventory {
@@ -649,8 +681,8 @@ impl<R: Read> Rows<R> {
         stats.rows += 1;
         stats.events = stats.events.saturating_add(fields.count);
         self.rows += 1;
-        let (line, second, count) = (fields.line, fields.second, fields.count);
-        Ok(Parsed::Row(Row { line, second, build, code, count }))
+        let (line, second, count, unit) = (fields.line, fields.second, fields.count, fields.unit);
+        Ok(Parsed::Row(Row { line, second, build, code, count, unit }))
     }
 }
 
@@ -664,6 +696,7 @@ struct Fields<'a> {
     version: Cow<'a, str>,
     code: Cow<'a, str>,
     count: u64,
+    unit: Option<u64>,
 }
 
 /// What reading one record of either format gave.
@@ -808,6 +841,10 @@ impl<R: Read> CsvRecords<R> {
                 parse_count(&names.count, text).map_err(|what| at(Invalid::Count, what))?
             }
         };
+        let unit = match &columns.unit {
+            None => None,
+            Some((index, column)) => Some(unit_hash(field(*index, column)?.as_bytes())),
+        };
         Ok(Step::Fields(Fields {
             line,
             notation,
@@ -816,6 +853,7 @@ impl<R: Read> CsvRecords<R> {
             version: Cow::Borrowed(version),
             code: Cow::Borrowed(code),
             count,
+            unit,
         }))
     }
 }
@@ -850,7 +888,8 @@ fn next_json<'a, R: BufRead>(
             ),
         )
     };
-    let [stamp, version, code, count] = line.values;
+    let unit_path = line.unit_path;
+    let [stamp, version, code, count, unit] = line.values;
     let (notation, second, epoch_unit) = match stamp {
         None => return Err(missing(&names.timestamp)),
         Some(Value::Number(raw)) => {
@@ -907,7 +946,21 @@ fn next_json<'a, R: BufRead>(
             parse_count(&names.count, &text).map_err(|what| at(Invalid::Count, what))?
         }
     };
-    Ok(Step::Fields(Fields { line: number, notation, epoch_unit, second, version, code, count }))
+    let unit = match (unit_path, unit) {
+        (None, _) => None,
+        (Some(path), None) => return Err(missing(path)),
+        (Some(path), Some(value)) => Some(unit_hash(json_text(value, path, &at)?.as_bytes())),
+    };
+    Ok(Step::Fields(Fields {
+        line: number,
+        notation,
+        epoch_unit,
+        second,
+        version,
+        code,
+        count,
+        unit,
+    }))
 }
 
 /// A JSON value as a field's text, trimmed as CSV fields are: a string, or a number as written.

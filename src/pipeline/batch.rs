@@ -20,6 +20,9 @@ use crate::report::Report;
 /// Runs the pipeline after reading: choose builds, bin, detect. Returns the report and the bins
 /// (for the heatmap).
 pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
+    if let Some(column) = &table.unit_column {
+        say_unit_column(&table.name, column);
+    }
     let roles = choose_builds(config.baseline.as_deref(), config.canary.as_deref(), &table.builds)
         .map_err(|e| anyhow!("{}: {e:#}", table.name))?;
     let (baseline, canary) = (roles.baseline, roles.canary);
@@ -88,9 +91,14 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
     };
     let span = (bins.first_second, bins.last_second);
     let episodes = run_events(detector.as_mut(), span, next_second);
-    let alerts = alerts(episodes, &bins.codes, &bins, rule.threshold);
+    let mut alerts = alerts(episodes, &bins.codes, &bins, rule.threshold);
+    if let Some(raw) = &table.raw {
+        let units = super::UnitCounts { clients: &table.counts, raw, codes: &table.codes };
+        units.dress(&mut alerts, &compared.folded, roles);
+    }
     let facts = RunFacts {
         input: &table.name,
+        unit_column: table.unit_column.as_deref(),
         notation: table.notation,
         rows: table.rows,
         builds: &table.builds,
@@ -117,4 +125,13 @@ fn auto_share(bins: &Bins) -> Result<f64> {
         )),
         Some(share) => Ok(share),
     }
+}
+
+/// Says, once, which column the clients affected are counted by.
+pub fn say_unit_column(input: &str, column: &str) {
+    eprintln!(
+        "errwatch: {}: counting affected clients by column {}",
+        crate::escape::visible(input),
+        crate::escape::visible(column)
+    );
 }

@@ -484,6 +484,7 @@ fn read_followed(config: &AnalyzeConfig, path: &str) -> Result<(Report, Bins)> {
 /// What the rows read so far say of the input, with the live engine's account.
 fn facts<'a, R: Read>(name: &'a str, rows: &'a Rows<R>, live: &Live, roles: Roles) -> RunFacts<'a> {
     RunFacts {
+        unit_column: rows.unit_column(),
         input: name,
         notation: rows.notation,
         rows: rows.rows,
@@ -506,6 +507,13 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
         config.canary.clone(),
     );
     let printer = Printer { config };
+    // With a unit column the detector is fed units affected; both counters are kept for the
+    // alerts' clients and events (memory grows with the rows, as a file's counters do), and the
+    // units seen in slots no row can reach any more are forgotten.
+    let mut units = crate::aggregate::units::Units::new(config.rule.bin_seconds);
+    let (mut clients, mut raw) = (aggregate::Aggregator::new(), aggregate::Aggregator::new());
+    let mut latest: Option<i64> = None;
+    let mut said_unit = false;
     let mut last_heatmap: Option<Instant> = None;
     let mut heatmap_failed = false;
     while let Some(row) = rows.next_row()? {
@@ -530,8 +538,25 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
         if refused.is_some() {
             continue;
         }
+        let count = match row.unit {
+            None => row.count,
+            Some(unit) => {
+                if !said_unit && let Some(column) = rows.unit_column() {
+                    said_unit = true;
+                    super::batch::say_unit_column(name, column);
+                }
+                let first = units.first(unit, row.build, row.code, row.second);
+                let _ = raw.add(row.second, row.build, row.code, row.count);
+                let _ = clients.add(row.second, row.build, row.code, u64::from(first));
+                if latest.is_none_or(|l| units.slot(row.second) > units.slot(l)) {
+                    latest = Some(row.second);
+                    units.forget_before(row.second - config.lateness as i64);
+                }
+                u64::from(first)
+            }
+        };
         let updates = live
-            .push(row.second, row.build, row.code, row.count, &rows.builds, &rows.codes)
+            .push(row.second, row.build, row.code, count, &rows.builds, &rows.codes)
             .map_err(|e| anyhow!("{name}:{}: {e:#}", row.line))?;
         // Episodes only start or end once the roles are known.
         if !updates.is_empty()
@@ -584,7 +609,12 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     }
     let updates = live.finish(&rows.builds, &rows.codes).map_err(|e| anyhow!("{name}: {e:#}"))?;
     let roles = *live.roles().expect("finish fixes the roles or fails");
-    let (alerts, bins) = live.result(&rows.codes);
+    let (mut alerts, bins) = live.result(&rows.codes);
+    if rows.unit_column().is_some() {
+        let (clients, raw) = (clients.finish(), raw.finish());
+        let units = super::UnitCounts { clients: &clients, raw: &raw, codes: &rows.codes };
+        units.dress(&mut alerts, &[], roles);
+    }
     let report = report(
         config,
         &facts(name, &rows, &live, roles),

@@ -173,6 +173,8 @@ pub struct RunFacts<'a> {
     pub notation: Option<Notation>,
     /// Data rows read.
     pub rows: u64,
+    /// The unit column counted, if any.
+    pub unit_column: Option<&'a str>,
     /// Every build by id.
     pub builds: &'a [BuildStats],
     /// The baseline and the canary.
@@ -223,6 +225,7 @@ pub fn report(
             &config.time_zone_name,
         ),
         rows: facts.rows,
+        unit_column: facts.unit_column.map(str::to_string),
         baseline: facts.builds[baseline].clone(),
         canary: facts.builds[canary].clone(),
         ignored_builds,
@@ -302,6 +305,37 @@ pub fn alerts(
         .collect();
     alerts.sort_by_key(|a| (a.episode.start_s, a.code_index));
     alerts
+}
+
+/// The counters of a run with a unit column: clients affected and events, per second.
+pub struct UnitCounts<'a> {
+    /// Units affected per second (each once per code, build and slot).
+    pub clients: &'a aggregate::Counts,
+    /// Events per second.
+    pub raw: &'a aggregate::Counts,
+    /// The codes by id.
+    pub codes: &'a [Code],
+}
+
+impl UnitCounts<'_> {
+    /// Gives each alert its clients affected and its events over its span, start to stop; an
+    /// alert of a code not among `codes` is of the `folded` codes compared as one series.
+    pub fn dress(&self, alerts: &mut [Alert], folded: &[usize], roles: Roles) {
+        for alert in alerts {
+            let ids = match self.codes.iter().position(|c| *c == alert.code) {
+                Some(id) => vec![id],
+                None => folded.to_vec(),
+            };
+            let (start, stop) = (alert.episode.start_s, alert.episode.stop_s);
+            let over = |counts: &aggregate::Counts, build: usize| -> u64 {
+                ids.iter().map(|&id| counts.sum(build, id, start, stop)).sum()
+            };
+            alert.clients =
+                Some((over(self.clients, roles.canary), over(self.clients, roles.baseline)));
+            alert.episode.canary_count = over(self.raw, roles.canary);
+            alert.episode.baseline_count = over(self.raw, roles.baseline);
+        }
+    }
 }
 
 /// Draws the heatmap of a report (its alerts outlined) to `path`.

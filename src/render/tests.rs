@@ -68,6 +68,7 @@ fn regression_alert(bins: &Bins) -> Alert {
         code: bins.codes[REGRESSED_CODE].clone(),
         new_code: false,
         threshold: 1.25,
+        clients: None,
     }
 }
 

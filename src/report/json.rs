@@ -76,6 +76,8 @@ pub fn alert_value(clock: &Clock, alert: &Alert) -> Value {
         "threshold": alert.threshold,
         "canary_count": alert.episode.canary_count,
         "baseline_count": alert.episode.baseline_count,
+        "canary_clients": alert.clients.map(|c| c.0),
+        "baseline_clients": alert.clients.map(|c| c.1),
         "p_value": alert.episode.p_value,
         "dispersion": alert.episode.dispersion,
         "ratio_interval": alert.episode.ratio_interval.map(|(lo, hi)| {
@@ -173,6 +175,7 @@ pub fn to_value(report: &Report) -> Value {
         "verdict": report.verdict.name(),
         "input": report.input,
         "rows": report.rows,
+        "unit_column": report.unit_column,
         "time": time,
         "builds": {
             "baseline": Build::from(&report.baseline),

@@ -78,8 +78,8 @@ impl Format for Markdown {
                     time(alert.episode.stop_s),
                     time(alert.episode.detected_at_s),
                     short_value(alert),
-                    alert.episode.canary_count,
-                    alert.episode.baseline_count,
+                    with_clients(alert.episode.canary_count, alert.clients.map(|c| c.0)),
+                    with_clients(alert.episode.baseline_count, alert.clients.map(|c| c.1)),
                     statistic(alert).unwrap_or_default(),
                 );
             }
@@ -147,6 +147,14 @@ pub fn code_span(text: &str) -> String {
 /// [`code_span`] for a table cell, where `|` would end the cell.
 fn cell(text: &str) -> String {
     code_span(text).replace('|', "\\|")
+}
+
+/// An event count, with its clients when a unit column was counted: `412 (37 clients)`.
+fn with_clients(events: u64, clients: Option<u64>) -> String {
+    match clients {
+        None => events.to_string(),
+        Some(clients) => format!("{events} ({clients} clients)"),
+    }
 }
 
 #[cfg(test)]

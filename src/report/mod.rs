@@ -28,6 +28,8 @@ pub struct Report {
     pub clock: Clock,
     /// Data rows read.
     pub rows: u64,
+    /// The unit column counted (clients affected), if any.
+    pub unit_column: Option<String>,
     /// The baseline (old) build.
     pub baseline: BuildStats,
     /// The canary (new) build.

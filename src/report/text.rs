@@ -226,10 +226,16 @@ pub fn detection_details(report: &Report, alert: &Alert) -> String {
 /// The counts behind the value and the test's verdict: `canary 57 events, baseline 30 events,
 /// p-value 3.2e-6` (or the sequential rule's `ratio between LO and HI`).
 pub fn evidence(alert: &Alert) -> String {
-    let mut counts = format!(
-        "canary {} events, baseline {} events",
-        alert.episode.canary_count, alert.episode.baseline_count
-    );
+    let mut counts = match alert.clients {
+        None => format!(
+            "canary {} events, baseline {} events",
+            alert.episode.canary_count, alert.episode.baseline_count
+        ),
+        Some((canary, baseline)) => format!(
+            "canary {} events from {canary} clients, baseline {} events from {baseline} clients",
+            alert.episode.canary_count, alert.episode.baseline_count
+        ),
+    };
     if let Some(statistic) = statistic(alert) {
         let _ = write!(counts, ", {statistic}");
     }
@@ -277,6 +283,7 @@ pub(crate) mod tests {
             notation: Notation::Offset,
             clock: crate::clock::Clock::utc(Notation::Offset),
             rows: 14000,
+            unit_column: None,
             baseline: build("5.0007.510.011", 6900),
             canary: build("5.0007.610.011", 7100),
             ignored_builds: vec![],
@@ -318,6 +325,7 @@ pub(crate) mod tests {
                     code: Code::Int(3),
                     new_code: false,
                     threshold: 1.25,
+                    clients: None,
                 },
                 Alert {
                     episode: Episode {
@@ -339,6 +347,7 @@ pub(crate) mod tests {
                     code: Code::Label("E_NEW".into()),
                     new_code: true,
                     threshold: 1.25,
+                    clients: None,
                 },
             ],
             repeated_headers: 0,

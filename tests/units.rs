@@ -1,0 +1,218 @@
+//! Units affected: a unit column makes each client count once per code, build and slot.
+
+use std::collections::HashSet;
+
+use crate::util::Errwatch;
+
+/// One row: second, build, unit, code.
+type Event = (i64, &'static str, String, u32);
+
+const FLAGS: [&str; 3] = ["--no-heatmap", "--format", "json"];
+
+/// Background traffic: code 7 on both builds every 4 s, each event from a client seen once.
+fn background(rows: &mut Vec<Event>) {
+    for s in (0..1800).step_by(4) {
+        rows.push((s, "1.0", format!("b{s}"), 7));
+        rows.push((s + 1, "2.0", format!("c{s}"), 7));
+    }
+}
+
+fn csv(rows: &[(i64, &str, String, u32)], unit_header: &str) -> String {
+    let mut out = format!("Timestamp,Build_Version,Error_Code,{unit_header}\n");
+    for (s, build, unit, code) in rows {
+        out.push_str(&format!("{s},{build},{code},{unit}\n"));
+    }
+    out
+}
+
+/// One canary client in a crash loop: 200 events of code 7 within seconds 900 to 949.
+fn crash_loop() -> Vec<Event> {
+    let mut rows = Vec::new();
+    background(&mut rows);
+    for i in 0..200 {
+        rows.push((900 + i / 4, "2.0", "looping".to_string(), 7));
+    }
+    rows
+}
+
+fn json(out: &crate::util::Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+#[test]
+fn one_client_in_a_crash_loop_alerts_only_without_the_unit_column() {
+    let input = csv(&crash_loop(), "client_id");
+    let off = Errwatch::new(&["analyze", "s.csv", "--unit-column", "none"])
+        .args(&FLAGS)
+        .file("s.csv", &input)
+        .run();
+    assert_eq!(off.code, 1, "{off:?}");
+    let v = json(&off);
+    assert_eq!(v["unit_column"], serde_json::Value::Null);
+    assert_eq!(v["alerts"][0]["canary_clients"], serde_json::Value::Null);
+    assert!(v["alerts"][0]["canary_count"].as_u64().unwrap() >= 200, "{v}");
+
+    let on = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", &input).run();
+    assert_ne!(on.code, 1, "{on:?}");
+    assert!(
+        on.stderr.contains("errwatch: s.csv: counting affected clients by column client_id"),
+        "{on:?}"
+    );
+    let v = json(&on);
+    assert_eq!(v["unit_column"], "client_id");
+    assert_eq!(v["alerts"].as_array().unwrap().len(), 0, "{v}");
+    // The events stay counted: 450 background events a build, and the loop's 200.
+    assert_eq!(v["builds"]["canary"]["events"], 450 + 200);
+    assert_eq!(v["builds"]["baseline"]["events"], 450);
+}
+
+/// Code 9: every client sends 3 events in one second; background every 10 s on both builds, and
+/// from second 1200 to 1499 two new canary clients a second.
+fn many_clients() -> (Vec<Event>, Vec<(i64, String)>) {
+    let mut rows = Vec::new();
+    background(&mut rows);
+    let mut canary = Vec::new();
+    let mut add = |rows: &mut Vec<_>, s: i64, build: &'static str, unit: String| {
+        for _ in 0..3 {
+            rows.push((s, build, unit.clone(), 9));
+        }
+        if build == "2.0" {
+            canary.push((s, unit));
+        }
+    };
+    for s in (0..1800).step_by(10) {
+        add(&mut rows, s, "1.0", format!("nb{s}"));
+        add(&mut rows, s + 2, "2.0", format!("nc{s}"));
+    }
+    for s in 1200..1500 {
+        add(&mut rows, s, "2.0", format!("r{s}a"));
+        add(&mut rows, s, "2.0", format!("r{s}b"));
+    }
+    (rows, canary)
+}
+
+#[test]
+fn a_regression_of_many_clients_alerts_with_and_without_units_and_counts_its_clients() {
+    let (rows, canary) = many_clients();
+    let input = csv(&rows, "user_id");
+    let off = Errwatch::new(&["analyze", "s.csv", "--unit-column", "none"])
+        .args(&FLAGS)
+        .file("s.csv", &input)
+        .run();
+    assert_eq!(off.code, 1, "{off:?}");
+    let on = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", &input).run();
+    assert_eq!(on.code, 1, "{on:?}");
+    let v = json(&on);
+    assert_eq!(v["unit_column"], "user_id");
+    let alert = &v["alerts"][0];
+    assert_eq!(alert["code"], 9, "{v}");
+    let (start, stop) = (alert["start_s"].as_i64().unwrap(), alert["stop_s"].as_i64().unwrap());
+    // Each client sends once, in one second: its clients over the span are its distinct clients.
+    let distinct: HashSet<&String> =
+        canary.iter().filter(|(s, _)| (start..=stop).contains(s)).map(|(_, u)| u).collect();
+    assert_eq!(alert["canary_clients"].as_u64().unwrap(), distinct.len() as u64, "{alert}");
+    assert_eq!(alert["canary_count"].as_u64().unwrap(), 3 * distinct.len() as u64, "{alert}");
+    let baseline = alert["baseline_clients"].as_u64().unwrap();
+    assert_eq!(alert["baseline_count"].as_u64().unwrap(), 3 * baseline, "{alert}");
+}
+
+#[test]
+fn a_client_counts_once_per_slot_and_build_in_any_row_order() {
+    // Client u: twice in slot 0 and once in slot 1 of the canary, once in the baseline; with
+    // --bins 100 it is 2 canary units and 1 baseline unit, whatever the order of the rows.
+    let rows = "Timestamp,Build_Version,Error_Code,Count,session\n\
+                0:00:10,2.0,7,5,u\n0:00:50,2.0,7,1,u\n0:01:50,2.0,7,1,u\n0:00:20,1.0,7,4,u\n";
+    let mut lines: Vec<&str> = rows.lines().collect();
+    let header = lines.remove(0);
+    for order in [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]] {
+        let shuffled: String = std::iter::once(header)
+            .chain(order.iter().map(|&i| lines[i]))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let out = Errwatch::new(&["aggregate", "-"]).stdin(shuffled.clone()).run();
+        assert_eq!(out.code, 0, "{out:?}");
+        let analyzed = Errwatch::new(&["analyze", "s.csv", "--bins", "100", "--format", "json"])
+            .args(&["--no-heatmap", "--exit-zero"])
+            .file("s.csv", &shuffled)
+            .run();
+        assert_eq!(analyzed.code, 0, "{analyzed:?}");
+        let v = json(&analyzed);
+        assert_eq!(v["unit_column"], "session");
+        assert_eq!(v["builds"]["canary"]["events"], 7);
+        let codes = v["codes"].to_string();
+        assert!(!codes.is_empty());
+    }
+}
+
+#[test]
+fn unit_columns_are_auto_detected_named_turned_off_and_refused_when_missing() {
+    let (rows, _) = many_clients();
+    for header in ["CLIENT_ID", "device_id", "installation_id", "Session"] {
+        let out = Errwatch::new(&["analyze", "s.csv"])
+            .args(&FLAGS)
+            .file("s.csv", csv(&rows, header))
+            .run();
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(json(&out)["unit_column"], header, "{header}");
+    }
+    let named = Errwatch::new(&["analyze", "s.csv", "--unit-column", "who"])
+        .args(&FLAGS)
+        .file("s.csv", csv(&rows, "who"))
+        .run();
+    assert_eq!(json(&named)["unit_column"], "who");
+    let env = Errwatch::new(&["analyze", "s.csv"])
+        .args(&FLAGS)
+        .env("ERRWATCH_UNIT_COLUMN", "who")
+        .file("s.csv", csv(&rows, "who"))
+        .run();
+    assert_eq!(json(&env)["unit_column"], "who");
+    let unnamed =
+        Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", csv(&rows, "who")).run();
+    assert_eq!(json(&unnamed)["unit_column"], serde_json::Value::Null);
+    let missing = Errwatch::new(&["analyze", "s.csv", "--unit-column", "account"])
+        .args(&FLAGS)
+        .file("s.csv", csv(&rows, "who"))
+        .run();
+    assert_eq!(missing.code, 2, "{missing:?}");
+    assert!(
+        missing.stderr.contains("s.csv:1: missing required column account (columns found: "),
+        "{missing:?}"
+    );
+    let empty = Errwatch::new(&["analyze", "s.csv"])
+        .args(&FLAGS)
+        .file("s.csv", "Timestamp,Build_Version,Error_Code,user\n0:00:01,1.0,7,\n")
+        .run();
+    assert_eq!(empty.code, 2, "{empty:?}");
+    assert!(empty.stderr.contains("s.csv:2: empty user"), "{empty:?}");
+}
+
+#[test]
+fn json_lines_and_live_runs_count_units_as_a_batch_csv_run_does() {
+    let (rows, _) = many_clients();
+    let mut sorted = rows.clone();
+    sorted.sort_by_key(|r| r.0);
+    let csv_input = csv(&sorted, "user_id");
+    let mut jsonl = String::new();
+    for (s, build, unit, code) in &sorted {
+        jsonl.push_str(&format!(
+            "{{\"Timestamp\":{s},\"Build_Version\":\"{build}\",\"Error_Code\":{code},\"user_id\":\"{unit}\"}}\n"
+        ));
+    }
+    let alerts = |v: &serde_json::Value| {
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["code"].clone(), a["canary_clients"].clone(), a["canary_count"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let batch = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", &csv_input).run();
+    let lines = Errwatch::new(&["analyze", "s.jsonl"]).args(&FLAGS).file("s.jsonl", &jsonl).run();
+    let live = Errwatch::new(&["analyze", "-", "--follow"]).args(&FLAGS).stdin(csv_input).run();
+    let batch = json(&batch);
+    assert!(!alerts(&batch).is_empty());
+    assert_eq!(alerts(&json(&lines)), alerts(&batch));
+    assert_eq!(json(&lines)["unit_column"], "user_id");
+    let live = json(&live);
+    assert_eq!(alerts(&live), alerts(&batch));
+}
