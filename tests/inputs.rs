@@ -198,7 +198,7 @@ fn files_in_other_formats_are_named_instead_of_missing_a_column() {
         (
             "x.parquet",
             &b"PAR1\x15\x04\x15\x10\x15\x14L\x15\x02\x15\x00\x12\x00\x00"[..],
-            "a Parquet file",
+            "not a readable Parquet file",
         ),
         ("x.json", b"[{\"ts\":1}]\n", "a JSON array"),
         ("x.bin", b"\x00\x01\x02\x03\xfe\xff", "binary data"),
