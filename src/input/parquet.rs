@@ -401,9 +401,28 @@ fn type_name(descr: &ColumnDescPtr) -> String {
     }
 }
 
-/// Runs a call into the parquet crate, turning a panic on malformed data into an error.
+thread_local! {
+    /// Whether this thread is inside a call into the parquet crate ([`guarded`]).
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a call into the parquet crate, turning a panic on malformed data into an error. The panic
+/// hook is wrapped once so that such a panic prints nothing (the error says what happened); a
+/// panic anywhere else is printed as before.
 fn guarded<T>(call: impl FnOnce() -> ::parquet::errors::Result<T>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(call)) {
+    static QUIET_WHILE_DECODING: std::sync::Once = std::sync::Once::new();
+    QUIET_WHILE_DECODING.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(|decoding| decoding.get()) {
+                previous(info);
+            }
+        }));
+    });
+    DECODING.with(|decoding| decoding.set(true));
+    let outcome = catch_unwind(AssertUnwindSafe(call));
+    DECODING.with(|decoding| decoding.set(false));
+    match outcome {
         Ok(result) => result.map_err(anyhow::Error::from),
         Err(_) => Err(anyhow!("the Parquet decoder failed on malformed data")),
     }
