@@ -1,9 +1,11 @@
-//! The reader: error events (CSV or JSON lines) in, per-second counters out.
+//! The reader: error events (CSV, JSON lines or Parquet) in, per-second counters out.
 //!
 //! An input is JSON lines when its name says so or its first non-blank byte is `{` ([`jsonl`]),
 //! CSV otherwise; the fields are found by the names of [`ColumnNames`] (the seed's by default). A
-//! file that is neither (Parquet, a JSON array, binary data) is named as such in the error rather
-//! than reported as a CSV file without its columns. The CSV input has a header. Columns are found by name, case-insensitively and in any
+//! Parquet file is opened by its path ([`Rows::parquet`], the `parquet` module, with the cargo
+//! feature of that name), since the format needs seeking; the caller tells it by name or magic.
+//! A stream that is none of these (Parquet on a pipe, a JSON array, binary data) is named as such
+//! in the error rather than reported as a CSV file without its columns. The CSV input has a header. Columns are found by name, case-insensitively and in any
 //! order: `Timestamp`, `Build_Version`, `Error_Code`, and an optional `Count` (the row stands for
 //! that many events, so pre-aggregated counts are accepted); other columns are ignored. Fields are
 //! trimmed; CRLF line endings, a UTF-8 byte-order mark and blank lines are accepted. The timestamp
