@@ -7,7 +7,7 @@ use std::sync::Arc;
 use errwatch::generate::{self, Config, Injection, Kind};
 use errwatch::input::timestamp::Notation;
 use parquet::basic::Compression;
-use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
+use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type, Int96, Int96Type};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
@@ -53,6 +53,8 @@ enum Values {
     Int64(Vec<Option<i64>>),
     Int32(Vec<Option<i32>>),
     Text(Vec<Option<String>>),
+    /// Spark's legacy timestamps: nanoseconds of the day and the Julian day.
+    Int96(Vec<Option<Int96>>),
 }
 
 /// Writes a Parquet file of `schema` with `columns` in that order, in row groups of `group_rows`.
@@ -71,6 +73,7 @@ fn write_parquet(schema: &str, columns: &[Values], group_rows: usize) -> Vec<u8>
         Values::Int64(v) => v.len(),
         Values::Int32(v) => v.len(),
         Values::Text(v) => v.len(),
+        Values::Int96(v) => v.len(),
     });
     for start in (0..rows).step_by(group_rows) {
         let end = (start + group_rows).min(rows);
@@ -94,6 +97,11 @@ fn write_parquet(schema: &str, columns: &[Values], group_rows: usize) -> Vec<u8>
                     let (dense, def) = split(&v[start..end]);
                     let def = optional.then_some(&def[..]);
                     column.typed::<Int32Type>().write_batch(&dense, def, None).unwrap();
+                }
+                Values::Int96(v) => {
+                    let (dense, def) = split(&v[start..end]);
+                    let def = optional.then_some(&def[..]);
+                    column.typed::<Int96Type>().write_batch(&dense, def, None).unwrap();
                 }
                 Values::Text(v) => {
                     let (dense, def) = split(&v[start..end]);
@@ -161,6 +169,29 @@ fn timestamp_columns_of_every_unit_give_the_alerts_of_the_csv() {
         let parquet = write_parquet(&schema, &[Values::Int64(stamps), builds, codes], 7_000);
         assert_eq!(same_analysis(&csv, &parquet, &[]), 1, "the stream has a regression");
     }
+}
+
+#[test]
+fn spark_int96_timestamps_give_the_alerts_of_the_csv() {
+    const JULIAN_DAY_OF_EPOCH: i64 = 2_440_588;
+    let events = events();
+    let stamps = events
+        .iter()
+        .map(|e| {
+            // Half a second into the second, which is floored.
+            let nanos = e.0.rem_euclid(86_400) as u64 * 1_000_000_000 + 500_000_000;
+            let day = (e.0.div_euclid(86_400) + JULIAN_DAY_OF_EPOCH) as u32;
+            let mut value = Int96::new();
+            value.set_data(nanos as u32, (nanos >> 32) as u32, day);
+            Some(value)
+        })
+        .collect();
+    let [builds, codes] = builds_and_codes(&events);
+    let schema = "message spark_schema { optional int96 Timestamp; optional binary Build_Version \
+                  (STRING); optional binary Error_Code (STRING); }";
+    let parquet = write_parquet(schema, &[Values::Int96(stamps), builds, codes], 20_000);
+    let csv = stream(Notation::Rfc3339 { offset_seconds: 0 });
+    assert_eq!(same_analysis(&csv, &parquet, &[]), 1, "the stream has a regression");
 }
 
 #[test]
@@ -407,4 +438,32 @@ fn a_duckdb_parquet_export_gives_the_alerts_of_the_csv() {
             assert_eq!((from_parquet.code, renamed), (expected.code, expected.stdout));
         }
     }
+    // The other codecs read: the same report as the snappy file DuckDB writes by default.
+    let snappy = run.clone_with(&["analyze", "labels.parquet"]).args(&ANALYZE).run();
+    for codec in ["zstd", "gzip"] {
+        let query = format!(
+            "COPY (FROM 'labels.parquet') TO '{codec}.parquet' (FORMAT parquet, COMPRESSION '{codec}')"
+        );
+        let duckdb =
+            Command::new("duckdb").args(["-c", &query]).current_dir(run.dir()).output().unwrap();
+        assert!(duckdb.status.success(), "{}", String::from_utf8_lossy(&duckdb.stderr));
+        let file = format!("{codec}.parquet");
+        let out = run.clone_with(&["analyze", &file]).args(&ANALYZE).run();
+        let renamed = out.stdout.replace(&file, "labels.parquet");
+        assert_eq!((out.code, renamed), (snappy.code, snappy.stdout.clone()), "{codec}");
+    }
+    // A codec this build does not decode is named, with what to do.
+    let query = "COPY (FROM 'labels.parquet') TO 'lz4.parquet' (FORMAT parquet, COMPRESSION 'lz4')";
+    let duckdb =
+        Command::new("duckdb").args(["-c", query]).current_dir(run.dir()).output().unwrap();
+    assert!(duckdb.status.success(), "{}", String::from_utf8_lossy(&duckdb.stderr));
+    let out = run.clone_with(&["analyze", "lz4.parquet", "--no-heatmap"]).run();
+    assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:?}");
+    assert!(
+        out.stderr.starts_with(
+            "errwatch: lz4.parquet: compressed with lz4, which errwatch does not decode (it reads \
+             snappy, zstd and gzip)"
+        ),
+        "{out:?}"
+    );
 }

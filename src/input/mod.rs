@@ -999,7 +999,11 @@ fn next_parquet<'a>(
         Cell::Null => Err(null(column)),
         Cell::Int(n) => Ok(Cow::Owned(n.to_string())),
         Cell::Text(bytes) => parquet_text(bytes, column, &at),
-        Cell::Instant(_) => unreachable!("only a timestamp column holds instants"),
+        // The open refuses a timestamp-typed column for any other field.
+        Cell::Instant(_) => Err(at(
+            Invalid::FieldType,
+            format!("{} is a timestamp, not a string or an integer", visible(column)),
+        )),
     };
     let version = label(version, &names.build)?;
     let code = label(code, &names.code)?;

@@ -428,6 +428,16 @@ fn guarded<T>(call: impl FnOnce() -> ::parquet::errors::Result<T>) -> Result<T> 
     }
 }
 
+/// The error for data the crate could not decode from row `row` on: a codec left out of this
+/// build is named as such, anything else is corrupt data.
 fn corrupt(shown: &str, row: u64, e: &anyhow::Error) -> anyhow::Error {
-    anyhow!("{shown}: row {row}: cannot decode the Parquet data: {e:#}")
+    let message = format!("{e:#}");
+    match message.split_once("Disabled feature at compile time: ") {
+        Some((_, codec)) => anyhow!(
+            "{shown}: compressed with {codec}, which errwatch does not decode (it reads snappy, \
+             zstd and gzip): rewrite the file with one of those (in DuckDB: COPY (FROM '{shown}') \
+             TO 'events.parquet' (FORMAT parquet, COMPRESSION 'zstd'))"
+        ),
+        None => anyhow!("{shown}: row {row}: cannot decode the Parquet data: {message}"),
+    }
 }
