@@ -8,9 +8,208 @@
 //! differential bucket (a heatmap cell) is the canary count minus the baseline count after
 //! normalizing both to an equal traffic split: with the canary serving a share `s` of users,
 //! `diff = C * 0.5 / s - B * 0.5 / (1 - s)`, which is the seed's plain `C - B` when `s = 0.5`.
+//!
+//! The binner is one stage with one rule for where a bin starts and ends: [`Binner`] folds closed
+//! seconds into bins as they come, and hands each bin over when it closes. The window rules read
+//! its closed bins ([`crate::detect::windows`]), keeping each code's last bins as running sums
+//! ([`WindowSums`]) so that a window of any length costs the same; [`Bins`], the whole run's bins
+//! for the heatmap and the report, is made by the same binner from the sparse per-second counters.
+
+use std::collections::VecDeque;
 
 use crate::aggregate::Counts;
 use crate::input::labels::Code;
+
+/// Folds seconds into bins of `bin_seconds` from the first second it is given, and says when each
+/// bin closes: the first second of a later bin has arrived, or the input ended.
+#[derive(Debug, Clone)]
+pub struct Binner {
+    bin_seconds: u64,
+    /// The first second given: the first second of bin 0.
+    origin: Option<i64>,
+    /// The last second given.
+    last_second: i64,
+    /// The bin being filled.
+    current: usize,
+    /// Per code id: (canary, baseline) events of the bin being filled.
+    filling: Vec<(u64, u64)>,
+    finished: bool,
+}
+
+/// A bin that closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed {
+    /// Its index from the first bin.
+    pub bin: usize,
+    /// Its length in seconds (the last bin may be short).
+    pub length_s: u64,
+}
+
+impl Binner {
+    /// A binner of `bin_seconds`-second bins (at least 1).
+    pub fn new(bin_seconds: u64) -> Binner {
+        Binner {
+            bin_seconds: bin_seconds.max(1),
+            origin: None,
+            last_second: 0,
+            current: 0,
+            filling: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// The first second given, once there is one.
+    pub fn origin(&self) -> Option<i64> {
+        self.origin
+    }
+
+    /// The last second given.
+    pub fn last_second(&self) -> i64 {
+        self.last_second
+    }
+
+    /// Seconds per bin.
+    pub fn bin_seconds(&self) -> u64 {
+        self.bin_seconds
+    }
+
+    /// First second of bin `bin`.
+    pub fn bin_start(&self, bin: usize) -> i64 {
+        self.origin.unwrap_or(0) + bin as i64 * self.bin_seconds as i64
+    }
+
+    /// Last second of bin `bin` (the last bin ends at the last second given).
+    pub fn bin_end(&self, bin: usize) -> i64 {
+        (self.bin_start(bin) + self.bin_seconds as i64 - 1).min(self.last_second)
+    }
+
+    /// Starts second `second` (seconds in order): the next bin that closes before it, if any; call
+    /// until `None`, taking each closed bin's counts ([`Binner::take`]) before the next call, then
+    /// add the second's events ([`Binner::add`]).
+    pub fn close_before(&mut self, second: i64) -> Option<Closed> {
+        self.origin.get_or_insert(second);
+        let bin = self.bin_of(second);
+        if self.current < bin {
+            // The seconds up to this bin's end were all given (or quiet).
+            let closed = self.current;
+            self.current += 1;
+            self.last_second = self.last_second.max(self.bin_start(self.current) - 1);
+            return Some(Closed { bin: closed, length_s: self.bin_seconds });
+        }
+        self.last_second = second;
+        None
+    }
+
+    /// The bin of `second` (at or after the first second given).
+    pub fn bin_of(&self, second: i64) -> usize {
+        ((second - self.origin.unwrap_or(second)) as u64 / self.bin_seconds) as usize
+    }
+
+    /// Adds events of `code` to the bin being filled (after [`Binner::close_before`]).
+    pub fn add(&mut self, code: usize, canary: u64, baseline: u64) {
+        if self.filling.len() <= code {
+            self.filling.resize(code + 1, (0, 0));
+        }
+        let slot = &mut self.filling[code];
+        *slot = (slot.0 + canary, slot.1 + baseline);
+    }
+
+    /// Makes room for code ids below `codes`.
+    pub fn reserve_codes(&mut self, codes: usize) {
+        if self.filling.len() < codes {
+            self.filling.resize(codes, (0, 0));
+        }
+    }
+
+    /// Code ids with room (every code given so far is below).
+    pub fn codes(&self) -> usize {
+        self.filling.len()
+    }
+
+    /// Takes the counts of `code` in the bin that just closed.
+    pub fn take(&mut self, code: usize) -> (u64, u64) {
+        self.filling.get_mut(code).map_or((0, 0), std::mem::take)
+    }
+
+    /// Ends the input: the last bin, once (none without any second).
+    pub fn finish(&mut self) -> Option<Closed> {
+        if self.finished {
+            return None;
+        }
+        self.finished = true;
+        self.origin?;
+        let length_s = (self.last_second - self.bin_start(self.current) + 1) as u64;
+        Some(Closed { bin: self.current, length_s })
+    }
+}
+
+/// One code's last closed bins as running sums: the events of any window of up to `longest`
+/// bins ending with the last bin cost one subtraction, whatever its length.
+#[derive(Debug, Clone, Default)]
+pub struct WindowSums {
+    /// Cumulative (canary, baseline) events at the end of each of the last `longest` bins, after
+    /// the total before the oldest of them: `longest + 1` entries at most.
+    cumulative: VecDeque<(u64, u64)>,
+    longest: usize,
+}
+
+impl WindowSums {
+    /// Sums over windows of at most `longest` bins.
+    pub fn new(longest: usize) -> WindowSums {
+        let mut cumulative = VecDeque::with_capacity(longest.min(1 << 16) + 1);
+        cumulative.push_back((0, 0));
+        WindowSums { cumulative, longest: longest.max(1) }
+    }
+
+    /// Sums of `bins`, oldest first (bins before them had no events).
+    pub fn of(bins: &[(u64, u64)], longest: usize) -> WindowSums {
+        let mut sums = WindowSums::new(longest);
+        for &(canary, baseline) in bins {
+            sums.push(canary, baseline);
+        }
+        sums
+    }
+
+    /// Adds the bin that closed.
+    pub fn push(&mut self, canary: u64, baseline: u64) {
+        let &(c, b) = self.cumulative.back().expect("never empty");
+        self.cumulative.push_back((c + canary, b + baseline));
+        if self.cumulative.len() > self.longest + 1 {
+            self.cumulative.pop_front();
+        }
+    }
+
+    /// Bins pushed and kept (at most `longest`).
+    pub fn len(&self) -> usize {
+        self.cumulative.len() - 1
+    }
+
+    /// Whether no bin was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// (canary, baseline) events of the last `w` bins (fewer when fewer were pushed).
+    pub fn sum(&self, w: usize) -> (u64, u64) {
+        let last = self.cumulative.len() - 1;
+        let (c, b) = self.cumulative[last];
+        let (c0, b0) = self.cumulative[last.saturating_sub(w)];
+        (c - c0, b - b0)
+    }
+
+    /// The events of the last `n` bins kept, oldest first.
+    pub fn last_bins(&self, n: usize) -> Vec<(u64, u64)> {
+        let last = self.cumulative.len() - 1;
+        let from = last.saturating_sub(n);
+        (from..last)
+            .map(|i| {
+                let (c0, b0) = self.cumulative[i];
+                let (c1, b1) = self.cumulative[i + 1];
+                (c1 - c0, b1 - b0)
+            })
+            .collect()
+    }
+}
 
 /// Binned counts of the two compared builds.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,14 +230,93 @@ pub struct Bins {
     pub baseline: Vec<Vec<u64>>,
 }
 
-/// The interned ids of the codes with at least one event in either compared build, in code order:
-/// the rows of [`Bins`].
+/// The most error codes compared one by one. Each compared code holds a detector's state and a
+/// heatmap row (about 2 KB plus 16 bytes a bin); a stream with more distinct codes (a client
+/// sending a fresh code with every event) keeps the most frequent `MAX_COMPARED_CODES - 1` and
+/// compares the rest together as one series, [`other_codes`], so a gate never dies of them.
+pub const MAX_COMPARED_CODES: usize = 16_384;
+
+/// The label of the series that the codes past [`MAX_COMPARED_CODES`] are folded into.
+pub fn other_codes(folded: usize) -> Code {
+    Code::Label(format!("other ({folded} codes)"))
+}
+
+/// The codes a run compares: the rows of [`Bins`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compared {
+    /// The interned ids of the codes compared one by one, in code order.
+    pub ids: Vec<usize>,
+    /// The ids folded into the last row, [`other_codes`] (none but past [`MAX_COMPARED_CODES`]).
+    pub folded: Vec<usize>,
+}
+
+impl Compared {
+    /// The codes with at least one event in either compared build: all of them in code order,
+    /// or past [`MAX_COMPARED_CODES`] the most frequent (ties by code) and the rest folded.
+    pub fn new(counts: &Counts, codes: &[Code], baseline: usize, canary: usize) -> Compared {
+        let mut ids = code_order(counts, codes, baseline, canary);
+        let mut folded = Vec::new();
+        if ids.len() > MAX_COMPARED_CODES {
+            let events = |id: usize| counts.total(baseline, id) + counts.total(canary, id);
+            ids.sort_by(|&a, &b| events(b).cmp(&events(a)).then(codes[a].cmp(&codes[b])));
+            folded = ids.split_off(MAX_COMPARED_CODES - 1);
+            ids.sort_by(|&a, &b| codes[a].cmp(&codes[b]));
+            folded.sort_by(|&a, &b| codes[a].cmp(&codes[b]));
+        }
+        Compared { ids, folded }
+    }
+
+    /// The rows' codes: the compared codes, then [`other_codes`] if any were folded.
+    pub fn labels(&self, codes: &[Code]) -> Vec<Code> {
+        let mut labels: Vec<Code> = self.ids.iter().map(|&id| codes[id].clone()).collect();
+        if !self.folded.is_empty() {
+            labels.push(other_codes(self.folded.len()));
+        }
+        labels
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.ids.len() + usize::from(!self.folded.is_empty())
+    }
+}
+
+/// The interned ids of the codes with at least one event in either compared build, in code order.
 pub fn code_order(counts: &Counts, codes: &[Code], baseline: usize, canary: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..codes.len())
         .filter(|&id| counts.total(baseline, id) + counts.total(canary, id) > 0)
         .collect();
     order.sort_by(|&a, &b| codes[a].cmp(&codes[b]));
     order
+}
+
+/// Per series of `counts` ([`Counts::series`]): its row among the compared codes and whether it
+/// is the canary's, or `None` for series of other builds and codes.
+pub fn compared_series(
+    counts: &Counts,
+    compared: &Compared,
+    baseline: usize,
+    canary: usize,
+) -> Vec<Option<(usize, bool)>> {
+    let mut row_of = std::collections::HashMap::with_capacity(compared.rows());
+    for (row, &id) in compared.ids.iter().enumerate() {
+        row_of.insert(id, row);
+    }
+    for &id in &compared.folded {
+        row_of.insert(id, compared.ids.len());
+    }
+    counts
+        .series()
+        .iter()
+        .map(|&(build, code)| {
+            let row = *row_of.get(&code)?;
+            match build {
+                b if b == canary => Some((row, true)),
+                b if b == baseline => Some((row, false)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 impl Bins {
@@ -58,22 +336,30 @@ impl Bins {
         let last_second = counts.last_second.unwrap_or(first_second);
         let span = counts.span_seconds();
         let n_bins = if span == 0 { 0 } else { span.div_ceil(bin_seconds as usize) };
-        let fold = |build: usize, code: usize| -> Vec<u64> {
-            let mut bins = vec![0u64; n_bins];
-            for (i, &c) in counts.seconds(build, code).iter().enumerate() {
-                bins[i / bin_seconds as usize] += u64::from(c);
+        let compared = Compared::new(counts, codes, baseline, canary);
+        let rows = compared_series(counts, &compared, baseline, canary);
+        let mut canary_bins = vec![vec![0u64; n_bins]; compared.rows()];
+        let mut baseline_bins = vec![vec![0u64; n_bins]; compared.rows()];
+        let mut binner = Binner::new(bin_seconds);
+        binner.close_before(first_second);
+        for (second, pairs) in counts.records() {
+            let bin = binner.bin_of(second);
+            for &(series, n) in pairs {
+                match rows[series as usize] {
+                    Some((row, true)) => canary_bins[row][bin] += u64::from(n),
+                    Some((row, false)) => baseline_bins[row][bin] += u64::from(n),
+                    None => {}
+                }
             }
-            bins
-        };
-        let order = code_order(counts, codes, baseline, canary);
+        }
         Bins {
             first_second,
             last_second,
             bin_seconds,
             canary_share,
-            codes: order.iter().map(|&id| codes[id].clone()).collect(),
-            canary: order.iter().map(|&id| fold(canary, id)).collect(),
-            baseline: order.iter().map(|&id| fold(baseline, id)).collect(),
+            codes: compared.labels(codes),
+            canary: canary_bins,
+            baseline: baseline_bins,
         }
     }
 
@@ -177,6 +463,30 @@ mod tests {
             let binned: u64 = (0..bins.codes.len()).map(|r| bins.totals(r).0 + bins.totals(r).1).sum();
             proptest::prop_assert_eq!(binned, rows.iter().map(|r| r.3).sum::<u64>());
         }
+    }
+
+    #[test]
+    fn codes_past_the_cap_fold_into_one_row_and_the_most_frequent_stay() {
+        let mut agg = Aggregator::new();
+        let codes: Vec<Code> = (0..MAX_COMPARED_CODES as i64 + 10).map(Code::Int).collect();
+        for id in 0..codes.len() {
+            // Code ids 0..10 have one event, the others two.
+            let n = if id < 10 { 1 } else { 2 };
+            agg.add(id as i64 % 7, 0, id, n).unwrap();
+        }
+        agg.add(3, 1, 5, 1).unwrap();
+        let counts = agg.finish();
+        let compared = Compared::new(&counts, &codes, 0, 1);
+        assert_eq!(compared.rows(), MAX_COMPARED_CODES);
+        // Code 5 has two events (one a build), so it ranks with the codes of two; of those, ties
+        // go by code, so the two largest fold with the nine codes of one event.
+        let last = codes.len() - 1;
+        assert_eq!(compared.folded, vec![0, 1, 2, 3, 4, 6, 7, 8, 9, last - 1, last]);
+        let bins = Bins::new(&counts, &codes, 0, 1, 10, 0.5);
+        assert_eq!(bins.codes.len(), MAX_COMPARED_CODES);
+        assert_eq!(bins.codes.last(), Some(&other_codes(11)));
+        assert_eq!(bins.totals(MAX_COMPARED_CODES - 1), (0, 13));
+        assert_eq!(bins.totals(0), (1, 1));
     }
 
     #[test]

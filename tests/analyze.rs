@@ -435,3 +435,59 @@ fn bundled_set_a_alerts_on_its_injected_regressions_only() {
 fn bundled_set_b_alerts_on_its_injected_regressions_only() {
     bundled_set_alerts_match_truth("ErrorStreamSetB", "30");
 }
+
+/// Past the cap on codes compared one by one, the rarest codes are compared together as one
+/// series, said on stderr and in the report's codes: a stream of fresh codes does not stop the
+/// gate, nor does it hold a detector per code.
+#[test]
+fn codes_past_the_cap_are_folded_into_one_series_and_said() {
+    let cap = errwatch::bins::MAX_COMPARED_CODES;
+    let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
+    for s in 0..600 {
+        csv.push_str(&format!(
+            "0:{:02}:{:02},{BASELINE},7\n0:{:02}:{:02},{CANARY},7\n",
+            s / 60,
+            s % 60,
+            s / 60,
+            s % 60
+        ));
+    }
+    for i in 0..cap + 100 {
+        csv.push_str(&format!("0:00:05,{BASELINE},fresh-{i}\n"));
+    }
+    let out = Errwatch::new(&["analyze", "s.csv", "--format", "json", "--no-heatmap"])
+        .file("s.csv", csv)
+        .run();
+    assert!([0, 1, 3].contains(&out.code), "{}", out.stderr);
+    let folded = cap + 100 + 1 - (cap - 1);
+    assert!(
+        out.stderr.contains(&format!(
+            "{} distinct error codes, more than the {cap} compared one by one: the {} most \
+             frequent are, and the other {folded} ({folded} events) are compared together as one \
+             series, \"other ({folded} codes)\"",
+            cap + 101,
+            cap - 1
+        )),
+        "{}",
+        out.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["codes"], cap, "{}", report["summary"]);
+}
+
+/// Two events a year apart are a stream like any other: the counters hold its events, not its
+/// seconds.
+#[test]
+fn events_a_year_apart_are_accepted() {
+    let year = 365 * 86_400;
+    let csv = format!(
+        "Timestamp,Build_Version,Error_Code\n1700000000,{BASELINE},7\n1700000000,{CANARY},7\n\
+         {},{BASELINE},7\n{},{CANARY},9\n",
+        1_700_000_000 + year,
+        1_700_000_000 + year
+    );
+    let out = Errwatch::new(&["analyze", "s.csv", "--format", "json"]).file("s.csv", csv).run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "inconclusive", "{report}");
+}

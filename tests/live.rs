@@ -99,7 +99,7 @@ fn late_rows_are_counted_said_and_kept_in_the_totals() {
     csv.push_str("0:00:05,2.0,9\n0:00:05,2.0,9\n");
     csv.push_str(&second_rows(60));
     let out = Errwatch::new(&["analyze", "--follow", "-", "--format", "json", "--no-heatmap"])
-        .stdin(csv)
+        .stdin(csv.clone())
         .run();
     assert!(matches!(out.code, 0 | 1 | 3), "{out:?}");
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -108,9 +108,18 @@ fn late_rows_are_counted_said_and_kept_in_the_totals() {
     assert_eq!(report["rows"], 61 * 4 + 2, "every row counted");
     assert_eq!(report["builds"]["canary"]["events"], 61 + 61 + 2);
     assert!(
-        out.stderr.contains("2 row(s) arrived more than 5 s after later rows"),
+        out.stderr.contains("2 row(s) arrived more than 5 s after later rows")
+            && out.stderr.contains("this answer may differ from a batch run of the same rows"),
         "{}",
         out.stderr
+    );
+    // The text summary says so too.
+    let text = Errwatch::new(&["analyze", "--follow", "-", "--no-heatmap"]).stdin(csv).run();
+    let summary = text.stdout.lines().find(|l| l.starts_with("<stdin>: ")).unwrap_or_default();
+    assert!(
+        summary.contains("(2 late rows not in detection: the answer may differ from a batch run)"),
+        "{}",
+        text.stdout
     );
 }
 

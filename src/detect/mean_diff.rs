@@ -5,10 +5,8 @@
 //! mean difference past any small threshold many times an hour. `--rule mean-diff` exists so that
 //! users can see what the significance gate of the default rule buys.
 
-use std::collections::VecDeque;
-
 use super::Gate;
-use super::windows::{BinRule, Fired, window_sum};
+use super::windows::{BinRule, Fired, WindowSums, window_sum};
 
 /// The mean-difference rule.
 #[derive(Debug, Clone)]
@@ -24,7 +22,7 @@ impl BinRule for MeanDiff {
         &mut self,
         _code: usize,
         bin: usize,
-        history: &VecDeque<(u64, u64)>,
+        history: &WindowSums,
         window_bins: &[usize],
         _length_s: u64,
         _codes_seen: usize,
@@ -67,9 +65,9 @@ mod tests {
         let bins = [(1, 1), (3, 1), (4, 1), (2, 1), (0, 1)];
         let mut rule = MeanDiff { threshold: 1.25, canary_share: 0.5 };
         let mut fired_at = Vec::new();
-        let mut history = VecDeque::new();
+        let mut history = WindowSums::new(bins.len());
         for (bin, &counts) in bins.iter().enumerate() {
-            history.push_back(counts);
+            history.push(counts.0, counts.1);
             let mut fired = Vec::new();
             rule.close_bin(
                 0,

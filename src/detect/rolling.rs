@@ -40,11 +40,9 @@
 //! only more conservative); on bursty streams it holds approximately, as far as `phi` captures
 //! the bursts (the benchmark's bursty families measure how far).
 
-use std::collections::VecDeque;
-
 use super::Gate;
 use super::dispersion::Scaling;
-use super::windows::{BinRule, Fired, window_sum};
+use super::windows::{BinRule, Fired, WindowSums, window_sum};
 use crate::stats;
 
 /// Seconds in the hour the budget is stated per.
@@ -90,7 +88,7 @@ impl BinRule for Rolling {
         &mut self,
         code: usize,
         bin: usize,
-        history: &VecDeque<(u64, u64)>,
+        history: &WindowSums,
         window_bins: &[usize],
         length_s: u64,
         codes_seen: usize,
@@ -165,6 +163,9 @@ impl BinRule for Rolling {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every window's counts taken as they are (independent events).
+    const AS_COUNTED: [Scaling; 2] = [Scaling::INDEPENDENT; 2];
     use crate::detect::{Event, RuleConfig, RuleKind, SecondCounts, run_batch};
 
     fn config(window_bins: Vec<usize>, share: f64) -> RuleConfig {
@@ -178,8 +179,8 @@ mod tests {
         }
     }
 
-    fn history(bins: &[(u64, u64)]) -> VecDeque<(u64, u64)> {
-        bins.iter().copied().collect()
+    fn history(bins: &[(u64, u64)]) -> WindowSums {
+        WindowSums::of(bins, bins.len())
     }
 
     #[test]
@@ -189,16 +190,7 @@ mod tests {
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
         // 40 against 10: P(X >= 40 | 50, 1/2) = 1.19307e-5 <= 0.05.
-        rule.close_bin(
-            0,
-            0,
-            &history(&[(40, 10)]),
-            &[1],
-            3600,
-            1,
-            &[Scaling::INDEPENDENT; 2],
-            &mut fired,
-        );
+        rule.close_bin(0, 0, &history(&[(40, 10)]), &[1], 3600, 1, &AS_COUNTED, &mut fired);
         assert_eq!(fired.len(), 1);
         assert_eq!((fired[0].value, fired[0].canary_count, fired[0].baseline_count), (4.0, 40, 10));
         let p = fired[0].p_value.unwrap();
@@ -213,29 +205,11 @@ mod tests {
         let mut fired = Vec::new();
         // Half-hour bins save 0.025 each. 5 events: the best p-value is 0.5^5 = 0.03125 > 0.025,
         // untested; the savings grow to 0.05.
-        rule.close_bin(
-            0,
-            0,
-            &history(&[(5, 0)]),
-            &[1],
-            1800,
-            1,
-            &[Scaling::INDEPENDENT; 2],
-            &mut fired,
-        );
+        rule.close_bin(0, 0, &history(&[(5, 0)]), &[1], 1800, 1, &AS_COUNTED, &mut fired);
         assert!(fired.is_empty());
         assert_eq!(rule.savings[0][0], 0.025);
         // 5 canary events again: now 0.03125 <= 0.05 and P(X >= 5 | 5, 1/2) = 0.03125 fires.
-        rule.close_bin(
-            0,
-            1,
-            &history(&[(5, 0), (5, 0)]),
-            &[1],
-            1800,
-            1,
-            &[Scaling::INDEPENDENT; 2],
-            &mut fired,
-        );
+        rule.close_bin(0, 1, &history(&[(5, 0), (5, 0)]), &[1], 1800, 1, &AS_COUNTED, &mut fired);
         assert_eq!(fired.len(), 1);
         assert_eq!(rule.savings[0][0], 0.0);
         assert!(matches!(rule.gate(), Some(Gate::Budget { windows: 2, tested: 1, .. })));
@@ -248,16 +222,7 @@ mod tests {
         let mut fired = Vec::new();
         // Four codes seen, two lengths, a 900-second bin: 0.05 x 0.25 / 8 each; the two-bin
         // window does not fit yet but still saves.
-        rule.close_bin(
-            2,
-            0,
-            &history(&[(0, 0)]),
-            &[1, 2],
-            900,
-            4,
-            &[Scaling::INDEPENDENT; 2],
-            &mut fired,
-        );
+        rule.close_bin(2, 0, &history(&[(0, 0)]), &[1, 2], 900, 4, &AS_COUNTED, &mut fired);
         let income = 0.05 * 0.25 / 8.0;
         assert_eq!(rule.savings[2], vec![income, income]);
     }
@@ -269,29 +234,11 @@ mod tests {
         let mut fired = Vec::new();
         // Ten quiet hour-long bins save no more than one hour's 0.05.
         for bin in 0..10 {
-            rule.close_bin(
-                0,
-                bin,
-                &history(&[(0, 0)]),
-                &[1],
-                3600,
-                1,
-                &[Scaling::INDEPENDENT; 2],
-                &mut fired,
-            );
+            rule.close_bin(0, bin, &history(&[(0, 0)]), &[1], 3600, 1, &AS_COUNTED, &mut fired);
         }
         assert_eq!(rule.savings[0][0], 0.05);
         // So a single canary event (best p-value 0.5) is not even tested.
-        rule.close_bin(
-            0,
-            10,
-            &history(&[(1, 0)]),
-            &[1],
-            3600,
-            1,
-            &[Scaling::INDEPENDENT; 2],
-            &mut fired,
-        );
+        rule.close_bin(0, 10, &history(&[(1, 0)]), &[1], 3600, 1, &AS_COUNTED, &mut fired);
         assert!(fired.is_empty());
     }
 
@@ -301,16 +248,7 @@ mod tests {
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
         // 8 against 3: tested (0.5^11 <= 0.05) but P(X >= 8 | 11, 1/2) = 0.113.
-        rule.close_bin(
-            0,
-            0,
-            &history(&[(8, 3)]),
-            &[1],
-            3600,
-            1,
-            &[Scaling::INDEPENDENT; 2],
-            &mut fired,
-        );
+        rule.close_bin(0, 0, &history(&[(8, 3)]), &[1], 3600, 1, &AS_COUNTED, &mut fired);
         assert!(fired.is_empty());
     }
 
@@ -320,16 +258,7 @@ mod tests {
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
         // 1200 versus 1000: very significant (z ~ 4.3) but only 20% more.
-        rule.close_bin(
-            0,
-            0,
-            &history(&[(1200, 1000)]),
-            &[1],
-            3600,
-            1,
-            &[Scaling::INDEPENDENT; 2],
-            &mut fired,
-        );
+        rule.close_bin(0, 0, &history(&[(1200, 1000)]), &[1], 3600, 1, &AS_COUNTED, &mut fired);
         assert!(fired.is_empty());
     }
 
@@ -339,32 +268,14 @@ mod tests {
         let config = config(vec![1], 0.1);
         let mut rule = Rolling::new(1.25, 0.05, 0.1, &config);
         let mut fired = Vec::new();
-        rule.close_bin(
-            0,
-            0,
-            &history(&[(30, 100)]),
-            &[1],
-            3600,
-            1,
-            &[Scaling::INDEPENDENT; 2],
-            &mut fired,
-        );
+        rule.close_bin(0, 0, &history(&[(30, 100)]), &[1], 3600, 1, &AS_COUNTED, &mut fired);
         assert_eq!(fired.len(), 1);
         assert!((fired[0].value - 2.7).abs() < 1e-9);
         // The same counts at an equal split are a decrease and never fire.
         let config = self::config(vec![1], 0.5);
         let mut rule = Rolling::new(0.01, 0.5, 0.5, &config);
         fired.clear();
-        rule.close_bin(
-            0,
-            0,
-            &history(&[(30, 100)]),
-            &[1],
-            3600,
-            1,
-            &[Scaling::INDEPENDENT; 2],
-            &mut fired,
-        );
+        rule.close_bin(0, 0, &history(&[(30, 100)]), &[1], 3600, 1, &AS_COUNTED, &mut fired);
         assert!(fired.is_empty());
     }
 
@@ -373,16 +284,7 @@ mod tests {
         let config = config(vec![1], 0.5);
         let mut rule = Rolling::new(1.25, 0.05, 0.5, &config);
         let mut fired = Vec::new();
-        rule.close_bin(
-            0,
-            0,
-            &history(&[(12, 0)]),
-            &[1],
-            3600,
-            1,
-            &[Scaling::INDEPENDENT; 2],
-            &mut fired,
-        );
+        rule.close_bin(0, 0, &history(&[(12, 0)]), &[1], 3600, 1, &AS_COUNTED, &mut fired);
         assert_eq!(fired.len(), 1);
         assert!(fired[0].value.is_infinite());
     }

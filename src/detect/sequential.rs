@@ -46,6 +46,19 @@
 //! add start weight only up to [`HORIZON_S`] seconds' worth, so a code quiet for days does not
 //! cross the bound on a handful of events.
 //!
+//! # Quiet seconds
+//! A second without events of a code carries no evidence about it: its likelihood ratio is 1, its
+//! CUSUMs stay, its counts stay; it only adds its start weight to the statistic (up to the
+//! horizon's cap) and to the weight gathered since the last alarm. So a code's quiet stretch is
+//! added in one step when its next event comes: the stretch's start weights summed (whole
+//! periods counted per spacing, split where the number of codes seen changed), `R_j` grown by
+//! them up to the cap as second by second. The rounding differs from adding second by second in
+//! the last bits only. The one thing a quiet second can do is confirm an alarm whose checks
+//! depend on time (the warm-up, the start weight gathered, the code's rate): that needs the rate
+//! ratio since the strongest CUSUM's start at the threshold and the mixture, each statistic
+//! grown to at most the cap, at the bound, and a code in that state is fed every second, quiet or
+//! not, until it is no longer in it; every other code skips its quiet seconds.
+//!
 //! # Episodes
 //! An alarm at second `t` counts only if the estimated rate ratio since the change reaches the
 //! threshold. The change is located by a CUSUM per alternative (Page 1954): the strongest CUSUM's
@@ -142,6 +155,8 @@ struct CodeState {
     /// Cumulative (canary, baseline) events so far.
     total: (u64, u64),
     open: Option<Open>,
+    /// The last second whose update this state has had.
+    fed_to: i64,
 }
 
 /// The streaming state of the sequential rule over all codes: feed it one second at a time.
@@ -154,6 +169,11 @@ pub struct SequentialDetector {
     alternatives: Vec<Alternative>,
     codes: Vec<CodeState>,
     codes_seen: usize,
+    /// `(second, codes seen)` from each second at which the number of codes seen changed.
+    seen_from: Vec<(i64, usize)>,
+    /// The codes whose statistic could alarm on a second without their events (fed every
+    /// second while so); every other code skips its quiet seconds in closed form.
+    hot: std::collections::BTreeSet<usize>,
     /// The first second fed, from which the start spacings count, and the last.
     origin: Option<i64>,
     last_second: Option<i64>,
@@ -187,6 +207,8 @@ impl SequentialDetector {
             alternatives,
             codes: Vec::new(),
             codes_seen: 0,
+            seen_from: Vec::new(),
+            hot: std::collections::BTreeSet::new(),
             origin: None,
             last_second: None,
             finished: false,
@@ -214,6 +236,7 @@ impl SequentialDetector {
             recent: std::collections::VecDeque::new(),
             total: (0, 0),
             open: None,
+            fed_to: i64::MIN,
         }
     }
 
@@ -243,27 +266,197 @@ impl SequentialDetector {
     }
 }
 
-impl Detector for SequentialDetector {
-    fn push_second(&mut self, second: i64, counts: &[(u64, u64)], events: &mut Vec<Event>) {
-        while self.codes.len() < counts.len() {
-            let state = self.new_code_state();
-            self.codes.push(state);
+impl SequentialDetector {
+    /// The statistic of `code` at `second`, with `c` canary and `b` baseline events: the rule's
+    /// recursion, alarm checks and episode bookkeeping for one second of one code seen so far.
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &mut self,
+        code: usize,
+        second: i64,
+        (c, b): (u64, u64),
+        origin: i64,
+        ln_weight: f64,
+        ln_cap: f64,
+        ln_grid: f64,
+        events: &mut Vec<Event>,
+    ) {
+        let threshold = self.threshold;
+        let share = self.share;
+        let state = &mut self.codes[code];
+        state.fed_to = second;
+        // The long-run dispersion from the seconds before this one, and the recent local one
+        // with this second's total: neither depends on how this second's events split
+        // between the builds. Then this second's baseline events join the long-run estimate.
+        #[cfg(test)]
+        let quiet_or_independent = c + b == 0 || self.independent;
+        #[cfg(not(test))]
+        let quiet_or_independent = c + b == 0;
+        let dispersion = if !quiet_or_independent {
+            self.local.add(code, second, c, b);
+            self.dispersion.phi(code, second)
+        } else {
+            1.0
+        };
+        self.dispersion.add(code, second, b);
+        let before = state.total;
+        state.total = (before.0 + c, before.1 + b);
+        state.ln_added = log_add(state.ln_added, ln_weight);
+        if c + b > 0 {
+            state.recent.push_back((second, c, b));
         }
-        for (code, &(c, b)) in counts.iter().enumerate() {
-            if (c > 0 || b > 0) && !self.codes[code].seen {
-                self.codes[code].seen = true;
+        let keep = super::dispersion::LOCAL_MIN_WINDOW_S as i64;
+        while state.recent.front().is_some_and(|&(t, _, _)| t <= second - keep) {
+            state.recent.pop_front();
+        }
+        let mut local_before = None;
+        for (j, alt) in self.alternatives.iter().enumerate() {
+            let llr = (c as f64 * alt.up + b as f64 * alt.down) / dispersion;
+            let grown = log_add(ln_weight, state.ln_sr[j]);
+            state.ln_sr[j] = if c + b == 0 && grown > ln_cap {
+                // A quiet second adds start weight only up to the horizon's worth.
+                state.ln_sr[j].max(ln_cap)
+            } else {
+                grown + llr
+            };
+            if state.cusum[j] <= 0.0 {
+                let local =
+                    *local_before.get_or_insert_with(|| self.local.cumulative(code, second));
+                state.cusum_start[j] = (second, before, local);
+                state.cusum[j] = 0.0;
+            }
+            state.cusum[j] = (state.cusum[j] + llr).max(0.0);
+        }
+        // Follow an open episode's CUSUM: a new peak moves the estimated end; a return to
+        // zero closes the episode.
+        if let Some(open) = &mut state.open {
+            open.dispersion = open.dispersion.max(dispersion);
+            let w = state.cusum[open.alternative];
+            if w > open.peak {
+                open.peak = w;
+                open.peak_s = second;
+                open.at_peak = state.total;
+            }
+            if w <= 0.0 {
+                let open = state.open.take().expect("checked above");
+                let episode = self.episode(code, &open, open.at_peak, open.peak_s);
+                events.push(Event::Ended(episode));
+            }
+        }
+        let state = &mut self.codes[code];
+        let ln_mix = log_sum(&state.ln_sr) - ln_grid;
+        if ln_mix < self.ln_bound {
+            return;
+        }
+        // The strongest CUSUM locates the change; the rate ratio since then must reach the
+        // threshold.
+        let alternative = (0..state.cusum.len())
+            .max_by(|&x, &y| state.cusum[x].total_cmp(&state.cusum[y]))
+            .expect("the grid is not empty");
+        let (start_s, before_start, local_at_start) = state.cusum_start[alternative];
+        let (span_c, span_b) = (state.total.0 - before_start.0, state.total.1 - before_start.1);
+        if ratio(span_c, span_b, share) < threshold {
+            return;
+        }
+        // Warm-up: until the long-run dispersion has its first stretch of 3 tau seconds,
+        // nothing tells a burst from a regression, so no alarm is confirmed.
+        if second - origin < super::dispersion::WARM_UP_S {
+            return;
+        }
+        // Bursts inside the run that the per-second dispersion had not seen yet (a burst is
+        // only known once it has happened). Two checks, each of which can only remove an
+        // alarm, so the guarantee stands:
+        // - the run's counts divided by the dispersion measured over the run itself;
+        // - a surge, the densest `SURGE_S` seconds of the run's last few minutes when they hold
+        //   more events than the code's rate explains, counts as if it could be one client's
+        //   burst: its evidence is divided by its number of events, which is exactly valid
+        //   for a single burst that lands whole.
+        // The evidence must still reach the bound given the start weight gathered. Without
+        // bursts or surges this holds whenever the statistic crossed (`R <= W e^(max
+        // CUSUM)`), so it costs nothing on independent events at a steady rate; a strong
+        // regression's first minute is a surge, so its alarm waits for evidence beyond it.
+        let (squares, mass) = self.local.cumulative(code, second + 1);
+        let over_run =
+            super::dispersion::ratio(squares - local_at_start.0, mass - local_at_start.1);
+        let rate = self.dispersion.rate(code, second);
+        let over_run =
+            dispersion.max(super::dispersion::local_used(over_run, rate, self.dispersion.pool()));
+        // The block covers at most the run's seconds: a run a second old whose one second
+        // holds a minute's worth of events is a surge.
+        let covered = (second - start_s + 1).clamp(1, super::dispersion::SURGE_S);
+        let expected = super::dispersion::both_builds(rate, self.share) * covered as f64;
+        let (block_c, block_b) = super::dispersion::densest(&state.recent, start_s, second + 1);
+        let block = (block_c + block_b) as f64;
+        let surge = super::dispersion::is_surge(block_c + block_b, expected);
+        {
+            // As with any local estimate, a busy code on a stream without bursts leans on the
+            // long run: there a surge is a regression's onset.
+            let block_phi = if surge {
+                over_run.max(super::dispersion::local_used(block, rate, self.dispersion.pool()))
+            } else {
+                over_run
+            };
+            let evidence = self
+                .alternatives
+                .iter()
+                .map(|alt| {
+                    let rest =
+                        (span_c - block_c) as f64 * alt.up + (span_b - block_b) as f64 * alt.down;
+                    let last = block_c as f64 * alt.up + block_b as f64 * alt.down;
+                    rest / over_run + last / block_phi
+                })
+                .fold(f64::NEG_INFINITY, f64::max);
+            if evidence < self.ln_bound - state.ln_added {
+                return;
+            }
+        }
+        state.ln_sr.fill(f64::NEG_INFINITY);
+        state.ln_added = f64::NEG_INFINITY;
+        match &mut state.open {
+            Some(open) => open.last_alarm_s = second,
+            None => {
+                let open = Open {
+                    alternative,
+                    start_s,
+                    detected_at_s: second,
+                    last_alarm_s: second,
+                    before_start,
+                    peak: state.cusum[alternative],
+                    peak_s: second,
+                    at_peak: state.total,
+                    dispersion,
+                };
+                let total = state.total;
+                state.open = Some(open.clone());
+                events.push(Event::Started(self.episode(code, &open, total, second)));
+            }
+        }
+    }
+}
+
+impl SequentialDetector {
+    /// Marks the codes with events at `second` as seen, making room for their ids.
+    fn see(&mut self, second: i64, counts: impl Iterator<Item = (usize, u64, u64)>) {
+        for (code, c, b) in counts {
+            while self.codes.len() <= code {
+                let state = self.new_code_state();
+                self.codes.push(state);
+            }
+            let state = &mut self.codes[code];
+            if (c > 0 || b > 0) && !state.seen {
+                state.seen = true;
+                state.fed_to = second - 1;
                 self.codes_seen += 1;
             }
         }
-        if self.codes_seen == 0 {
-            return;
+        if self.codes_seen > 0 && self.seen_from.last().is_none_or(|&(_, m)| m != self.codes_seen) {
+            self.seen_from.push((second, self.codes_seen));
         }
-        self.last_second = Some(second);
-        let origin = *self.origin.get_or_insert_with(|| {
-            self.dispersion = Dispersion::new(second);
-            self.local = Local::new(second);
-            second
-        });
+    }
+
+    /// The start weight of second `second` (`ln`, shared by the codes seen) and the most start
+    /// weight a statistic may hold then (`ln`).
+    fn weights(&self, second: i64, origin: i64) -> (f64, f64) {
         // Starts every `every` seconds fall on the last second of each period, so that the
         // weights added up to any second never exceed one per second.
         let elapsed = (second - origin) as u64 + 1;
@@ -274,166 +467,144 @@ impl Detector for SequentialDetector {
             .sum();
         let ln_weight = weight.ln() - (self.codes_seen as f64).ln();
         let ln_cap = self.ln_horizon - (self.codes_seen as f64).ln();
-        let ln_grid = (self.alternatives.len() as f64).ln();
-        for (code, &(c, b)) in counts.iter().enumerate() {
-            let threshold = self.threshold;
-            let share = self.share;
+        (ln_weight, ln_cap)
+    }
+
+    /// Brings `code` to the second before `second` over seconds without its events, in closed
+    /// form (see the module docs): a quiet second multiplies by no likelihood ratio, leaves the
+    /// CUSUMs and the counts as they are, and adds its start weight to the statistic (up to the
+    /// horizon's cap) and to the weight gathered since the last alarm; so a stretch adds the sum
+    /// of its weights, split where the number of codes seen changed. The code must be one whose
+    /// statistic cannot alarm over the stretch ([`SequentialDetector::may_alarm_while_quiet`]).
+    fn catch_up(&mut self, code: usize, second: i64) {
+        let (from, to) = (self.codes[code].fed_to + 1, second - 1);
+        let Some(origin) = self.origin.filter(|_| from <= to) else {
+            return;
+        };
+        let mut segment = self.seen_from.partition_point(|&(s, _)| s <= from).max(1) - 1;
+        let mut at = from;
+        while at <= to {
+            let (_, seen) = self.seen_from[segment];
+            let end = self.seen_from.get(segment + 1).map_or(to, |&(s, _)| (s - 1).min(to));
+            let ln_seen = (seen as f64).ln();
+            let ln_weight = start_weight(at - origin + 1, end - origin + 1).ln() - ln_seen;
+            let ln_cap = self.ln_horizon - ln_seen;
             let state = &mut self.codes[code];
-            if !state.seen {
-                continue;
+            for ln_sr in &mut state.ln_sr {
+                let grown = log_add(ln_weight, *ln_sr);
+                *ln_sr = if grown > ln_cap { ln_sr.max(ln_cap) } else { grown };
             }
-            // The long-run dispersion from the seconds before this one, and the recent local one
-            // with this second's total: neither depends on how this second's events split
-            // between the builds. Then this second's baseline events join the long-run estimate.
-            #[cfg(test)]
-            let quiet_or_independent = c + b == 0 || self.independent;
-            #[cfg(not(test))]
-            let quiet_or_independent = c + b == 0;
-            let dispersion = if !quiet_or_independent {
-                self.local.add(code, second, c, b);
-                self.dispersion.phi(code, second)
-            } else {
-                1.0
-            };
-            self.dispersion.add(code, second, b);
-            let before = state.total;
-            state.total = (before.0 + c, before.1 + b);
             state.ln_added = log_add(state.ln_added, ln_weight);
-            if c + b > 0 {
-                state.recent.push_back((second, c, b));
+            at = end + 1;
+            segment += 1;
+        }
+        self.codes[code].fed_to = to;
+    }
+
+    /// Whether the statistic of `code` could alarm on a second without its events before its
+    /// next event: only if the rate ratio since the strongest CUSUM's start reaches the threshold
+    /// (quiet seconds change neither) and the mixture, each statistic grown at most to the cap on
+    /// start weight, reaches the bound. Such a code is fed every second until it no longer could.
+    fn may_alarm_while_quiet(&self, code: usize) -> bool {
+        let state = &self.codes[code];
+        let alternative = (0..state.cusum.len())
+            .max_by(|&x, &y| state.cusum[x].total_cmp(&state.cusum[y]))
+            .expect("the grid is not empty");
+        // A CUSUM at zero restarts at the quiet second itself, with no events since.
+        let (span_c, span_b) = if state.cusum[alternative] > 0.0 {
+            let (_, before, _) = state.cusum_start[alternative];
+            (state.total.0 - before.0, state.total.1 - before.1)
+        } else {
+            (0, 0)
+        };
+        if ratio(span_c, span_b, self.share) < self.threshold {
+            return false;
+        }
+        let ln_cap = self.ln_horizon - (self.codes_seen.max(1) as f64).ln();
+        // The mixture is at most its largest term: far below the bound, no need to sum.
+        let largest = state.ln_sr.iter().fold(ln_cap, |m, &x| m.max(x));
+        if largest < self.ln_bound - 1e-3 {
+            return false;
+        }
+        let grown: Vec<f64> = state.ln_sr.iter().map(|&x| x.max(ln_cap)).collect();
+        let ln_grid = (self.alternatives.len() as f64).ln();
+        // A margin far above rounding, so that only codes far from the bound are skipped.
+        log_sum(&grown) - ln_grid >= self.ln_bound - 1e-6
+    }
+
+    fn update_hot(&mut self, code: usize) {
+        if self.may_alarm_while_quiet(code) {
+            self.hot.insert(code);
+        } else {
+            self.hot.remove(&code);
+        }
+    }
+}
+
+impl Detector for SequentialDetector {
+    fn push_second(&mut self, second: i64, counts: &[(u64, u64)], events: &mut Vec<Event>) {
+        self.see(second, counts.iter().enumerate().map(|(code, &(c, b))| (code, c, b)));
+        if self.codes_seen == 0 {
+            return;
+        }
+        self.last_second = Some(second);
+        let origin = *self.origin.get_or_insert_with(|| {
+            self.dispersion = Dispersion::new(second);
+            self.local = Local::new(second);
+            second
+        });
+        let (ln_weight, ln_cap) = self.weights(second, origin);
+        let ln_grid = (self.alternatives.len() as f64).ln();
+        for (code, &counts) in counts.iter().enumerate() {
+            if self.codes[code].seen {
+                self.catch_up(code, second);
+                self.step(code, second, counts, origin, ln_weight, ln_cap, ln_grid, events);
             }
-            let keep = super::dispersion::LOCAL_MIN_WINDOW_S as i64;
-            while state.recent.front().is_some_and(|&(t, _, _)| t <= second - keep) {
-                state.recent.pop_front();
-            }
-            let mut local_before = None;
-            for (j, alt) in self.alternatives.iter().enumerate() {
-                let llr = (c as f64 * alt.up + b as f64 * alt.down) / dispersion;
-                let grown = log_add(ln_weight, state.ln_sr[j]);
-                state.ln_sr[j] = if c + b == 0 && grown > ln_cap {
-                    // A quiet second adds start weight only up to the horizon's worth.
-                    state.ln_sr[j].max(ln_cap)
-                } else {
-                    grown + llr
-                };
-                if state.cusum[j] <= 0.0 {
-                    let local =
-                        *local_before.get_or_insert_with(|| self.local.cumulative(code, second));
-                    state.cusum_start[j] = (second, before, local);
-                    state.cusum[j] = 0.0;
+        }
+    }
+
+    fn push_events(&mut self, second: i64, counts: &[(usize, u64, u64)], events: &mut Vec<Event>) {
+        let ln_grid = (self.alternatives.len() as f64).ln();
+        // The quiet seconds since the last one fed, for the codes that could alarm on them.
+        if let (Some(last), Some(origin)) = (self.last_second, self.origin) {
+            let mut quiet = last + 1;
+            while quiet < second && !self.hot.is_empty() {
+                let (ln_weight, ln_cap) = self.weights(quiet, origin);
+                let hot: Vec<usize> = self.hot.iter().copied().collect();
+                for code in hot {
+                    self.step(code, quiet, (0, 0), origin, ln_weight, ln_cap, ln_grid, events);
+                    self.update_hot(code);
                 }
-                state.cusum[j] = (state.cusum[j] + llr).max(0.0);
+                quiet += 1;
             }
-            // Follow an open episode's CUSUM: a new peak moves the estimated end; a return to
-            // zero closes the episode.
-            if let Some(open) = &mut state.open {
-                open.dispersion = open.dispersion.max(dispersion);
-                let w = state.cusum[open.alternative];
-                if w > open.peak {
-                    open.peak = w;
-                    open.peak_s = second;
-                    open.at_peak = state.total;
-                }
-                if w <= 0.0 {
-                    let open = state.open.take().expect("checked above");
-                    let episode = self.episode(code, &open, open.at_peak, open.peak_s);
-                    events.push(Event::Ended(episode));
-                }
+        }
+        self.see(second, counts.iter().copied());
+        if self.codes_seen == 0 {
+            return;
+        }
+        self.last_second = Some(second);
+        let origin = *self.origin.get_or_insert_with(|| {
+            self.dispersion = Dispersion::new(second);
+            self.local = Local::new(second);
+            second
+        });
+        let (ln_weight, ln_cap) = self.weights(second, origin);
+        // The codes with events and the hot ones, in code order as a dense feed would take them.
+        let mut todo: Vec<(usize, (u64, u64))> = counts
+            .iter()
+            .filter(|&&(code, _, _)| self.codes[code].seen)
+            .map(|&(code, c, b)| (code, (c, b)))
+            .collect();
+        for &code in &self.hot {
+            if !counts.iter().any(|&(c, _, _)| c == code) {
+                todo.push((code, (0, 0)));
             }
-            let state = &mut self.codes[code];
-            let ln_mix = log_sum(&state.ln_sr) - ln_grid;
-            if ln_mix < self.ln_bound {
-                continue;
-            }
-            // The strongest CUSUM locates the change; the rate ratio since then must reach the
-            // threshold.
-            let alternative = (0..state.cusum.len())
-                .max_by(|&x, &y| state.cusum[x].total_cmp(&state.cusum[y]))
-                .expect("the grid is not empty");
-            let (start_s, before_start, local_at_start) = state.cusum_start[alternative];
-            let (span_c, span_b) = (state.total.0 - before_start.0, state.total.1 - before_start.1);
-            if ratio(span_c, span_b, share) < threshold {
-                continue;
-            }
-            // Warm-up: until the long-run dispersion has its first stretch of 3 tau seconds,
-            // nothing tells a burst from a regression, so no alarm is confirmed.
-            if second - origin < super::dispersion::WARM_UP_S {
-                continue;
-            }
-            // Bursts inside the run that the per-second dispersion had not seen yet (a burst is
-            // only known once it has happened). Two checks, each of which can only remove an
-            // alarm, so the guarantee stands:
-            // - the run's counts divided by the dispersion measured over the run itself;
-            // - a surge, the densest SURGE_S seconds of the run's last few minutes when they hold
-            //   more events than the code's rate explains, counts as if it could be one client's
-            //   burst: its evidence is divided by its number of events, which is exactly valid
-            //   for a single burst that lands whole.
-            // The evidence must still reach the bound given the start weight gathered. Without
-            // bursts or surges this holds whenever the statistic crossed (`R <= W e^(max
-            // CUSUM)`), so it costs nothing on independent events at a steady rate; a strong
-            // regression's first minute is a surge, so its alarm waits for evidence beyond it.
-            let (squares, mass) = self.local.cumulative(code, second + 1);
-            let over_run =
-                super::dispersion::ratio(squares - local_at_start.0, mass - local_at_start.1);
-            let rate = self.dispersion.rate(code, second);
-            let over_run = dispersion.max(super::dispersion::local_used(
-                over_run,
-                rate,
-                self.dispersion.pool(),
-            ));
-            // The block covers at most the run's seconds: a run a second old whose one second
-            // holds a minute's worth of events is a surge.
-            let covered = (second - start_s + 1).clamp(1, super::dispersion::SURGE_S);
-            let expected = super::dispersion::both_builds(rate, self.share) * covered as f64;
-            let (block_c, block_b) = super::dispersion::densest(&state.recent, start_s, second + 1);
-            let surge = super::dispersion::is_surge(block_c + block_b, expected);
-            {
-                // As with any local estimate, a busy code on a stream without bursts leans on the
-                // long run: there a surge is a regression's onset.
-                let block_phi = if surge {
-                    over_run.max(super::dispersion::local_used(
-                        (block_c + block_b) as f64,
-                        rate,
-                        self.dispersion.pool(),
-                    ))
-                } else {
-                    over_run
-                };
-                let evidence = self
-                    .alternatives
-                    .iter()
-                    .map(|alt| {
-                        let rest = (span_c - block_c) as f64 * alt.up
-                            + (span_b - block_b) as f64 * alt.down;
-                        let last = block_c as f64 * alt.up + block_b as f64 * alt.down;
-                        rest / over_run + last / block_phi
-                    })
-                    .fold(f64::NEG_INFINITY, f64::max);
-                if evidence < self.ln_bound - state.ln_added {
-                    continue;
-                }
-            }
-            state.ln_sr.fill(f64::NEG_INFINITY);
-            state.ln_added = f64::NEG_INFINITY;
-            match &mut state.open {
-                Some(open) => open.last_alarm_s = second,
-                None => {
-                    let open = Open {
-                        alternative,
-                        start_s,
-                        detected_at_s: second,
-                        last_alarm_s: second,
-                        before_start,
-                        peak: state.cusum[alternative],
-                        peak_s: second,
-                        at_peak: state.total,
-                        dispersion,
-                    };
-                    let total = state.total;
-                    state.open = Some(open.clone());
-                    events.push(Event::Started(self.episode(code, &open, total, second)));
-                }
-            }
+        }
+        todo.sort_unstable_by_key(|&(code, _)| code);
+        for (code, counts) in todo {
+            self.catch_up(code, second);
+            self.step(code, second, counts, origin, ln_weight, ln_cap, ln_grid, events);
+            self.update_hot(code);
         }
     }
 
@@ -470,6 +641,19 @@ pub fn ratio(canary: u64, baseline: u64, share: f64) -> f64 {
     } else {
         (canary as f64 / share) / (baseline as f64 / (1.0 - share))
     }
+}
+
+/// The start weight of the seconds whose elapsed seconds since the stream's start (counting the
+/// first as 1) run from `first` to `last`: the sum of the weights [`STARTS`] gives each second.
+fn start_weight(first: i64, last: i64) -> f64 {
+    STARTS
+        .iter()
+        .map(|&(every, share)| {
+            let every_i = every as i64;
+            let starts = last.div_euclid(every_i) - (first - 1).div_euclid(every_i);
+            starts as f64 * every as f64 * share
+        })
+        .sum()
 }
 
 /// `ln(e^a + e^b)`.

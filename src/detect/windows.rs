@@ -1,10 +1,13 @@
 //! The window rules' common machinery: seconds folded into bins, windows closed as bins close,
 //! and firing windows merged into episodes.
 //!
-//! Bins are `bin_seconds` long and start at the first second fed, as in [`crate::bins`]. When a bin
-//! closes (the first second of the next one arrives, or the input ends), every window of every
-//! length in `--threshold-bins` that ends with it is handed to the [`BinRule`] for every code seen
-//! so far. Windows that fire extend the code's open episode when they overlap or touch it (their
+//! The bins are the binner's ([`crate::bins::Binner`]): `bin_seconds` long from the first second
+//! fed. When a bin closes (a second of a later bin arrives, or the input ends), every window of
+//! every length in `--threshold-bins` that ends with it is handed to the [`BinRule`] for every code
+//! seen so far, with the code's last bins as running sums ([`WindowSums`]), so a window costs the
+//! same whatever its length. Seconds without events need not be fed: a window rule does nothing
+//! with a quiet second but count it into its bin, so a gap between two seconds fed is quiet
+//! seconds, and the bins it spans close when the later second arrives. Windows that fire extend the code's open episode when they overlap or touch it (their
 //! first bin is at most one past its last); otherwise the open episode ends and a new one starts.
 //! An episode also ends once no future window could touch it: `max window` bins after its last
 //! firing bin.
@@ -20,6 +23,8 @@ use std::collections::VecDeque;
 
 use super::dispersion::{self, Dispersion, Local, Scaling};
 use super::{Detector, DispersionSummary, Episode, Event, Gate, RuleConfig};
+pub use crate::bins::WindowSums;
+use crate::bins::{Binner, Closed};
 
 /// One window that fired.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +56,7 @@ pub trait BinRule {
         &mut self,
         code: usize,
         bin: usize,
-        history: &VecDeque<(u64, u64)>,
+        history: &WindowSums,
         window_bins: &[usize],
         length_s: u64,
         codes_seen: usize,
@@ -81,19 +86,14 @@ pub struct Binned<R> {
     window_bins: Vec<usize>,
     max_window: usize,
     canary_share: f64,
-    origin: Option<i64>,
-    last_second: i64,
-    /// The bin being filled.
-    current: usize,
-    /// Per code: events of the bin being filled.
-    filling: Vec<(u64, u64)>,
+    /// The bins, and the events of the bin being filled.
+    binner: Binner,
     /// Per code: the last `max_window` closed bins.
-    history: Vec<VecDeque<(u64, u64)>>,
+    history: Vec<WindowSums>,
     seen: Vec<bool>,
     codes_seen: usize,
     open: Vec<Option<Open>>,
     fired: Vec<Fired>,
-    finished: bool,
     /// The baseline's long-run dispersion per code, fed with every second.
     dispersion: Dispersion,
     /// Both builds' local dispersion per code.
@@ -117,16 +117,12 @@ impl<R: BinRule> Binned<R> {
             max_window: window_bins.last().copied().unwrap_or(1),
             window_bins,
             canary_share: config.canary_share,
-            origin: None,
-            last_second: 0,
-            current: 0,
-            filling: Vec::new(),
+            binner: Binner::new(config.bin_seconds),
             history: Vec::new(),
             seen: Vec::new(),
             codes_seen: 0,
             open: Vec::new(),
             fired: Vec::new(),
-            finished: false,
             dispersion: Dispersion::new(0),
             local: Local::new(0),
             snapshots: Vec::new(),
@@ -135,24 +131,20 @@ impl<R: BinRule> Binned<R> {
     }
 
     fn bin_start(&self, bin: usize) -> i64 {
-        self.origin.unwrap_or(0) + bin as i64 * self.bin_seconds as i64
+        self.binner.bin_start(bin)
     }
 
     fn bin_end(&self, bin: usize) -> i64 {
-        (self.bin_start(bin) + self.bin_seconds as i64 - 1).min(self.last_second)
+        self.binner.bin_end(bin)
     }
 
-    fn close_bin(&mut self, bin: usize, length_s: u64, events: &mut Vec<Event>) {
-        for code in 0..self.filling.len() {
-            let counts = std::mem::take(&mut self.filling[code]);
+    fn close_bin(&mut self, Closed { bin, length_s }: Closed, events: &mut Vec<Event>) {
+        for code in 0..self.binner.codes() {
+            let counts = self.binner.take(code);
             if !self.seen[code] {
                 continue;
             }
-            let history = &mut self.history[code];
-            history.push_back(counts);
-            if history.len() > self.max_window {
-                history.pop_front();
-            }
+            self.history[code].push(counts.0, counts.1);
             if let Some(open) = &mut self.open[code] {
                 open.bins.push(counts);
             }
@@ -248,10 +240,9 @@ impl<R: BinRule> Binned<R> {
         }
         // The episode's bins from its first window's first bin; bins before the code was first
         // seen had no events.
-        let history = &self.history[code];
-        let kept = history.len().min(longest);
-        let mut bins = vec![(0, 0); longest - kept];
-        bins.extend(history.iter().skip(history.len() - kept).copied());
+        let kept = self.history[code].last_bins(longest);
+        let mut bins = vec![(0, 0); longest - kept.len()];
+        bins.extend(kept);
         let windows_start_s = self.bin_start(first_bin);
         let episode = Episode {
             code,
@@ -284,45 +275,63 @@ impl<R: BinRule> Binned<R> {
     }
 }
 
-impl<R: BinRule> Detector for Binned<R> {
-    fn push_second(&mut self, second: i64, counts: &[(u64, u64)], events: &mut Vec<Event>) {
-        let origin = *self.origin.get_or_insert_with(|| {
+impl<R: BinRule> Binned<R> {
+    /// Starts second `second`: closes the bins before it.
+    fn start_second(&mut self, second: i64, events: &mut Vec<Event>) {
+        if self.binner.origin().is_none() {
             self.dispersion = Dispersion::new(second);
             self.local = Local::new(second);
-            second
-        });
-        let bin = ((second - origin) as u64 / self.bin_seconds) as usize;
-        while self.current < bin {
-            self.close_bin(self.current, self.bin_seconds, events);
-            self.current += 1;
         }
-        if counts.len() > self.filling.len() {
-            self.filling.resize(counts.len(), (0, 0));
-            self.history.resize_with(counts.len(), VecDeque::new);
-            self.seen.resize(counts.len(), false);
-            self.open.resize_with(counts.len(), || None);
-            self.snapshots.resize_with(counts.len(), VecDeque::new);
+        while let Some(closed) = self.binner.close_before(second) {
+            self.close_bin(closed, events);
         }
+    }
+
+    /// Makes room for code ids below `codes`.
+    fn reserve_codes(&mut self, codes: usize) {
+        if codes > self.binner.codes() {
+            self.binner.reserve_codes(codes);
+            self.history.resize_with(codes, || WindowSums::new(self.max_window));
+            self.seen.resize(codes, false);
+            self.open.resize_with(codes, || None);
+            self.snapshots.resize_with(codes, VecDeque::new);
+        }
+    }
+
+    /// Adds the events of one code at `second`.
+    fn add(&mut self, code: usize, second: i64, canary: u64, baseline: u64) {
+        if canary + baseline > 0 && !self.seen[code] {
+            self.seen[code] = true;
+            self.codes_seen += 1;
+        }
+        self.binner.add(code, canary, baseline);
+        self.dispersion.add(code, second, baseline);
+        self.local.add(code, second, canary, baseline);
+    }
+}
+
+impl<R: BinRule> Detector for Binned<R> {
+    fn push_second(&mut self, second: i64, counts: &[(u64, u64)], events: &mut Vec<Event>) {
+        self.start_second(second, events);
+        self.reserve_codes(counts.len());
         for (code, &(canary, baseline)) in counts.iter().enumerate() {
-            if canary + baseline > 0 && !self.seen[code] {
-                self.seen[code] = true;
-                self.codes_seen += 1;
-            }
-            let slot = &mut self.filling[code];
-            *slot = (slot.0 + canary, slot.1 + baseline);
-            self.dispersion.add(code, second, baseline);
-            self.local.add(code, second, canary, baseline);
+            self.add(code, second, canary, baseline);
         }
-        self.last_second = second;
+    }
+
+    fn push_events(&mut self, second: i64, counts: &[(usize, u64, u64)], events: &mut Vec<Event>) {
+        self.start_second(second, events);
+        for &(code, canary, baseline) in counts {
+            self.reserve_codes(code + 1);
+            self.add(code, second, canary, baseline);
+        }
     }
 
     fn finish(&mut self, events: &mut Vec<Event>) {
-        if self.finished || self.origin.is_none() {
+        let Some(closed) = self.binner.finish() else {
             return;
-        }
-        self.finished = true;
-        let length = (self.last_second - self.bin_start(self.current) + 1) as u64;
-        self.close_bin(self.current, length, events);
+        };
+        self.close_bin(closed, events);
         for code in 0..self.open.len() {
             self.end(code, events);
         }
@@ -335,7 +344,7 @@ impl<R: BinRule> Detector for Binned<R> {
     fn dispersion(&mut self) -> Option<DispersionSummary> {
         // The seed's rule has no test for the dispersion to temper.
         self.rule.gate()?;
-        Some(DispersionSummary::of(&mut self.dispersion, self.last_second + 1))
+        Some(DispersionSummary::of(&mut self.dispersion, self.binner.last_second() + 1))
     }
 }
 
@@ -364,8 +373,8 @@ fn increase_span(bins: &[(u64, u64)], episode: &Episode, share: f64) -> (usize, 
 }
 
 /// Sums of the last `w` bins of a history.
-pub fn window_sum(history: &VecDeque<(u64, u64)>, w: usize) -> (u64, u64) {
-    history.iter().rev().take(w).fold((0, 0), |acc, &(c, b)| (acc.0 + c, acc.1 + b))
+pub fn window_sum(history: &WindowSums, w: usize) -> (u64, u64) {
+    history.sum(w)
 }
 
 #[cfg(test)]
@@ -384,7 +393,7 @@ mod tests {
             &mut self,
             _code: usize,
             bin: usize,
-            history: &VecDeque<(u64, u64)>,
+            history: &WindowSums,
             window_bins: &[usize],
             _length_s: u64,
             _codes_seen: usize,

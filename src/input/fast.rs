@@ -58,11 +58,17 @@ const MAX_COLUMNS: usize = 32;
 /// The most memory the workers' per-second counters may take together: past it, the fast path
 /// gives up and the reference path, which holds the counters once, reads the file.
 ///
-/// The workers' counters cover the seconds of the rows they read. An hour of 66 build-code
-/// series is about 1 MB; a day in time order about 25 MB over all workers (each reads its own
-/// stretch of the file). Rows in random order make every worker cover the whole span, so a long
-/// shuffled stream goes over and is read on one core in less memory.
+/// Each state's dense counters are a window of at most [`WINDOW_BYTES`] over the seconds of the
+/// rows it reads, sliding forward over rows in time order and sealing the seconds it leaves as
+/// sparse cells (8 bytes per non-zero counter, not counted here: the aggregator holds as much).
+/// Rows far out of order (a shuffled long stream) reach before a window, and the path gives up:
+/// the reference path reads the file on one core into the sparse counters.
 const MAX_COUNTER_BYTES: u64 = 32 << 20;
+
+/// The most memory one worker state's dense counters take: a quarter of [`MAX_COUNTER_BYTES`],
+/// so that the states of two cores stay within it. An hour of 66 build-code series (1.8 MB with
+/// its cells rounded up) fits whole, in any row order; longer or wider streams slide the window.
+const WINDOW_BYTES: usize = MAX_COUNTER_BYTES as usize / 4;
 
 /// Reads the CSV file at `path` on the fast path, counting its events into `sink`, or says why it
 /// gave up (the caller then reads the file on the reference path, into a fresh sink: this one may
@@ -485,9 +491,10 @@ impl<'a> Worker<'a> {
             build_events: Vec::new(),
             codes: Interner::new(),
             code_first: Vec::new(),
-            // A worker's share of the budget, checked before the counters grow; the sum over
-            // workers is checked after each chunk.
-            tally: Tally { limit: Some(MAX_COUNTER_BYTES as usize / 2), ..Tally::default() },
+            // A state's share of the budget, checked before its counters grow (the window then
+            // slides over rows in time order); the sum over states, of which a thread helping
+            // with others' chunks makes more than one, is checked after each chunk.
+            tally: Tally { limit: Some(WINDOW_BYTES), ..Tally::default() },
             counter_bytes: 0,
             tail_rows: Vec::new(),
             repeated_headers: 0,
@@ -768,9 +775,22 @@ fn parse_time_of_day(time: &[u8]) -> Option<i64> {
 /// One worker's per-second counters, by cell (a build and code pair, numbered as the worker meets
 /// it), second-major: the cells of one second lie side by side, so rows in time order keep to a
 /// few cache lines and a count is one multiply-add away. [`Tally::add_to`] hands the counts to a
-/// [`CountSink`] at the end.
+/// [`CountSink`] at the end, in time order.
+///
+/// With a limit, the dense counters are a window over the latest seconds: when rows move past
+/// it, its oldest seconds are sealed into a sparse list of their non-zero cells and the window
+/// slides, so rows in time order take the window plus 8 bytes per (second, cell) with events,
+/// however many cells there are. A row from before the window gives up (rows far out of order).
+/// Cells grow geometrically, so many distinct codes cost linear time.
 #[derive(Default)]
 struct Tally {
+    /// Seconds before the window, in order: `(second, end)` into `sealed_cells`.
+    sealed: Vec<(i64, u32)>,
+    /// `(cell, count)` of the sealed seconds, non-zero counts only.
+    sealed_cells: Vec<(u32, u32)>,
+    /// The first second a row may be counted at without growing anything: the span's first
+    /// second, or the window's when seconds before it are sealed.
+    fast_from: i64,
     /// The second of the first row of `counts`.
     origin: i64,
     /// Seconds of room.
@@ -796,9 +816,14 @@ impl Tally {
         }
         let cell = self.cells.len();
         if cell >= self.stride {
-            // Cells appear in the first rows of a stream, when the span is short and a relayout
-            // cheap; growing to just what is needed keeps the counters dense.
-            self.relayout(self.origin, self.room, (cell + 1).next_multiple_of(8))?;
+            // Doubling keeps many distinct codes linear; the window shrinks to stay in budget.
+            let stride = (cell + 1).next_multiple_of(8).max(self.stride * 2);
+            let room = self.room.min(self.max_room(stride)?);
+            if room < self.room {
+                let last = self.span.map_or(self.origin, |s| s.1);
+                self.seal_before(last + 1 - room as i64);
+            }
+            self.relayout(self.origin, room, stride)?;
         }
         self.cells.push((build, code));
         self.cell_ids.insert((build, code), cell);
@@ -819,8 +844,8 @@ impl Tally {
     /// (a span over [`MAX_SPAN_SECONDS`], a counter overflow).
     #[inline]
     fn add(&mut self, second: i64, cell: usize, count: u64) -> Result<(), GaveUp> {
-        if let Some((first, last)) = self.span
-            && first <= second
+        if let Some((_, last)) = self.span
+            && self.fast_from <= second
             && second <= last
         {
             let at = (second - self.origin) as usize * self.stride + cell;
@@ -839,8 +864,11 @@ impl Tally {
             return Err(GaveUp("a span over the longest the counters cover"));
         }
         if self.room == 0 {
-            self.relayout(second, 64, self.stride)?;
-        } else if first < self.origin {
+            let room = self.max_room(self.stride)?.min(64);
+            self.relayout(second, room, self.stride)?;
+        } else if second < self.origin && !self.sealed.is_empty() {
+            return Err(GaveUp("per-second counters over the memory budget"));
+        } else if second < self.origin {
             // Doubling the room toward the past keeps reverse-ordered input linear.
             let grow = ((self.origin - first) as usize).max(self.room);
             self.relayout(self.origin - grow as i64, self.room + grow, self.stride)?;
@@ -848,14 +876,69 @@ impl Tally {
             // Toward the future the rows are appended: the vector's own growth moves nothing
             // it need not (a large one is remapped) and only the seconds added are zeroed, so
             // time-ordered input holds little more than its span.
-            let room = (last - self.origin) as usize + 1 + FORWARD_SLACK_SECONDS;
+            let mut room = (last - self.origin) as usize + 1 + FORWARD_SLACK_SECONDS;
+            let max_room = self.max_room(self.stride)?;
+            if room > max_room {
+                // Slide: seal the older half of the window's worth before `last`.
+                let keep = (max_room / 2).max(1);
+                self.seal_before((last + 1 - keep as i64).max(self.origin));
+                room = ((last - self.origin) as usize + 1 + FORWARD_SLACK_SECONDS).min(max_room);
+            }
             self.check_limit(room, self.stride)?;
-            self.room = room;
-            self.counts.resize(self.room * self.stride, 0);
+            if room > self.room {
+                self.room = room;
+                self.counts.resize(self.room * self.stride, 0);
+            }
         }
         self.span = Some((first, last));
+        self.fast_from = first.max(self.origin);
         let at = (second - self.origin) as usize * self.stride + cell;
         bump(&mut self.counts[at], count)
+    }
+
+    /// The most seconds of room `stride` cells may have within the limit (gives up under one).
+    fn max_room(&self, stride: usize) -> Result<usize, GaveUp> {
+        let Some(limit) = self.limit else {
+            return Ok(usize::MAX / 2);
+        };
+        match limit / (stride.max(1) * size_of::<u32>()) {
+            0 => Err(GaveUp("per-second counters over the memory budget")),
+            room => Ok(room),
+        }
+    }
+
+    /// Seals the window's seconds before `second` into the sparse list and moves the window to
+    /// start there.
+    fn seal_before(&mut self, second: i64) {
+        if second <= self.origin || self.room == 0 {
+            return;
+        }
+        let sealed_seconds = ((second - self.origin) as usize).min(self.room);
+        if let Some((first, last)) = self.span {
+            for offset in 0..sealed_seconds {
+                let at_second = self.origin + offset as i64;
+                if at_second < first || at_second > last {
+                    continue;
+                }
+                let row = &self.counts[offset * self.stride..(offset + 1) * self.stride];
+                let before = self.sealed_cells.len();
+                for (cell, &n) in row.iter().enumerate() {
+                    if n > 0 {
+                        self.sealed_cells.push((cell as u32, n));
+                    }
+                }
+                if self.sealed_cells.len() > before {
+                    self.sealed.push((at_second, self.sealed_cells.len() as u32));
+                }
+            }
+        }
+        let moved = sealed_seconds * self.stride;
+        self.counts.copy_within(moved.., 0);
+        let len = self.counts.len();
+        self.counts[len - moved..].fill(0);
+        // Past the whole window, the window starts afresh at `second`.
+        self.origin = second;
+        self.fast_from = self.fast_from.max(self.origin);
     }
 
     /// Moves the counts into a room of `room` seconds from `origin` with `stride` cells each.
@@ -863,7 +946,7 @@ impl Tally {
         self.check_limit(room, stride)?;
         let mut counts = vec![0u32; room * stride];
         if let Some((first, last)) = self.span {
-            for second in first..=last {
+            for second in first.max(self.origin)..=last {
                 let from = (second - self.origin) as usize * self.stride;
                 let to = (second - origin) as usize * stride;
                 counts[to..to + self.stride]
@@ -886,15 +969,27 @@ impl Tally {
             return Ok(());
         };
         let out_of_range = |_| GaveUp("a merged span or counter out of range");
-        for (cell, &(build, code)) in self.cells.iter().enumerate() {
-            let (build, code) = (builds[build], codes[code]);
+        for &(build, code) in &self.cells {
             // The span and the ids as the reference path leaves them, zero counts included.
-            sink.add(first, build, code, 0).map_err(out_of_range)?;
-            sink.add(last, build, code, 0).map_err(out_of_range)?;
-            for second in first..=last {
-                let n = self.counts[(second - self.origin) as usize * self.stride + cell];
+            sink.add(first, builds[build], codes[code], 0).map_err(out_of_range)?;
+            sink.add(last, builds[build], codes[code], 0).map_err(out_of_range)?;
+        }
+        // In time order, so that the sink only appends.
+        let mut start = 0;
+        for &(second, end) in &self.sealed {
+            for &(cell, n) in &self.sealed_cells[start..end as usize] {
+                let (build, code) = self.cells[cell as usize];
+                sink.add(second, builds[build], codes[code], u64::from(n)).map_err(out_of_range)?;
+            }
+            start = end as usize;
+        }
+        for second in first.max(self.origin)..=last {
+            let row = (second - self.origin) as usize * self.stride;
+            for (cell, &(build, code)) in self.cells.iter().enumerate() {
+                let n = self.counts[row + cell];
                 if n > 0 {
-                    sink.add(second, build, code, u64::from(n)).map_err(out_of_range)?;
+                    sink.add(second, builds[build], codes[code], u64::from(n))
+                        .map_err(out_of_range)?;
                 }
             }
         }
@@ -979,7 +1074,11 @@ fn merge<S: CountSink>(
         }
     }
     let mut repeated_headers = 0;
-    for (w, (build_map, code_map)) in workers.into_iter().zip(build_maps.iter().zip(&code_maps)) {
+    // States in time order (a helping thread's state covers the middle of another's run), so that
+    // the sink, fed each state's counts in time order, appends.
+    let mut states: Vec<_> = workers.into_iter().zip(build_maps.iter().zip(&code_maps)).collect();
+    states.sort_by_key(|(w, _)| w.tally.span.map(|(first, _)| first));
+    for (w, (build_map, code_map)) in states {
         for (local, &global) in build_map.iter().enumerate() {
             builds[global].rows += w.build_rows[local];
             builds[global].events = builds[global].events.saturating_add(w.build_events[local]);
@@ -1114,6 +1213,35 @@ mod tests {
         }
         let mut merged = Reference::default();
         let ids: Vec<usize> = (0..40).collect();
+        tally.add_to(&mut merged, &ids, &ids).unwrap();
+        assert_eq!(merged.span, reference.span);
+        assert_eq!(merged.counts, reference.counts);
+    }
+
+    /// With a small budget the window slides over rows in time order, sealing what it leaves,
+    /// and many cells grow linearly; the counts handed on are the rows'.
+    #[test]
+    fn a_tally_over_budget_slides_its_window_over_rows_in_time_order() {
+        let mut tally = Tally { limit: Some(64 << 10), ..Tally::default() };
+        let mut reference = Reference::default();
+        for second in (0..40_000i64).step_by(7) {
+            for k in 0..3 {
+                let (build, code) = ((second as usize + k) % 2, (second as usize * 31 + k) % 900);
+                let cell = tally.cell(build, code).unwrap();
+                tally.add(second, cell, 1 + k as u64).unwrap();
+                reference.add(second, build, code, 1 + k as u64).unwrap();
+            }
+        }
+        assert!(!tally.sealed.is_empty());
+        assert!(tally.counts.len() * size_of::<u32>() <= 64 << 10);
+        // A row from before the window gives up (the reference path then reads the file).
+        let cell = tally.cell(0, 0).unwrap();
+        assert_eq!(
+            tally.add(0, cell, 1),
+            Err(GaveUp("per-second counters over the memory budget"))
+        );
+        let mut merged = Reference::default();
+        let ids: Vec<usize> = (0..900).collect();
         tally.add_to(&mut merged, &ids, &ids).unwrap();
         assert_eq!(merged.span, reference.span);
         assert_eq!(merged.counts, reference.counts);

@@ -2,9 +2,10 @@
 //!
 //! The input has been read whole into per-second counters ([`Table`]). Its builds are all known,
 //! so the roles are chosen once; every second from the first to the last is closed, so the
-//! detector is fed them in order, each code in heatmap order ([`run_batch`]), and the episodes it
-//! ends are dressed and reported as a live run's are. With `--traffic auto` the canary's share
-//! is estimated from the bins ([`super::traffic`]) before the detector is made.
+//! detector is fed in time order the seconds with events, each with its codes in heatmap order
+//! ([`run_events`]; the seconds between are quiet), and the episodes it ends are dressed and
+//! reported as a live run's are. With `--traffic auto` the canary's share is estimated from the
+//! bins ([`super::traffic`]) before the detector is made.
 
 use anyhow::{Result, anyhow};
 
@@ -12,8 +13,8 @@ use super::roles::choose_builds;
 use super::traffic;
 use super::{AnalyzeConfig, Detection, RunFacts, alerts, report};
 use crate::aggregate::Table;
-use crate::bins::{Bins, code_order};
-use crate::detect::{SecondCounts, run_batch};
+use crate::bins::{Bins, Compared, MAX_COMPARED_CODES, compared_series};
+use crate::detect::run_events;
 use crate::report::Report;
 
 /// Runs the pipeline after reading: choose builds, bin, detect. Returns the report and the bins
@@ -42,16 +43,51 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
         config
     };
     let rule = &config.rule;
-    let seconds: Vec<SecondCounts> = code_order(&table.counts, &table.codes, baseline, canary)
-        .into_iter()
-        .map(|id| SecondCounts {
-            canary: table.counts.seconds(canary, id),
-            baseline: table.counts.seconds(baseline, id),
-        })
-        .collect();
-    // Codes are fed in heatmap order, so an episode's code id is its row in the bins.
+    // Codes are fed in heatmap order, so an episode's code id is its row in the bins; only the
+    // seconds with events are fed.
+    let compared = Compared::new(&table.counts, &table.codes, baseline, canary);
+    if !compared.folded.is_empty() {
+        let events: u64 = compared
+            .folded
+            .iter()
+            .map(|&id| table.counts.total(baseline, id) + table.counts.total(canary, id))
+            .sum();
+        eprintln!(
+            "errwatch: warning: {}: {} distinct error codes, more than the {MAX_COMPARED_CODES} \
+             compared one by one: the {} most frequent are, and the other {} ({events} events) \
+             are compared together as one series, \"{}\"",
+            crate::escape::visible(&table.name),
+            compared.ids.len() + compared.folded.len(),
+            compared.ids.len(),
+            compared.folded.len(),
+            crate::bins::other_codes(compared.folded.len()),
+        );
+    }
+    let rows = compared_series(&table.counts, &compared, baseline, canary);
     let mut detector = rule.detector();
-    let episodes = run_batch(detector.as_mut(), bins.first_second, &seconds);
+    let mut records = table.counts.records();
+    let next_second = |counts: &mut Vec<(usize, u64, u64)>| {
+        let (second, pairs) = records.next()?;
+        counts.clear();
+        for &(series, n) in pairs {
+            if let Some((row, is_canary)) = rows[series as usize] {
+                let n = u64::from(n);
+                counts.push(if is_canary { (row, n, 0) } else { (row, 0, n) });
+            }
+        }
+        // A code's two builds are two series: one entry per code, codes ascending.
+        counts.sort_unstable_by_key(|&(row, _, _)| row);
+        counts.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                (kept.1, kept.2) = (kept.1 + later.1, kept.2 + later.2);
+            }
+            same
+        });
+        Some(second)
+    };
+    let span = (bins.first_second, bins.last_second);
+    let episodes = run_events(detector.as_mut(), span, next_second);
     let alerts = alerts(episodes, &bins.codes, &bins, rule.threshold);
     let facts = RunFacts {
         input: &table.name,

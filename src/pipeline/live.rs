@@ -40,7 +40,7 @@ use super::{
     AnalyzeConfig, Detection, OutputFormat, RunFacts, Source, alerts, draw_heatmap, report,
 };
 use crate::aggregate;
-use crate::bins::Bins;
+use crate::bins::{Bins, MAX_COMPARED_CODES, other_codes};
 use crate::detect::{Alert, Detector, Episode, Event, RuleConfig};
 use crate::escape::visible;
 use crate::input::follow::{Follow, stop_on_signals};
@@ -57,6 +57,24 @@ pub const MAX_COLUMNS: usize = 8192;
 /// The longest a stream may show a single build before errwatch gives up waiting for the second
 /// one, in seconds of stream time.
 pub const MAX_WAIT_FOR_BUILDS_S: i64 = 3600;
+
+/// The id a code is detected and drawn under: its own among the first
+/// [`MAX_COMPARED_CODES`]` - 1` codes seen, or the last one, where the codes seen after them are
+/// folded into one series ([`other_codes`]): a live stream of fresh codes holds one detector
+/// state and one heatmap row per code only up to the cap.
+fn slot(code: usize) -> usize {
+    code.min(MAX_COMPARED_CODES - 1)
+}
+
+/// The labels of the ids [`slot`] gives.
+fn labels(codes: &[Code]) -> std::borrow::Cow<'_, [Code]> {
+    if codes.len() < MAX_COMPARED_CODES {
+        return std::borrow::Cow::Borrowed(codes);
+    }
+    let mut labels = codes[..MAX_COMPARED_CODES - 1].to_vec();
+    labels.push(other_codes(codes.len() - (MAX_COMPARED_CODES - 1)));
+    std::borrow::Cow::Owned(labels)
+}
 
 /// What happened, for the caller to print.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,13 +246,14 @@ impl Live {
     /// The episodes that ended, as alerts in heatmap order, with the bins to draw.
     pub fn result(&self, codes: &[Code]) -> (Vec<Alert>, Bins) {
         let bins = self.bins(codes);
-        (alerts(self.ended.iter().cloned(), codes, &bins, self.rule.threshold), bins)
+        let labels = labels(codes);
+        (alerts(self.ended.iter().cloned(), &labels, &bins, self.rule.threshold), bins)
     }
 
     /// The detector's account so far: its false-alarm accounting and the dispersion it used;
     /// `codes` names the interned code ids.
     pub fn detection(&mut self, codes: &[Code]) -> Detection {
-        Detection::of(self.detector.as_mut(), codes)
+        Detection::of(self.detector.as_mut(), &labels(codes))
     }
 
     /// The first and last second seen.
@@ -244,6 +263,7 @@ impl Live {
 
     /// The heatmap's bins so far.
     pub fn bins(&self, codes: &[Code]) -> Bins {
+        let codes = &labels(codes);
         let origin = self.origin.unwrap_or(0);
         let mut rows: Vec<usize> = (0..self.columns.len())
             .filter(|&id| self.columns[id].iter().any(|&(c, b)| c + b > 0))
@@ -285,21 +305,43 @@ impl Live {
             self.origin = Some(next);
         }
         let mut events = Vec::new();
-        let mut counts: Vec<(u64, u64)> = Vec::new();
-        while next <= watermark {
-            counts.clear();
-            counts.resize(codes.len(), (0, 0));
-            for ((build, code), n) in self.open.remove(&next).unwrap_or_default() {
-                self.count_in_columns(next, build, code, n);
-                if build == roles.canary {
-                    counts[code].0 += n;
-                } else if build == roles.baseline {
-                    counts[code].1 += n;
-                }
-            }
-            self.detector.push_second(next, &counts, &mut events);
-            next += 1;
+        if next > watermark {
+            return Vec::new();
         }
+        // The open seconds up to the watermark close: those with rows are fed with their events,
+        // the quiet ones between them only as the gaps between seconds fed; the watermark's own
+        // second is fed (quiet, if no row had it) so the bins and statistics up to it close
+        // exactly as when every second is fed.
+        let still_open = self.open.split_off(&(watermark + 1));
+        let closing = std::mem::replace(&mut self.open, still_open);
+        let mut counts: Vec<(usize, u64, u64)> = Vec::new();
+        for (second, cells) in closing {
+            counts.clear();
+            for ((build, code), n) in cells {
+                self.count_in_columns(second, build, code, n);
+                let (c, b) = match build {
+                    b if b == roles.canary => (n, 0),
+                    b if b == roles.baseline => (0, n),
+                    _ => continue,
+                };
+                counts.push((slot(code), c, b));
+            }
+            // A code's two builds are two cells: one entry per code, codes ascending.
+            counts.sort_unstable_by_key(|&(code, _, _)| code);
+            counts.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    (kept.1, kept.2) = (kept.1 + later.1, kept.2 + later.2);
+                }
+                same
+            });
+            self.detector.push_events(second, &counts, &mut events);
+            next = second + 1;
+        }
+        if next <= watermark {
+            self.detector.push_events(watermark, &[], &mut events);
+        }
+        next = watermark + 1;
         self.next_second = Some(next);
         self.dress(events, codes)
     }
@@ -307,6 +349,7 @@ impl Live {
     /// Dresses the episodes that started or ended as alerts to print at once; their row is the
     /// code's id (the heatmap's rows are only known at the end, see [`Live::result`]).
     fn dress(&mut self, events: Vec<Event>, codes: &[Code]) -> Vec<Update> {
+        let codes = &labels(codes);
         events
             .into_iter()
             .map(|event| {
@@ -327,6 +370,7 @@ impl Live {
 
     /// Adds events to the heatmap columns and the totals (whatever their lateness).
     fn count_in_columns(&mut self, second: i64, build: usize, code: usize, n: u64) {
+        let code = slot(code);
         let Some(roles) = &self.roles else { return };
         let canary = build == roles.canary;
         if !canary && build != roles.baseline {
@@ -526,6 +570,18 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
         }
     }
     config.read.check_invalid(name, &rows.skipped, rows.rows, true)?;
+    if rows.codes.len() >= MAX_COMPARED_CODES {
+        eprintln!(
+            "errwatch: warning: {}: {} distinct error codes, more than the {MAX_COMPARED_CODES} \
+             compared one by one: the first {} seen are, and the other {} are compared together \
+             as one series, \"{}\"",
+            visible(name),
+            rows.codes.len(),
+            MAX_COMPARED_CODES - 1,
+            rows.codes.len() - (MAX_COMPARED_CODES - 1),
+            other_codes(rows.codes.len() - (MAX_COMPARED_CODES - 1)),
+        );
+    }
     let updates = live.finish(&rows.builds, &rows.codes).map_err(|e| anyhow!("{name}: {e:#}"))?;
     let roles = *live.roles().expect("finish fixes the roles or fails");
     let (alerts, bins) = live.result(&rows.codes);
@@ -774,6 +830,22 @@ mod tests {
         let err = live.push(1_795_305_600, 1, 0, 1, &builds(), &codes).unwrap_err();
         assert!(format!("{err}").contains("more than 366 days"), "{err}");
         assert!(live.state_size() < 10);
+    }
+
+    #[test]
+    fn codes_past_the_cap_share_one_series_live() {
+        let n = MAX_COMPARED_CODES + 50;
+        let codes: Vec<Code> = (0..n as i64).map(Code::Int).collect();
+        let mut live = Live::new(rule(RuleKind::Rolling), 5, None, None);
+        for code in 0..n {
+            live.push(0, 0, code, 1, &builds(), &codes).unwrap();
+            live.push(1, 1, code, 1, &builds(), &codes).unwrap();
+        }
+        live.finish(&builds(), &codes).unwrap();
+        let bins = live.bins(&codes);
+        assert_eq!(bins.codes.len(), MAX_COMPARED_CODES);
+        assert_eq!(bins.codes.last(), Some(&other_codes(51)));
+        assert_eq!(bins.totals(MAX_COMPARED_CODES - 1), (51, 51));
     }
 
     #[test]

@@ -117,7 +117,9 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
     if report.late_rows > 0 {
         eprintln!(
             "errwatch: warning: {}: {} row(s) arrived more than {} s after later rows, when their \
-             second had closed: counted in the totals and the heatmap, not in detection",
+             second had closed: counted in the totals and the heatmap, not in detection, so this \
+             answer may differ from a batch run of the same rows (raise --lateness, or analyze \
+             the finished file)",
             visible(&report.input),
             report.late_rows,
             config.lateness

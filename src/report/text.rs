@@ -80,14 +80,23 @@ impl Format for Text {
 
 /// The closing line: the input, the builds, the shape of the data, the rule and the verdict.
 pub fn summary_line(report: &Report, verdict: &str) -> String {
-    let invalid = match (report.skipped.total(), report.unfinished_bytes) {
-        (0, 0) => String::new(),
-        (n, 0) => format!(" ({n} invalid skipped)"),
-        (0, b) => format!(" (an unfinished last line of {b} bytes left unread)"),
-        (n, b) => {
-            format!(" ({n} invalid skipped, an unfinished last line of {b} bytes left unread)")
-        }
-    };
+    let mut notes = Vec::new();
+    if report.skipped.total() > 0 {
+        notes.push(format!("{} invalid skipped", report.skipped.total()));
+    }
+    if report.unfinished_bytes > 0 {
+        notes.push(format!(
+            "an unfinished last line of {} bytes left unread",
+            report.unfinished_bytes
+        ));
+    }
+    if report.late_rows > 0 {
+        notes.push(format!(
+            "{} late rows not in detection: the answer may differ from a batch run",
+            report.late_rows
+        ));
+    }
+    let invalid = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) };
     format!(
         "{}: {} rows{invalid}, canary {} vs baseline {}, {} codes in {} bins of {} s, rule {}: {verdict}",
         visible(&report.input),
