@@ -198,7 +198,11 @@ fn files_in_other_formats_are_named_instead_of_missing_a_column() {
         (
             "x.parquet",
             &b"PAR1\x15\x04\x15\x10\x15\x14L\x15\x02\x15\x00\x12\x00\x00"[..],
-            "a Parquet file",
+            if cfg!(feature = "parquet") {
+                "not a readable Parquet file"
+            } else {
+                "a Parquet file, which this errwatch was built without"
+            },
         ),
         ("x.json", b"[{\"ts\":1}]\n", "a JSON array"),
         ("x.bin", b"\x00\x01\x02\x03\xfe\xff", "binary data"),

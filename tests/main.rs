@@ -12,6 +12,8 @@ mod generate;
 mod heatmap;
 mod inputs;
 mod live;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod safety;
 mod throughput;
 mod times;

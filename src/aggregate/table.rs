@@ -104,6 +104,11 @@ pub fn read_path_with(path: &str, options: &ReadOptions) -> Result<Table> {
     if meta.is_dir() {
         bail!("{path}: is a directory, not a CSV file");
     }
+    #[cfg(feature = "parquet")]
+    if meta.is_file() && crate::input::parquet::is_parquet(Path::new(path)) {
+        let rows = Rows::<io::Empty>::parquet(Path::new(path), path, &options.columns)?;
+        return read_rows(rows, path, options);
+    }
     let mut head = [0u8; 2];
     let gzip = File::open(path)
         .and_then(|mut f| f.read(&mut head))
@@ -131,7 +136,13 @@ pub fn read<R: Read>(reader: R, name: &str) -> Result<Table> {
 
 /// [`read`], skipping invalid rows as `options` say.
 pub fn read_with<R: Read>(reader: R, name: &str, options: &ReadOptions) -> Result<Table> {
-    let mut rows = Rows::open(reader, name, &options.columns)?.skip_invalid(options.skipping());
+    read_rows(Rows::open(reader, name, &options.columns)?, name, options)
+}
+
+/// Reads the rows of an open reader into per-second counters, skipping invalid rows as `options`
+/// say; `name` is used in messages.
+fn read_rows<R: Read>(rows: Rows<R>, name: &str, options: &ReadOptions) -> Result<Table> {
+    let mut rows = rows.skip_invalid(options.skipping());
     let mut aggregator = Aggregator::new();
     let mut raw = Aggregator::new();
     let mut units = super::units::Units::new(options.unit_slot_seconds);

@@ -21,8 +21,8 @@ use crate::pipeline::counts::AggregateConfig;
                   time order. errwatch analyze reads it like the raw events."
 )]
 pub struct AggregateArgs {
-    /// Input files (CSV or JSON lines, plain or gzip), shards of one stream; `-` reads stdin
-    /// (once).
+    /// Input files (CSV or JSON lines, plain or gzip, or Parquet), shards of one stream; `-` reads
+    /// stdin (once).
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
     /// Where to write the counts [default: stdout].

@@ -18,7 +18,7 @@ use crate::render::Palette;
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     /// The error events: CSV (`Timestamp,Build_Version,Error_Code[,Count]`) or JSON lines, plain or
-    /// gzip; `-` reads stdin.
+    /// gzip, or a Parquet file; `-` reads stdin.
     pub input: String,
     /// Seconds per time bin (5 makes [0:00:00 - 0:00:04] one bin).
     #[arg(long, env = "ERRWATCH_BINS", default_value_t = 100, value_name = "SECONDS")]

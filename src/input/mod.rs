@@ -1,9 +1,11 @@
-//! The reader: error events (CSV or JSON lines) in, per-second counters out.
+//! The reader: error events (CSV, JSON lines or Parquet) in, per-second counters out.
 //!
 //! An input is JSON lines when its name says so or its first non-blank byte is `{` ([`jsonl`]),
 //! CSV otherwise; the fields are found by the names of [`ColumnNames`] (the seed's by default). A
-//! file that is neither (Parquet, a JSON array, binary data) is named as such in the error rather
-//! than reported as a CSV file without its columns. The CSV input has a header. Columns are found by name, case-insensitively and in any
+//! Parquet file is opened by its path ([`Rows::parquet`], the `parquet` module, with the cargo
+//! feature of that name), since the format needs seeking; the caller tells it by name or magic.
+//! A stream that is none of these (Parquet on a pipe, a JSON array, binary data) is named as such
+//! in the error rather than reported as a CSV file without its columns. The CSV input has a header. Columns are found by name, case-insensitively and in any
 //! order: `Timestamp`, `Build_Version`, `Error_Code`, and an optional `Count` (the row stands for
 //! that many events, so pre-aggregated counts are accepted); other columns are ignored. Fields are
 //! trimmed; CRLF line endings, a UTF-8 byte-order mark and blank lines are accepted. The timestamp
@@ -30,6 +32,8 @@ pub mod follow;
 pub mod jsonl;
 pub mod labels;
 pub mod limit;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod progress;
 pub mod source;
 pub mod stdin;
@@ -445,10 +449,15 @@ impl<R: Read> Sniffed<R> {
     fn not_csv(&self) -> Option<&'static str> {
         let start = &self.head[..self.head.len().min(1024)];
         if start.starts_with(b"PAR1") {
-            Some(
-                "a Parquet file, which errwatch does not read: export CSV or JSON lines from it \
-                 (in DuckDB: COPY (FROM 'events.parquet') TO 'events.csv')",
-            )
+            Some(if cfg!(feature = "parquet") {
+                "a Parquet file, which errwatch reads only from a file named on the command line \
+                 and not with --follow (Parquet keeps its index at the end of the file): write it \
+                 to a file and name that"
+            } else {
+                "a Parquet file, which this errwatch was built without (cargo feature parquet): \
+                 export CSV or JSON lines from it (in DuckDB: COPY (FROM 'events.parquet') TO \
+                 'events.csv')"
+            })
         } else if first_content(start) == Some(b'[') {
             Some(
                 "a JSON array, not CSV or JSON lines: write one object per line (jq -c '.[]' turns \
@@ -534,6 +543,9 @@ pub struct Rows<R: Read> {
 enum Format<R: Read> {
     Csv(Box<CsvRecords<R>>),
     Json(Box<JsonLines<BufReader<LineLimit<Sniffed<R>>>>>),
+    /// A Parquet file, read from its path (the reader `R` is not used).
+    #[cfg(feature = "parquet")]
+    Parquet(Box<parquet::ParquetRows>),
 }
 
 /// CSV records with the csv crate, behind the line and field limits.
@@ -577,7 +589,20 @@ impl<R: Read> Rows<R> {
                 },
             }
         };
-        Ok(Rows {
+        Ok(Rows::with_format(shown, format, names))
+    }
+
+    /// Reads the Parquet file at `path` ([`parquet`]); `name` is used in messages, and the fields
+    /// are in the columns `names` names.
+    #[cfg(feature = "parquet")]
+    pub fn parquet(path: &std::path::Path, name: &str, names: &ColumnNames) -> Result<Rows<R>> {
+        let shown = visible(name).into_owned();
+        let format = Format::Parquet(Box::new(parquet::ParquetRows::open(path, &shown, names)?));
+        Ok(Rows::with_format(shown, format, names))
+    }
+
+    fn with_format(shown: String, format: Format<R>, names: &ColumnNames) -> Rows<R> {
+        Rows {
             shown,
             format,
             names: names.clone(),
@@ -591,7 +616,7 @@ impl<R: Read> Rows<R> {
             repeated_headers: 0,
             skip_invalid: false,
             skipped: Skipped::default(),
-        })
+        }
     }
 
     /// Skips invalid rows, counting them in [`Rows::skipped`], instead of failing on the first.
@@ -653,6 +678,10 @@ impl<R: Read> Rows<R> {
             }
             Format::Json(json) => {
                 next_json(json, &self.shown, &self.names, self.notation, self.epoch_unit)?
+            }
+            #[cfg(feature = "parquet")]
+            Format::Parquet(rows) => {
+                next_parquet(rows, &self.shown, &self.names, self.notation, self.epoch_unit)?
             }
         };
         let fields = match step {
@@ -961,6 +990,107 @@ fn next_json<'a, R: BufRead>(
         count,
         unit,
     }))
+}
+
+/// The next Parquet row's fields, checked in the order CSV checks them.
+#[cfg(feature = "parquet")]
+fn next_parquet<'a>(
+    rows: &'a mut parquet::ParquetRows,
+    name: &str,
+    names: &ColumnNames,
+    notation: Option<Notation>,
+    epoch_unit: Option<EpochUnit>,
+) -> std::result::Result<Step<'a>, Bad> {
+    use parquet::Cell;
+    let (number, [stamp, version, code, count]) = match rows.next_row() {
+        Ok(Some(row)) => row,
+        Ok(None) => return Ok(Step::End),
+        Err(e) => return Err(Bad::Fatal(e)),
+    };
+    let at =
+        |reason: Invalid, what: String| Bad::Row(reason, anyhow!("{name}: row {number}: {what}"));
+    let null = |column: &str| at(Invalid::EmptyField, format!("empty {} (null)", visible(column)));
+    // The open found every column but an optional count.
+    let stamp = stamp.unwrap_or(Cell::Null);
+    let (notation, second, epoch_unit) = match stamp {
+        Cell::Null => return Err(null(&names.timestamp)),
+        Cell::Instant(second) => {
+            if second.unsigned_abs() > timestamp::MAX_ABS_SECOND as u64 {
+                return Err(at(
+                    Invalid::Timestamp,
+                    format!("timestamp out of range (beyond year 9999) ({second} s)"),
+                ));
+            }
+            (Notation::Rfc3339 { offset_seconds: 0 }, second, None)
+        }
+        Cell::Int(n) => {
+            let raw = n.to_string();
+            let (second, unit) = timestamp::parse_epoch_number(&raw)
+                .map_err(|e| at(Invalid::Timestamp, format!("{e} ({})", quote(&raw))))?;
+            if let Some(first) = epoch_unit.filter(|&u| u != unit) {
+                return Err(at(
+                    Invalid::Timestamp,
+                    format!(
+                        "integer timestamps changed unit: the first were Unix {}, this one is \
+                         read as {} (integers from 10^11 on are milliseconds) ({})",
+                        first.name(),
+                        unit.name(),
+                        quote(&raw)
+                    ),
+                ));
+            }
+            (Notation::Epoch, second, Some(unit))
+        }
+        Cell::Text(bytes) => {
+            let stamp = parquet_text(bytes, &names.timestamp, &at)?;
+            let (notation, second) =
+                read_stamp(notation, &names.timestamp, &stamp).map_err(|(r, what)| at(r, what))?;
+            (notation, second, None)
+        }
+    };
+    let label = |cell: Option<Cell<'a>>, column: &str| match cell.unwrap_or(Cell::Null) {
+        Cell::Null => Err(null(column)),
+        Cell::Int(n) => Ok(Cow::Owned(n.to_string())),
+        Cell::Text(bytes) => parquet_text(bytes, column, &at),
+        // The open refuses a timestamp-typed column for any other field.
+        Cell::Instant(_) => Err(at(
+            Invalid::FieldType,
+            format!("{} is a timestamp, not a string or an integer", visible(column)),
+        )),
+    };
+    let version = label(version, &names.build)?;
+    let code = label(code, &names.code)?;
+    let count = match count {
+        None => 1,
+        Some(Cell::Int(n)) => u64::try_from(n).map_err(|_| {
+            at(Invalid::Count, format!("{} must not be negative ({n})", visible(&names.count)))
+        })?,
+        Some(cell) => {
+            let text = label(Some(cell), &names.count)?;
+            parse_count(&names.count, &text).map_err(|what| at(Invalid::Count, what))?
+        }
+    };
+    Ok(Step::Fields(Fields { line: number, notation, epoch_unit, second, version, code, count }))
+}
+
+/// A Parquet string as a field's text, trimmed and checked as CSV fields are.
+#[cfg(feature = "parquet")]
+fn parquet_text<'a>(
+    bytes: &'a [u8],
+    column: &str,
+    at: &impl Fn(Invalid, String) -> Bad,
+) -> std::result::Result<Cow<'a, str>, Bad> {
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        at(
+            Invalid::Utf8,
+            format!(
+                "{} is not valid UTF-8 ({})",
+                visible(column),
+                quote(&String::from_utf8_lossy(bytes))
+            ),
+        )
+    })?;
+    json_text(jsonl::Value::Text(Cow::Borrowed(text)), column, at)
 }
 
 /// A JSON value as a field's text, trimmed as CSV fields are: a string, or a number as written.
