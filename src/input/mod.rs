@@ -641,6 +641,8 @@ impl<R: Read> Rows<R> {
         match &self.format {
             Format::Csv(csv) => csv.columns.unit.as_ref().map(|(_, name)| name.as_str()),
             Format::Json(json) => json.unit_path(),
+            #[cfg(feature = "parquet")]
+            Format::Parquet(_) => None,
         }
     }
 
@@ -1070,7 +1072,16 @@ fn next_parquet<'a>(
             parse_count(&names.count, &text).map_err(|what| at(Invalid::Count, what))?
         }
     };
-    Ok(Step::Fields(Fields { line: number, notation, epoch_unit, second, version, code, count }))
+    Ok(Step::Fields(Fields {
+        line: number,
+        notation,
+        epoch_unit,
+        second,
+        version,
+        code,
+        count,
+        unit: None,
+    }))
 }
 
 /// A Parquet string as a field's text, trimmed and checked as CSV fields are.

@@ -35,7 +35,6 @@ use ::parquet::schema::types::ColumnDescPtr;
 use anyhow::{Result, anyhow, bail};
 
 use super::columns::ColumnNames;
-use super::jsonl::FIELDS;
 
 /// The first (and last) four bytes of a Parquet file.
 pub const MAGIC: &[u8; 4] = b"PAR1";
@@ -120,6 +119,10 @@ pub struct ParquetRows {
     /// Rows handed out so far.
     row: u64,
 }
+
+/// The columns read: timestamp, build, code and count, in that order. (A unit column,
+/// `--unit-column`, is not read from Parquet: its files are counted by events.)
+const FIELDS: usize = 4;
 
 /// The types a column may have for each field, for the message refusing another.
 const EXPECTED: [&str; FIELDS] = [
