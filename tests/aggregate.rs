@@ -182,10 +182,6 @@ proptest! {
     }
 }
 
-/// The environment variable that lets [`the_readme_duckdb_query_gives_counts_errwatch_analyzes`]
-/// skip when `duckdb` is missing, outside CI only.
-const SKIP_DUCKDB: &str = "ERRWATCH_TEST_SKIP_DUCKDB";
-
 /// The DuckDB query of README.md, run as written on a generated stream, gives a count file that
 /// errwatch analyzes to the alerts of the raw stream.
 ///
@@ -194,20 +190,7 @@ const SKIP_DUCKDB: &str = "ERRWATCH_TEST_SKIP_DUCKDB";
 /// `ERRWATCH_TEST_SKIP_DUCKDB=1` says the skip is meant.
 #[test]
 fn the_readme_duckdb_query_gives_counts_errwatch_analyzes() {
-    if Command::new("duckdb").arg("-version").output().is_err() {
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-        let opted_out = std::env::var(SKIP_DUCKDB).is_ok_and(|v| v == "1");
-        assert!(
-            opted_out && !ci,
-            "duckdb is not on the PATH: install it (python3 -m pip install --user duckdb-cli, \
-             then add `python3 -m site --user-base`/bin to PATH){}",
-            if ci {
-                "; under CI this test cannot be skipped"
-            } else {
-                ", or set ERRWATCH_TEST_SKIP_DUCKDB=1 to skip it"
-            }
-        );
-        eprintln!("skipped: duckdb not installed and {SKIP_DUCKDB}=1");
+    if !crate::util::duckdb_or_skip() {
         return;
     }
     let readme = std::fs::read_to_string(crate::util::repo().join("README.md")).unwrap();

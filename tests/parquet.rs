@@ -357,10 +357,6 @@ fn a_parquet_stream_on_stdin_or_followed_says_to_name_a_file() {
     );
 }
 
-/// The environment variable that lets [`a_duckdb_parquet_export_gives_the_alerts_of_the_csv`]
-/// skip when `duckdb` is missing, outside CI only (as the DuckDB test of `aggregate` does).
-const SKIP_DUCKDB: &str = "ERRWATCH_TEST_SKIP_DUCKDB";
-
 /// DuckDB's `COPY ... TO 'x.parquet'` (snappy, a TIMESTAMP column, its own row groups and
 /// encodings) gives the alerts of the CSV it was made from.
 ///
@@ -368,20 +364,7 @@ const SKIP_DUCKDB: &str = "ERRWATCH_TEST_SKIP_DUCKDB";
 /// CI (`CI` set) always, elsewhere unless `ERRWATCH_TEST_SKIP_DUCKDB=1` says the skip is meant.
 #[test]
 fn a_duckdb_parquet_export_gives_the_alerts_of_the_csv() {
-    if Command::new("duckdb").arg("-version").output().is_err() {
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-        let opted_out = std::env::var(SKIP_DUCKDB).is_ok_and(|v| v == "1");
-        assert!(
-            opted_out && !ci,
-            "duckdb is not on the PATH: install it (python3 -m pip install --user duckdb-cli, \
-             then add `python3 -m site --user-base`/bin to PATH){}",
-            if ci {
-                "; under CI this test cannot be skipped"
-            } else {
-                ", or set ERRWATCH_TEST_SKIP_DUCKDB=1 to skip it"
-            }
-        );
-        eprintln!("skipped: duckdb not installed and {SKIP_DUCKDB}=1");
+    if !crate::util::duckdb_or_skip() {
         return;
     }
     let csv = stream(Notation::Rfc3339 { offset_seconds: 0 });

@@ -125,3 +125,31 @@ impl Errwatch {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// The environment variable that lets a test that runs `duckdb` skip when it is missing, outside
+/// CI only.
+const SKIP_DUCKDB: &str = "ERRWATCH_TEST_SKIP_DUCKDB";
+
+/// Whether `duckdb` is on the PATH. When it is not, the calling test fails, so that it never
+/// passes without checking: under CI (`CI` set, as `.ci/run` does, which also installs it)
+/// always, elsewhere unless `ERRWATCH_TEST_SKIP_DUCKDB=1` says the skip is meant; then this
+/// returns false and the test returns.
+pub fn duckdb_or_skip() -> bool {
+    if Command::new("duckdb").arg("-version").output().is_ok() {
+        return true;
+    }
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    let opted_out = std::env::var(SKIP_DUCKDB).is_ok_and(|v| v == "1");
+    assert!(
+        opted_out && !ci,
+        "duckdb is not on the PATH: install it (python3 -m pip install --user duckdb-cli, \
+         then add `python3 -m site --user-base`/bin to PATH){}",
+        if ci {
+            "; under CI this test cannot be skipped"
+        } else {
+            ", or set ERRWATCH_TEST_SKIP_DUCKDB=1 to skip it"
+        }
+    );
+    eprintln!("skipped: duckdb not installed and {SKIP_DUCKDB}=1");
+    false
+}

@@ -541,18 +541,26 @@ impl SequentialDetector {
     }
 }
 
+impl SequentialDetector {
+    /// Makes `second` the last one fed and returns the stream's first second, starting the
+    /// dispersion estimates at the first.
+    fn enter(&mut self, second: i64) -> i64 {
+        self.last_second = Some(second);
+        *self.origin.get_or_insert_with(|| {
+            self.dispersion = Dispersion::new(second);
+            self.local = Local::new(second);
+            second
+        })
+    }
+}
+
 impl Detector for SequentialDetector {
     fn push_second(&mut self, second: i64, counts: &[(u64, u64)], events: &mut Vec<Event>) {
         self.see(second, counts.iter().enumerate().map(|(code, &(c, b))| (code, c, b)));
         if self.codes_seen == 0 {
             return;
         }
-        self.last_second = Some(second);
-        let origin = *self.origin.get_or_insert_with(|| {
-            self.dispersion = Dispersion::new(second);
-            self.local = Local::new(second);
-            second
-        });
+        let origin = self.enter(second);
         let (ln_weight, ln_cap) = self.weights(second, origin);
         let ln_grid = (self.alternatives.len() as f64).ln();
         for (code, &counts) in counts.iter().enumerate() {
@@ -582,12 +590,7 @@ impl Detector for SequentialDetector {
         if self.codes_seen == 0 {
             return;
         }
-        self.last_second = Some(second);
-        let origin = *self.origin.get_or_insert_with(|| {
-            self.dispersion = Dispersion::new(second);
-            self.local = Local::new(second);
-            second
-        });
+        let origin = self.enter(second);
         let (ln_weight, ln_cap) = self.weights(second, origin);
         // The codes with events and the hot ones, in code order as a dense feed would take them.
         let mut todo: Vec<(usize, (u64, u64))> = counts

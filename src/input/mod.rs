@@ -843,17 +843,7 @@ impl<R: Read> CsvRecords<R> {
             return Ok(Step::Skip);
         }
         let field = |index: usize, column: &str| -> std::result::Result<&str, Bad> {
-            let bytes = &record[index];
-            let text = std::str::from_utf8(bytes).map_err(|_| {
-                at(
-                    Invalid::Utf8,
-                    format!(
-                        "{} is not valid UTF-8 ({})",
-                        visible(column),
-                        quote(&String::from_utf8_lossy(bytes))
-                    ),
-                )
-            })?;
+            let text = utf8(&record[index], column, &at)?;
             if text.is_empty() {
                 return Err(at(Invalid::EmptyField, format!("empty {}", visible(column))));
             }
@@ -1091,7 +1081,17 @@ fn parquet_text<'a>(
     column: &str,
     at: &impl Fn(Invalid, String) -> Bad,
 ) -> std::result::Result<Cow<'a, str>, Bad> {
-    let text = std::str::from_utf8(bytes).map_err(|_| {
+    let text = utf8(bytes, column, at)?;
+    json_text(jsonl::Value::Text(Cow::Borrowed(text)), column, at)
+}
+
+/// A field's bytes as text, or the row error naming the column and showing the bytes.
+fn utf8<'a>(
+    bytes: &'a [u8],
+    column: &str,
+    at: &impl Fn(Invalid, String) -> Bad,
+) -> std::result::Result<&'a str, Bad> {
+    std::str::from_utf8(bytes).map_err(|_| {
         at(
             Invalid::Utf8,
             format!(
@@ -1100,8 +1100,7 @@ fn parquet_text<'a>(
                 quote(&String::from_utf8_lossy(bytes))
             ),
         )
-    })?;
-    json_text(jsonl::Value::Text(Cow::Borrowed(text)), column, at)
+    })
 }
 
 /// A JSON value as a field's text, trimmed as CSV fields are: a string, or a number as written.

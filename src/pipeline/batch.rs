@@ -78,15 +78,8 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
                 counts.push(if is_canary { (row, n, 0) } else { (row, 0, n) });
             }
         }
-        // A code's two builds are two series: one entry per code, codes ascending.
-        counts.sort_unstable_by_key(|&(row, _, _)| row);
-        counts.dedup_by(|later, kept| {
-            let same = later.0 == kept.0;
-            if same {
-                (kept.1, kept.2) = (kept.1 + later.1, kept.2 + later.2);
-            }
-            same
-        });
+        // A code's two builds are two series.
+        super::one_entry_per_code(counts);
         Some(second)
     };
     let span = (bins.first_second, bins.last_second);

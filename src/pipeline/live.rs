@@ -326,15 +326,8 @@ impl Live {
                 };
                 counts.push((slot(code), c, b));
             }
-            // A code's two builds are two cells: one entry per code, codes ascending.
-            counts.sort_unstable_by_key(|&(code, _, _)| code);
-            counts.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
-                if same {
-                    (kept.1, kept.2) = (kept.1 + later.1, kept.2 + later.2);
-                }
-                same
-            });
+            // A code's two builds are two cells.
+            super::one_entry_per_code(&mut counts);
             self.detector.push_events(second, &counts, &mut events);
             next = second + 1;
         }

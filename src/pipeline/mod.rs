@@ -380,6 +380,19 @@ fn append_step_summary(path: &Path, markdown: &[u8]) -> Result<()> {
         })
 }
 
+/// Merges `(code, canary, baseline)` entries of one second into one per code, codes ascending,
+/// as the detectors take them.
+fn one_entry_per_code(counts: &mut Vec<(usize, u64, u64)>) {
+    counts.sort_unstable_by_key(|&(code, _, _)| code);
+    counts.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            (kept.1, kept.2) = (kept.1 + later.1, kept.2 + later.2);
+        }
+        same
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
