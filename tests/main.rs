@@ -11,6 +11,7 @@ mod fuzz;
 mod generate;
 mod heatmap;
 mod inputs;
+mod json_lines;
 mod live;
 #[cfg(feature = "parquet")]
 mod parquet;

@@ -17,8 +17,8 @@ use crate::input::labels::Code;
 use crate::input::source::GaveUp;
 use crate::input::timestamp::Notation;
 use crate::input::{
-    BuildStats, ColumnNames, GZIP_MAGIC, Invalid, Inventory, Progress, ReadOptions, Rows, STDIN,
-    Skipped, decompress, fast, quote,
+    self, BuildStats, ColumnNames, GZIP_MAGIC, Invalid, Inventory, Progress, ReadOptions, Rows,
+    STDIN, Skipped, decompress, quote,
 };
 
 /// Everything read from one input.
@@ -70,8 +70,8 @@ impl Table {
     }
 }
 
-/// Reads the CSV file at `path` on the fast path ([`fast`]) into per-second counters, or
-/// says why it gave up (the caller then reads the file on the reference path). `name` is used in
+/// Reads the CSV or JSON lines file at `path` on the fast path ([`input::read_fast`]) into
+/// per-second counters, or says why it gave up (the caller then reads the file on the reference path). `name` is used in
 /// the table.
 pub fn read_fast(
     path: &Path,
@@ -80,7 +80,7 @@ pub fn read_fast(
     progress: &Progress,
 ) -> Result<Table, GaveUp> {
     let mut aggregator = Aggregator::new();
-    let inventory = fast::read_file(path, columns, progress, &mut aggregator)?;
+    let inventory = input::read_fast(path, columns, progress, &mut aggregator)?;
     Ok(Table::new(name, inventory, aggregator.finish()))
 }
 

@@ -63,12 +63,12 @@ const MAX_COLUMNS: usize = 32;
 /// sparse cells (8 bytes per non-zero counter, not counted here: the aggregator holds as much).
 /// Rows far out of order (a shuffled long stream) reach before a window, and the path gives up:
 /// the reference path reads the file on one core into the sparse counters.
-const MAX_COUNTER_BYTES: u64 = 32 << 20;
+pub(super) const MAX_COUNTER_BYTES: u64 = 32 << 20;
 
 /// The most memory one worker state's dense counters take: a quarter of [`MAX_COUNTER_BYTES`],
 /// so that the states of two cores stay within it. An hour of 66 build-code series (1.8 MB with
 /// its cells rounded up) fits whole, in any row order; longer or wider streams slide the window.
-const WINDOW_BYTES: usize = MAX_COUNTER_BYTES as usize / 4;
+pub(super) const WINDOW_BYTES: usize = MAX_COUNTER_BYTES as usize / 4;
 
 /// Reads the CSV file at `path` on the fast path, counting its events into `sink`, or says why it
 /// gave up (the caller then reads the file on the reference path, into a fresh sink: this one may
@@ -307,12 +307,12 @@ fn find_newline(bytes: &[u8], mut at: usize) -> usize {
 /// Open addressing over a power-of-two table; a key of up to [`SHORT_KEY`] bytes is held as three
 /// words and its length (see [`Key`]), so a lookup is a hash of three words and a compare of four.
 /// Longer keys go to a `HashMap`.
-struct Interner {
+pub(super) struct Interner {
     slots: Vec<u32>,
     short: Vec<Key>,
     long: HashMap<Vec<u8>, usize>,
     /// Every key by id.
-    keys: Vec<Vec<u8>>,
+    pub(super) keys: Vec<Vec<u8>>,
 }
 
 const EMPTY_SLOT: u32 = u32::MAX;
@@ -386,7 +386,7 @@ impl Key {
 }
 
 impl Interner {
-    fn new() -> Interner {
+    pub(super) fn new() -> Interner {
         Interner {
             slots: vec![EMPTY_SLOT; MIN_SLOTS],
             short: Vec::new(),
@@ -397,7 +397,7 @@ impl Interner {
 
     /// The id of `bytes[start..end]`, if it was seen.
     #[inline(always)]
-    fn get(&self, bytes: &[u8], start: usize, end: usize) -> Option<usize> {
+    pub(super) fn get(&self, bytes: &[u8], start: usize, end: usize) -> Option<usize> {
         if end - start > SHORT_KEY {
             return self.get_long(&bytes[start..end]);
         }
@@ -422,7 +422,7 @@ impl Interner {
     }
 
     /// Adds a key not seen before and returns its id.
-    fn insert(&mut self, key: &[u8]) -> usize {
+    pub(super) fn insert(&mut self, key: &[u8]) -> usize {
         let id = self.keys.len();
         self.keys.push(key.to_vec());
         if key.len() > SHORT_KEY {
@@ -725,7 +725,7 @@ fn parse_count(field: &[u8]) -> Result<u64, GaveUp> {
 
 /// `field` as a decimal number of 1 to `max_digits` digits (at most 18 keeps it in an `i64`).
 #[inline]
-fn parse_digits(field: &[u8], max_digits: usize) -> Option<i64> {
+pub(super) fn parse_digits(field: &[u8], max_digits: usize) -> Option<i64> {
     if field.is_empty() || field.len() > max_digits {
         return None;
     }
@@ -752,7 +752,7 @@ fn two_digits(pair: &[u8]) -> Option<i64> {
 /// `H:MM:SS` with 1 to 12 hour digits and no fraction; anything else is left to the reference
 /// parser (which also names the errors).
 #[inline]
-fn parse_hms(field: &[u8]) -> Option<i64> {
+pub(super) fn parse_hms(field: &[u8]) -> Option<i64> {
     let n = field.len();
     if !(7..=14).contains(&n) || field[n - 6] != b':' || field[n - 3] != b':' {
         return None;
@@ -766,7 +766,7 @@ fn parse_hms(field: &[u8]) -> Option<i64> {
 
 /// `HH:MM:SS` of a day (no leap second), in seconds after midnight.
 #[inline]
-fn parse_time_of_day(time: &[u8]) -> Option<i64> {
+pub(super) fn parse_time_of_day(time: &[u8]) -> Option<i64> {
     if time[2] != b':' || time[5] != b':' {
         return None;
     }
@@ -786,7 +786,7 @@ fn parse_time_of_day(time: &[u8]) -> Option<i64> {
 /// however many cells there are. A row from before the window gives up (rows far out of order).
 /// Cells grow geometrically, so many distinct codes cost linear time.
 #[derive(Default)]
-struct Tally {
+pub(super) struct Tally {
     /// Seconds before the window, in order: `(second, end)` into `sealed_cells`.
     sealed: Vec<(i64, u32)>,
     /// `(cell, count)` of the sealed seconds, non-zero counts only.
@@ -801,19 +801,24 @@ struct Tally {
     /// Cells of room per second.
     stride: usize,
     /// `counts[(second - origin) * stride + cell]`.
-    counts: Vec<u32>,
+    pub(super) counts: Vec<u32>,
     /// The earliest and latest second counted (zero counts included), inside the room.
-    span: Option<(i64, i64)>,
+    pub(super) span: Option<(i64, i64)>,
     /// The build and code of each cell.
-    cells: Vec<(usize, usize)>,
+    pub(super) cells: Vec<(usize, usize)>,
     cell_ids: HashMap<(usize, usize), usize>,
     /// The most bytes the counters may take, if limited.
     limit: Option<usize>,
 }
 
 impl Tally {
+    /// A tally whose counters take at most `limit` bytes.
+    pub(super) fn with_limit(limit: usize) -> Tally {
+        Tally { limit: Some(limit), ..Tally::default() }
+    }
+
     /// The cell of a build and a code, made at first sight.
-    fn cell(&mut self, build: usize, code: usize) -> Result<usize, GaveUp> {
+    pub(super) fn cell(&mut self, build: usize, code: usize) -> Result<usize, GaveUp> {
         if let Some(&cell) = self.cell_ids.get(&(build, code)) {
             return Ok(cell);
         }
@@ -846,7 +851,7 @@ impl Tally {
     /// Adds `count` events of `cell` at `second`; gives up where the reference path would fail
     /// (a span over [`MAX_SPAN_SECONDS`], a counter overflow).
     #[inline]
-    fn add(&mut self, second: i64, cell: usize, count: u64) -> Result<(), GaveUp> {
+    pub(super) fn add(&mut self, second: i64, cell: usize, count: u64) -> Result<(), GaveUp> {
         if let Some((_, last)) = self.span
             && self.fast_from <= second
             && second <= last
@@ -962,7 +967,7 @@ impl Tally {
 
     /// Adds the counts to `sink`, mapping this worker's build and code ids through `builds` and
     /// `codes`.
-    fn add_to<S: CountSink>(
+    pub(super) fn add_to<S: CountSink>(
         &self,
         sink: &mut S,
         builds: &[usize],
@@ -1024,10 +1029,10 @@ struct Sighting {
 
 /// Numbers the builds (or codes) the workers saw by first appearance in the file: the names in
 /// that order, and per worker the map from its ids to those numbers.
-fn number<'w>(
-    workers: &'w [Worker],
-    first: impl Fn(&'w Worker) -> &'w [u64],
-    keys: impl Fn(&'w Worker) -> &'w [Vec<u8>],
+pub(super) fn number<'w, W>(
+    workers: &'w [W],
+    first: impl Fn(&'w W) -> &'w [u64],
+    keys: impl Fn(&'w W) -> &'w [Vec<u8>],
 ) -> (Vec<String>, Vec<Vec<usize>>) {
     let mut sightings: Vec<Sighting> = workers
         .iter()

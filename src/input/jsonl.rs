@@ -82,22 +82,17 @@ impl<R: BufRead> JsonLines<R> {
     /// Reads lines from `reader`, looking for the fields `names` names. An auto-detected unit key
     /// is the first of [`super::columns::UNIT_CANDIDATES`] among the first line's top-level keys.
     pub fn new(reader: R, names: &ColumnNames) -> JsonLines<R> {
-        let split = |name: &str| name.split('.').map(str::to_string).collect();
         let unit = match &names.unit {
             UnitColumn::Named(name) => Some(name.clone()),
             UnitColumn::Off | UnitColumn::Auto => None,
         };
+        let mut paths = split_paths(names);
+        paths[UNIT] = unit.as_deref().map_or_else(Vec::new, split_path);
         JsonLines {
             reader,
             buf: Vec::with_capacity(256),
             line: 0,
-            paths: [
-                split(&names.timestamp),
-                split(&names.build),
-                split(&names.code),
-                split(&names.count),
-                unit.as_deref().map_or_else(Vec::new, split),
-            ],
+            paths,
             unit,
             unit_auto: names.unit == UnitColumn::Auto,
         }
@@ -119,79 +114,129 @@ impl<R: BufRead> JsonLines<R> {
             }
             self.line += 1;
             let bom = if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-            let content = |b: &u8| !b.is_ascii_whitespace();
-            if let Some(first) = self.buf[bom..].iter().position(content) {
-                let last = self.buf.iter().rposition(content).unwrap_or(bom + first);
-                break (bom + first, last + 1);
+            if let Some((start, end)) = content(&self.buf[bom..]) {
+                break (bom + start, bom + end);
             }
         };
-        let text = &self.buf[start..end];
         let line = self.line;
-        let text = std::str::from_utf8(text).map_err(|_| {
-            LineError::Row(
-                line,
-                Invalid::Utf8,
-                format!(
-                    "the line is not valid UTF-8 ({})",
-                    super::quote(&String::from_utf8_lossy(text))
-                ),
-            )
-        })?;
-        let bad = |what: String| LineError::Row(line, Invalid::Json, what);
-        if !text.starts_with('{') {
-            return Err(bad(format!("not a JSON object ({})", super::quote(text))));
+        let text = object_text(line, &self.buf[start..end])?;
+        if std::mem::take(&mut self.unit_auto)
+            && let Some(key) = unit_key(text)
+        {
+            self.paths[UNIT] = vec![key.clone()];
+            self.unit = Some(key);
         }
-        if std::mem::take(&mut self.unit_auto) {
-            let keys = key_paths(text);
-            let found = super::columns::UNIT_CANDIDATES
-                .iter()
-                .find_map(|unit| keys.iter().find(|key| key.eq_ignore_ascii_case(unit)));
-            if let Some(key) = found {
-                self.paths[UNIT] = vec![key.clone()];
-                self.unit = Some(key.clone());
-            }
-        }
-        let mut raw: [Option<&RawValue>; FIELDS] = [None; FIELDS];
-        let mut twice = None;
-        let mut parser = serde_json::Deserializer::from_str(text);
-        let parsed = Level {
-            paths: &self.paths,
-            depth: 0,
-            active: if self.unit.is_some() { (1 << FIELDS) - 1 } else { (1 << UNIT) - 1 },
-            raw: &mut raw,
-            twice: &mut twice,
-        }
-        .deserialize(&mut parser)
-        .and_then(|()| parser.end());
-        if let Err(e) = parsed {
-            let hint = if line == 1 && text == "{" {
-                "; JSON lines hold one object per line (`jq -c .` writes a document so)"
-            } else {
-                ""
-            };
-            return Err(bad(format!(
-                "malformed JSON at column {}: {}{hint} ({})",
-                e.column(),
-                without_position(&e),
-                super::quote(text)
-            )));
-        }
-        if let Some(field) = twice {
-            return Err(bad(format!(
-                "the key {} appears twice in the object",
-                crate::escape::visible(&self.paths[field].join("."))
-            )));
-        }
-        let mut values: [Option<Value<'_>>; FIELDS] = [None, None, None, None, None];
-        for (value, raw) in values.iter_mut().zip(raw) {
-            if let Some(raw) = raw {
-                *value = Some(value_of(raw.get()).ok_or_else(|| {
-                    bad(format!("a string with a bad escape ({})", super::quote(raw.get())))
-                })?);
-            }
-        }
-        Ok(Some(Line { line, text, values, unit_path: self.unit.as_deref() }))
+        parse_line(line, text, &self.paths, self.unit.as_deref()).map(Some)
     }
+}
+
+/// A key path split at its dots.
+fn split_path(name: &str) -> Vec<String> {
+    name.split('.').map(str::to_string).collect()
+}
+
+/// The key paths of the four fields `names` names, split at their dots, in [`FIELDS`] order; the
+/// unit's is empty (no unit is read).
+pub fn split_paths(names: &ColumnNames) -> [Vec<String>; FIELDS] {
+    [
+        split_path(&names.timestamp),
+        split_path(&names.build),
+        split_path(&names.code),
+        split_path(&names.count),
+        Vec::new(),
+    ]
+}
+
+/// The range of `line` between its first and last bytes that are not ASCII whitespace, `None`
+/// for a blank line.
+pub fn content(line: &[u8]) -> Option<(usize, usize)> {
+    let first = line.iter().position(|b| !b.is_ascii_whitespace())?;
+    let last = line.iter().rposition(|b| !b.is_ascii_whitespace()).unwrap_or(first);
+    Some((first, last + 1))
+}
+
+/// A non-blank line's text (trimmed, as [`content`] cuts it), checked to be UTF-8 and to start
+/// as an object; `line` is its number, for the error.
+pub fn object_text(line: u64, text: &[u8]) -> Result<&str, LineError> {
+    let text = std::str::from_utf8(text).map_err(|_| {
+        LineError::Row(
+            line,
+            Invalid::Utf8,
+            format!(
+                "the line is not valid UTF-8 ({})",
+                super::quote(&String::from_utf8_lossy(text))
+            ),
+        )
+    })?;
+    if !text.starts_with('{') {
+        return Err(LineError::Row(
+            line,
+            Invalid::Json,
+            format!("not a JSON object ({})", super::quote(text)),
+        ));
+    }
+    Ok(text)
+}
+
+/// The unit key auto-detection finds in a line: the first of
+/// [`super::columns::UNIT_CANDIDATES`] among its top-level keys, as the line spells it.
+pub fn unit_key(text: &str) -> Option<String> {
+    let keys = key_paths(text);
+    super::columns::UNIT_CANDIDATES
+        .iter()
+        .find_map(|unit| keys.iter().find(|key| key.eq_ignore_ascii_case(unit)))
+        .cloned()
+}
+
+/// The wanted values of one line, `text` as [`object_text`] returns it, found by `paths` (the
+/// unit's among them when `unit_path` names it); `line` is the line's number.
+pub fn parse_line<'a>(
+    line: u64,
+    text: &'a str,
+    paths: &[Vec<String>; FIELDS],
+    unit_path: Option<&'a str>,
+) -> Result<Line<'a>, LineError> {
+    let bad = |what: String| LineError::Row(line, Invalid::Json, what);
+    let mut raw: [Option<&RawValue>; FIELDS] = [None; FIELDS];
+    let mut twice = None;
+    let mut parser = serde_json::Deserializer::from_str(text);
+    let parsed = Level {
+        paths,
+        depth: 0,
+        active: if unit_path.is_some() { (1 << FIELDS) - 1 } else { (1 << UNIT) - 1 },
+        raw: &mut raw,
+        twice: &mut twice,
+    }
+    .deserialize(&mut parser)
+    .and_then(|()| parser.end());
+    if let Err(e) = parsed {
+        let hint = if line == 1 && text == "{" {
+            "; JSON lines hold one object per line (`jq -c .` writes a document so)"
+        } else {
+            ""
+        };
+        return Err(bad(format!(
+            "malformed JSON at column {}: {}{hint} ({})",
+            e.column(),
+            without_position(&e),
+            super::quote(text)
+        )));
+    }
+    if let Some(field) = twice {
+        return Err(bad(format!(
+            "the key {} appears twice in the object",
+            crate::escape::visible(&paths[field].join("."))
+        )));
+    }
+    let mut values: [Option<Value<'_>>; FIELDS] = [None, None, None, None, None];
+    for (value, raw) in values.iter_mut().zip(raw) {
+        if let Some(raw) = raw {
+            *value = Some(value_of(raw.get()).ok_or_else(|| {
+                bad(format!("a string with a bad escape ({})", super::quote(raw.get())))
+            })?);
+        }
+    }
+    Ok(Line { line, text, values, unit_path })
 }
 
 /// The key paths of every value in a JSON object, nested objects flattened with dots

@@ -17,10 +17,12 @@
 //! `FILE:LINE: what is wrong (the value)`. A copy of the header line in the middle of the data
 //! (files concatenated with their headers) is skipped and counted, never silently.
 //!
-//! Two paths read the same format. [`Rows`] is the reference: the csv crate, one record at a time,
-//! for any reader. A regular file is first tried on the fast path ([`fast`]), which parses chunks
-//! of the file on every core and gives up on anything unusual (quotes, bad rows), in which case
-//! the file is read again on the reference path; so errors are always the reference path's.
+//! Two paths read the same format. [`Rows`] is the reference: the csv crate or serde_json, one
+//! record at a time, for any reader. A plain regular file is first tried on the fast path of its
+//! format ([`read_fast`]: [`fast`] for CSV, [`fast_jsonl`] for JSON lines), which parses chunks of
+//! the file on every core and gives up on anything it cannot count exactly as the reference
+//! would (quotes, bad rows), in which case the file is read again on the reference path; so errors
+//! are always the reference path's.
 //!
 //! The reader knows nothing of the stages after it: [`Rows`] hands out one row at a time, and the
 //! fast path hands its counts to a [`CountSink`] (the aggregator is one). The caller decides
@@ -28,6 +30,7 @@
 
 pub mod columns;
 pub mod fast;
+pub mod fast_jsonl;
 pub mod follow;
 pub mod jsonl;
 pub mod labels;
@@ -435,13 +438,9 @@ impl<R: Read> Sniffed<R> {
         Ok(Sniffed { head, at: 0, inner })
     }
 
-    /// Whether the input is JSON lines: by its name, or by a first non-blank byte `{`.
+    /// Whether the input is JSON lines ([`is_json_lines`]).
     fn is_json_lines(&self, name: &str) -> bool {
-        let lower = name.to_ascii_lowercase();
-        let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
-        stem.ends_with(".jsonl")
-            || stem.ends_with(".ndjson")
-            || first_content(&self.head) == Some(b'{')
+        is_json_lines(name, &self.head)
     }
 
     /// What the input looks like when it is neither CSV nor JSON lines, for the error that says
@@ -500,6 +499,35 @@ const COMPRESSED: [(&[u8], &str); 4] = [
     (b"\xfd7zXZ\x00", "xz-compressed, which errwatch does not read: xz -d it (gzip is read)"),
     (b"BZh", "bzip2-compressed, which errwatch does not read: bunzip2 it (gzip is read)"),
 ];
+
+/// Whether an input named `name` whose first bytes are `head` is JSON lines: by its name (`.jsonl`
+/// or `.ndjson`, `.gz` after it too), or by a first non-blank byte `{`.
+fn is_json_lines(name: &str, head: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
+    stem.ends_with(".jsonl") || stem.ends_with(".ndjson") || first_content(head) == Some(b'{')
+}
+
+/// Reads the plain regular file at `path` on the fast path of its format, JSON lines
+/// ([`fast_jsonl`]) or CSV ([`fast`]), counting its events into `sink`, or says why it gave up
+/// (the caller then reads the file on the reference path, into a fresh sink). The format is told
+/// as the reference path tells it, from the name and the first bytes.
+pub fn read_fast<S: CountSink>(
+    path: &std::path::Path,
+    columns: &ColumnNames,
+    progress: &Progress,
+    sink: &mut S,
+) -> std::result::Result<Inventory, source::GaveUp> {
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(SNIFF_BYTES as u64).read_to_end(&mut head))
+        .map_err(|_| source::GaveUp("cannot read"))?;
+    if is_json_lines(&path.to_string_lossy(), &head) {
+        fast_jsonl::read_file(path, columns, progress, sink)
+    } else {
+        fast::read_file(path, columns, progress, sink)
+    }
+}
 
 /// The first byte of `head` that is not blank, after a byte-order mark; `None` if there is none
 /// yet.
@@ -890,11 +918,28 @@ fn next_json<'a, R: BufRead>(
     let line = match json.next_line() {
         Ok(Some(line)) => line,
         Ok(None) => return Ok(Step::End),
-        Err(LineError::Fatal(e)) => return Err(Bad::Fatal(anyhow!("{name}: cannot read: {e}"))),
-        Err(LineError::Row(line, reason, what)) => {
-            return Err(Bad::Row(reason, anyhow!("{name}:{line}: {what}")));
-        }
+        Err(e) => return Err(line_error(name, e)),
     };
+    json_fields(line, name, names, notation, epoch_unit).map(Step::Fields)
+}
+
+/// A JSON line's error as the reader reports it.
+fn line_error(name: &str, e: LineError) -> Bad {
+    match e {
+        LineError::Fatal(e) => Bad::Fatal(anyhow!("{name}: cannot read: {e}")),
+        LineError::Row(line, reason, what) => Bad::Row(reason, anyhow!("{name}:{line}: {what}")),
+    }
+}
+
+/// A JSON line's values checked as fields, in the order CSV checks them, in the input's
+/// `notation` and `epoch_unit` so far.
+fn json_fields<'a>(
+    line: jsonl::Line<'a>,
+    name: &str,
+    names: &ColumnNames,
+    notation: Option<Notation>,
+    epoch_unit: Option<EpochUnit>,
+) -> std::result::Result<Fields<'a>, Bad> {
     let number = line.line;
     let text = line.text;
     let at = |reason: Invalid, what: String| Bad::Row(reason, anyhow!("{name}:{number}: {what}"));
@@ -972,16 +1017,7 @@ fn next_json<'a, R: BufRead>(
         (Some(path), None) => return Err(missing(path)),
         (Some(path), Some(value)) => Some(unit_hash(json_text(value, path, &at)?.as_bytes())),
     };
-    Ok(Step::Fields(Fields {
-        line: number,
-        notation,
-        epoch_unit,
-        second,
-        version,
-        code,
-        count,
-        unit,
-    }))
+    Ok(Fields { line: number, notation, epoch_unit, second, version, code, count, unit })
 }
 
 /// The next Parquet row's fields, checked in the order CSV checks them.
