@@ -105,6 +105,12 @@ pub const LONG_SCALE_S: i64 = 5 * SCALE_S;
 /// and then barely.
 pub const STANDS_OUT_Z: f64 = 2.0;
 
+/// The dispersion below which a stream counts as calm once its estimate is known that well
+/// ([`Dispersion::is_calm`]). A stream whose counts vary less than one and a half times as much
+/// as independent events has no bursts of the size a surge is made of; there a clump of events
+/// in one code is a regression's onset, and the rules stop discounting it as a possible burst.
+pub const CALM_BELOW: f64 = 1.5;
+
 /// The seconds from a stream's start before the sequential rule confirms an alarm: five `tau`,
 /// so that the long-run estimate has two minutes of its own (its first `3 tau` seconds are its
 /// windows' warm-up). Before it nothing tells a client's burst from a regression; on the bursty
@@ -352,6 +358,20 @@ impl Dispersion {
         } else {
             1.0
         }
+    }
+
+    /// Whether the stream is known to be calm: the stream-wide estimate, raised by
+    /// [`STANDS_OUT_Z`] of its standard errors, is below [`CALM_BELOW`]. Then a window's or a
+    /// run's own local estimate and its surge are not weighed as bursts: on a stream shown to
+    /// have none to speak of they are what a regression's onset looks like, and discounting them
+    /// only delays its alarm. Until the estimate rests on enough of the stream (at the seed's
+    /// scale, about half an hour of independent events), nothing is known and the discounts
+    /// stay. Either way every test keeps a dispersion of at least 1, so on independent events
+    /// the guarantee is unchanged; on a bursty stream that happens to look calm the local
+    /// guards are off, which is why the bound is an upper one.
+    pub fn is_calm(&self) -> bool {
+        let samples = self.short.samples(self.seen);
+        samples > 0.0 && self.pool() * (1.0 + STANDS_OUT_Z * (2.0 / samples).sqrt()) < CALM_BELOW
     }
 
     /// The dispersion of `code` from everything before second `t` (at least the stream-wide

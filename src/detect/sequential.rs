@@ -573,12 +573,18 @@ impl SequentialDetector {
         // bursts or surges this holds whenever the statistic crossed (`R <= W e^(max
         // CUSUM)`), so it costs nothing on independent events at a steady rate; a strong
         // regression's first minute is a surge, so its alarm waits for evidence beyond it.
+        // On a stream known to be calm neither check applies: there the run's clumps and its
+        // surge are the regression's onset ([`super::dispersion::Dispersion::is_calm`]).
+        let calm = self.dispersion.is_calm();
         let (squares, mass) = self.local.cumulative(code, second + 1);
         let over_run =
             super::dispersion::ratio(squares - local_at_start.0, mass - local_at_start.1);
         let rate = self.dispersion.rate(code, second);
-        let over_run =
-            dispersion.max(super::dispersion::local_used(over_run, rate, self.dispersion.pool()));
+        let over_run = if calm {
+            dispersion
+        } else {
+            dispersion.max(super::dispersion::local_used(over_run, rate, self.dispersion.pool()))
+        };
         // The block covers at most the run's seconds: a run a second old whose one second
         // holds a minute's worth of events is a surge.
         let covered = (second - start_s + 1).clamp(1, super::dispersion::SURGE_S);
@@ -589,7 +595,7 @@ impl SequentialDetector {
         {
             // As with any local estimate, a busy code on a stream without bursts leans on the
             // long run: there a surge is a regression's onset.
-            let block_phi = if surge {
+            let block_phi = if surge && !calm {
                 over_run.max(super::dispersion::local_used(block, rate, self.dispersion.pool()))
             } else {
                 over_run

@@ -172,9 +172,12 @@ impl<R: BinRule> Binned<R> {
     }
 
     /// The dispersion of every window of `code` that ends with bin `bin`: the larger of the
-    /// baseline's long-run estimate as of the window's first second (so that, for independent
-    /// events, it does not depend on the window's split) and the window's own local estimate,
-    /// as [`dispersion::local_used`] takes it.
+    /// baseline's long-run estimate as of the window's end (the baseline only: a regression in
+    /// the canary cannot raise it) and the window's own local estimate, as
+    /// [`dispersion::local_used`] takes it, which is 1 on a stream known to be calm
+    /// ([`Dispersion::is_calm`]). The long-run estimate includes the window's baseline events,
+    /// so it is not independent of the window's split; it is at least 1, so a test at it is
+    /// never more lenient than the exact test.
     fn measure_dispersion(&mut self, code: usize, bin: usize) {
         let end = self.bin_end(bin) + 1;
         let long_run = self.dispersion.phi(code, end);
@@ -182,6 +185,7 @@ impl<R: BinRule> Binned<R> {
         let rate = self.dispersion.rate(code, end);
         let pool = self.dispersion.pool();
         let burst_pool = self.dispersion.burst_pool();
+        let calm = self.dispersion.is_calm();
         let surge = self.local.surge(code, end, rate, self.canary_share, burst_pool);
         let snapshots = &mut self.snapshots[code];
         self.window_dispersion.clear();
@@ -195,8 +199,13 @@ impl<R: BinRule> Binned<R> {
                 self.window_dispersion.push(Scaling::uniform(long_run));
                 continue;
             }
-            let local = dispersion::ratio(squares - start_squares, mass - start_mass);
-            let local = dispersion::local_used(local, rate, pool);
+            // On a stream known to be calm, a window's clumps are a regression's onset.
+            let local = if calm {
+                1.0
+            } else {
+                let raw = dispersion::ratio(squares - start_squares, mass - start_mass);
+                dispersion::local_used(raw, rate, pool)
+            };
             let phi = long_run.max(local);
             let surge = if surge.phi > phi { surge } else { dispersion::Surge::NONE };
             self.window_dispersion.push(Scaling { phi, surge });
