@@ -26,7 +26,7 @@
 //! day, which no comparison of two builds needs; it bounds the bins that follow (at the default
 //! 100-second bins, at most 316 thousand per code).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use anyhow::{Result, bail};
@@ -60,9 +60,9 @@ type SeriesId = u32;
 /// No series yet, in [`Aggregator::ids`].
 const NO_SERIES: SeriesId = SeriesId::MAX;
 
-/// The most records where a run handed over meets the records before it that are merged there;
-/// past it (runs that overlap in time, from rows far out of order) the run's pairs are added one
-/// by one.
+/// The most records where a run handed over meets the records before it that are merged there
+/// (a copy of that stretch, in the compact layout); past it (runs that overlap over a long
+/// stretch, from rows far out of order) the run's pairs are added one by one.
 const MAX_MERGED_RECORDS: usize = 1 << 16;
 
 /// Records in time order, as runs that do not overlap in time (each held as it was made).
@@ -271,19 +271,39 @@ impl Aggregator {
                 }
                 return Ok(());
             }
-            let mut merged: BTreeMap<(i64, SeriesId), u32> = BTreeMap::new();
-            for index in ours_from..ours.len() {
-                let second = ours.second(index);
-                merged.extend(ours.entries(index).map(|(series, n)| ((second, series), n)));
-            }
-            for index in 0..theirs {
-                let second = records.second(index);
-                for (series, n) in records.entries(index) {
-                    let slot = merged.entry((second, series)).or_insert(0);
-                    match slot.checked_add(n) {
-                        Some(sum) => *slot = sum,
-                        None => bail!(too_many_events()),
-                    }
+            // Both sides are in time order, each second's pairs by series: merged in one pass,
+            // into the compact layout.
+            let mut merged = Records::new();
+            let (mut i, mut j) = (ours_from, 0);
+            while i < ours.len() || j < theirs {
+                let second = match (i < ours.len(), j < theirs) {
+                    (true, true) => ours.second(i).min(records.second(j)),
+                    (true, false) => ours.second(i),
+                    _ => records.second(j),
+                };
+                let mine = (i < ours.len() && ours.second(i) == second).then(|| ours.entries(i));
+                let other = (j < theirs && records.second(j) == second).then(|| records.entries(j));
+                i += usize::from(mine.is_some());
+                j += usize::from(other.is_some());
+                merged.open(second);
+                let mut mine = mine.into_iter().flatten().peekable();
+                let mut other = other.into_iter().flatten().peekable();
+                loop {
+                    let pair = match (mine.peek().copied(), other.peek().copied()) {
+                        (Some(a), Some(b)) if a.0 == b.0 => {
+                            mine.next();
+                            other.next();
+                            match a.1.checked_add(b.1) {
+                                Some(sum) => (a.0, sum),
+                                None => bail!(too_many_events()),
+                            }
+                        }
+                        (Some(a), Some(b)) if a.0 < b.0 => mine.next().expect("peeked"),
+                        (Some(_), Some(_)) | (None, Some(_)) => other.next().expect("peeked"),
+                        (Some(_), None) => mine.next().expect("peeked"),
+                        (None, None) => break,
+                    };
+                    merged.push(pair.0, pair.1);
                 }
             }
             for (_, pairs) in records.iter() {
@@ -294,13 +314,11 @@ impl Aggregator {
             records.drop_front(theirs);
             let ours = self.segments.0.last_mut().expect("a run");
             ours.truncate(ours_from);
-            let mut previous = None;
-            for ((second, series), n) in merged {
-                if previous != Some(second) {
-                    ours.open(second);
-                    previous = Some(second);
+            for (second, pairs) in merged.iter() {
+                ours.open(second);
+                for (series, n) in pairs {
+                    ours.push(series, n);
                 }
-                ours.push(series, n);
             }
         } else {
             for (_, pairs) in records.iter() {
