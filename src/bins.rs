@@ -342,9 +342,9 @@ impl Bins {
         let mut baseline_bins = vec![vec![0u64; n_bins]; compared.rows()];
         let mut binner = Binner::new(bin_seconds);
         binner.close_before(first_second);
-        for (second, pairs) in counts.records() {
+        for (second, pairs) in counts.by_second() {
             let bin = binner.bin_of(second);
-            for &(series, n) in pairs {
+            for (series, n) in pairs {
                 match rows[series as usize] {
                     Some((row, true)) => canary_bins[row][bin] += u64::from(n),
                     Some((row, false)) => baseline_bins[row][bin] += u64::from(n),

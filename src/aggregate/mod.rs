@@ -6,15 +6,21 @@
 //!
 //! The counters are sparse, so memory and time grow with the (second, build, code) triples that
 //! have events, never with seconds x builds x codes: a quiet second costs nothing, and a day of a
-//! thousand codes holds what its events need. Seconds are kept in time order as a list of records,
-//! each the (series, count) pairs of one second, sorted by series:
+//! thousand codes holds what its events need. Seconds are kept in time order as records, each the
+//! (series, count) pairs of one second sorted by series, in the compact layout of
+//! [`crate::input::records`] (4 bytes a triple, 8 a second, in the common case):
 //!
-//! - a row for the latest second joins its record (a per-series index finds its pair at once);
+//! - a row for the latest second joins its record, which stays open (a per-series index finds
+//!   its pair at once);
 //! - a row for a later second closes that record and opens the next: rows in time order only
-//!   append, 8 bytes per triple and 16 per second with events;
-//! - a row for an earlier second is added in place when its triple exists (binary search), and
-//!   otherwise kept aside in a hash map until [`Aggregator::finish`] merges it in; so rows in random
-//!   order cost about 40 bytes per distinct triple until then, and give the same counts.
+//!   append;
+//! - a row for an earlier second is added in place when its triple exists and its word holds the
+//!   sum, and otherwise kept aside in a hash map until [`Aggregator::finish`] merges it in; so rows
+//!   in random order cost about 40 bytes per distinct triple until then, and give the same counts;
+//! - the fast reader hands over whole runs of records ([`CountSink::add_records`]); a run after
+//!   every second held is taken over as it is, renumbered in place, without a copy, so the
+//!   counters of a time-ordered file are held once. The few seconds where two runs meet (a
+//!   second cut by a chunk boundary) are merged.
 //!
 //! The span from the earliest to the latest second is bounded by [`MAX_SPAN_SECONDS`], a year and a
 //! day, which no comparison of two builds needs; it bounds the bins that follow (at the default
@@ -27,6 +33,7 @@ use anyhow::{Result, bail};
 
 use crate::input::CountSink;
 use crate::input::labels::compare_versions;
+use crate::input::records::{Entries, Records};
 use crate::input::timestamp::Notation;
 
 pub mod table;
@@ -53,26 +60,29 @@ type SeriesId = u32;
 /// No series yet, in [`Aggregator::ids`].
 const NO_SERIES: SeriesId = SeriesId::MAX;
 
-/// The seconds with events, in time order: `seconds[i] = (second, end)`, whose (series, count)
-/// pairs are `entries[previous end..end]`, sorted by series.
-#[derive(Debug, Default, Clone)]
-struct Records {
-    seconds: Vec<(i64, u32)>,
-    entries: Vec<(SeriesId, u32)>,
-}
+/// The most records where a run handed over meets the records before it that are merged there
+/// (a copy of that stretch, in the compact layout); past it (runs that overlap over a long
+/// stretch, from rows far out of order) the run's pairs are added one by one.
+const MAX_MERGED_RECORDS: usize = 1 << 16;
 
-impl Records {
-    fn range(&self, index: usize) -> std::ops::Range<usize> {
-        let start = if index == 0 { 0 } else { self.seconds[index - 1].1 as usize };
-        start..self.seconds[index].1 as usize
+/// Records in time order, as runs that do not overlap in time (each held as it was made).
+#[derive(Debug, Clone, Default)]
+struct Segments(Vec<Records>);
+
+impl Segments {
+    fn last_second(&self) -> Option<i64> {
+        self.0.last().and_then(Records::last_second)
     }
 
-    /// Where the pair of `series` at `second` is in `entries`, if it is there.
-    fn find(&self, second: i64, series: SeriesId) -> Option<usize> {
-        let index = self.seconds.binary_search_by_key(&second, |&(s, _)| s).ok()?;
-        let range = self.range(index);
-        let at = self.entries[range.clone()].binary_search_by_key(&series, |&(s, _)| s).ok()?;
-        Some(range.start + at)
+    /// The run and the index of the record of `second`, if there is one.
+    fn locate(&self, second: i64) -> Option<(usize, usize)> {
+        let run = self.0.partition_point(|r| r.first_second().is_some_and(|f| f <= second));
+        let run = run.checked_sub(1)?;
+        Some((run, self.0[run].index_of(second)?))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (i64, Entries<'_>)> + '_ {
+        self.0.iter().flat_map(Records::iter)
     }
 }
 
@@ -85,14 +95,17 @@ pub struct Aggregator {
     ids: Vec<Vec<SeriesId>>,
     /// The (build, code) of each series.
     series: Vec<(usize, usize)>,
-    /// Per series: where its pair is in the open (latest) record, as `(second, index)`.
+    /// Per series: where its pair is in the open record, as `(second, index into open_pairs)`.
     at: Vec<(i64, u32)>,
     /// Per series: events so far.
     totals: Vec<u64>,
-    records: Records,
-    /// Whether the latest record's entries are still in arrival order.
-    open_unsorted: bool,
-    /// Triples for seconds before the latest record that it did not have yet.
+    /// The closed records.
+    segments: Segments,
+    /// The open record's second: the latest second with events, not yet in `segments`.
+    open: Option<i64>,
+    /// The open record's pairs, in arrival order.
+    open_pairs: Vec<(SeriesId, u32)>,
+    /// Triples for seconds before the open record that their records did not hold.
     aside: HashMap<(i64, SeriesId), u32>,
 }
 
@@ -106,7 +119,7 @@ pub struct Counts {
     series: Vec<(usize, usize)>,
     ids: Vec<Vec<SeriesId>>,
     totals: Vec<u64>,
-    records: Records,
+    segments: Segments,
 }
 
 impl Aggregator {
@@ -161,59 +174,176 @@ impl Aggregator {
         id
     }
 
+    /// The latest second with events.
+    fn latest(&self) -> Option<i64> {
+        self.open.or_else(|| self.segments.last_second())
+    }
+
     fn count(&mut self, second: i64, series: SeriesId, count: u32) -> Result<()> {
-        let latest = self.records.seconds.last().map(|&(s, _)| s);
-        let slot = if latest == Some(second) {
+        let latest = self.latest();
+        if self.open == Some(second) {
             let (at_second, index) = self.at[series as usize];
             if at_second == second {
-                &mut self.records.entries[index as usize].1
+                let slot = &mut self.open_pairs[index as usize].1;
+                match slot.checked_add(count) {
+                    Some(sum) => *slot = sum,
+                    None => bail!(too_many_events()),
+                }
             } else {
-                // The latest record has a pair already: it was opened with one.
-                self.open_unsorted |=
-                    self.records.entries.last().is_some_and(|&(last, _)| last > series);
-                self.push_entry(second, series)
+                self.at[series as usize] = (second, self.open_pairs.len() as u32);
+                self.open_pairs.push((series, count));
             }
         } else if latest.is_none_or(|latest| latest < second) {
-            self.sort_open();
-            let end = self.records.entries.len() as u32;
-            self.records.seconds.push((second, end));
-            self.push_entry(second, series)
+            self.close_open();
+            self.open = Some(second);
+            self.at[series as usize] = (second, 0);
+            self.open_pairs.push((series, count));
         } else {
-            self.sort_open();
-            match self.records.find(second, series) {
-                Some(at) => &mut self.records.entries[at].1,
-                None => self.aside.entry((second, series)).or_insert(0),
-            }
-        };
-        match slot.checked_add(count) {
-            Some(sum) => *slot = sum,
-            None => bail!(too_many_events()),
+            self.count_earlier(second, series, count)?;
         }
         self.totals[series as usize] += u64::from(count);
         Ok(())
     }
 
-    /// A new pair of `series` in the latest record, at 0.
-    fn push_entry(&mut self, second: i64, series: SeriesId) -> &mut u32 {
-        let index = self.records.entries.len();
-        self.records.entries.push((series, 0));
-        self.records.seconds.last_mut().expect("the latest record").1 += 1;
-        self.at[series as usize] = (second, index as u32);
-        &mut self.records.entries[index].1
+    /// Counts a triple of a second before the open record: in its record if that holds the sum,
+    /// aside otherwise.
+    fn count_earlier(&mut self, second: i64, series: SeriesId, count: u32) -> Result<()> {
+        let located = self.segments.locate(second);
+        let held = located.map_or(0, |(run, index)| self.segments.0[run].count(index, series));
+        let aside = self.aside.get(&(second, series)).copied().unwrap_or(0);
+        if u64::from(held) + u64::from(aside) + u64::from(count) > MAX_EVENTS_PER_SECOND {
+            bail!(too_many_events());
+        }
+        if held > 0
+            && let Some((run, index)) = located
+            && self.segments.0[run].add_in_place(index, series, count) == Some(true)
+        {
+            return Ok(());
+        }
+        *self.aside.entry((second, series)).or_insert(0) += count;
+        Ok(())
     }
 
-    /// Sorts the latest record's pairs by series, before another record is opened or searched.
-    fn sort_open(&mut self) {
-        if !std::mem::take(&mut self.open_unsorted) {
+    /// Closes the open record: its pairs sorted by series join the records.
+    fn close_open(&mut self) {
+        let Some(second) = self.open.take() else {
             return;
+        };
+        self.open_pairs.sort_unstable_by_key(|&(series, _)| series);
+        if self.segments.0.is_empty() {
+            self.segments.0.push(Records::new());
         }
-        let last = self.records.seconds.len() - 1;
-        let range = self.records.range(last);
-        self.records.entries[range.clone()].sort_unstable_by_key(|&(s, _)| s);
-        let second = self.records.seconds[last].0;
-        for index in range {
-            self.at[self.records.entries[index].0 as usize] = (second, index as u32);
+        let records = self.segments.0.last_mut().expect("a run to add to");
+        records.open(second);
+        for &(series, count) in &self.open_pairs {
+            records.push(series, count);
         }
+        self.open_pairs.clear();
+    }
+
+    /// Takes over a run of records whose series are `cells[series]` as (build, code) pairs, as
+    /// [`CountSink::add_records`] describes.
+    fn take_records(&mut self, cells: &[(usize, usize)], records: Records) -> Result<()> {
+        let (Some(first), Some(last)) = (records.first_second(), records.last_second()) else {
+            return Ok(());
+        };
+        let map: Vec<SeriesId> =
+            cells.iter().map(|&(build, code)| self.series_of(build, code)).collect();
+        self.stretch(first)?;
+        self.stretch(last)?;
+        self.close_open();
+        let mut records = records.renumbered(&map);
+        if let Some(latest) = self.latest()
+            && first <= latest
+        {
+            let theirs = records.before(latest + 1);
+            let runs = self.segments.0.len();
+            let ours = &self.segments.0[runs - 1];
+            let ours_from = ours.before(first);
+            let mergeable = (ours_from > 0 || runs == 1)
+                && ours.len() - ours_from + theirs <= MAX_MERGED_RECORDS;
+            if !mergeable {
+                // Runs that overlap in time: pair by pair.
+                for (second, pairs) in records.iter() {
+                    for (series, count) in pairs {
+                        self.count(second, series, count)?;
+                    }
+                }
+                return Ok(());
+            }
+            // Both sides are in time order, each second's pairs by series: merged in one pass,
+            // into the compact layout.
+            let mut merged = Records::new();
+            let (mut i, mut j) = (ours_from, 0);
+            while i < ours.len() || j < theirs {
+                let second = match (i < ours.len(), j < theirs) {
+                    (true, true) => ours.second(i).min(records.second(j)),
+                    (true, false) => ours.second(i),
+                    _ => records.second(j),
+                };
+                let mine = (i < ours.len() && ours.second(i) == second).then(|| ours.entries(i));
+                let other = (j < theirs && records.second(j) == second).then(|| records.entries(j));
+                i += usize::from(mine.is_some());
+                j += usize::from(other.is_some());
+                merged.open(second);
+                let mut mine = mine.into_iter().flatten().peekable();
+                let mut other = other.into_iter().flatten().peekable();
+                loop {
+                    let pair = match (mine.peek().copied(), other.peek().copied()) {
+                        (Some(a), Some(b)) if a.0 == b.0 => {
+                            mine.next();
+                            other.next();
+                            match a.1.checked_add(b.1) {
+                                Some(sum) => (a.0, sum),
+                                None => bail!(too_many_events()),
+                            }
+                        }
+                        (Some(a), Some(b)) if a.0 < b.0 => mine.next().expect("peeked"),
+                        (Some(_), Some(_)) | (None, Some(_)) => other.next().expect("peeked"),
+                        (Some(_), None) => mine.next().expect("peeked"),
+                        (None, None) => break,
+                    };
+                    merged.push(pair.0, pair.1);
+                }
+            }
+            for (_, pairs) in records.iter() {
+                for (series, n) in pairs {
+                    self.totals[series as usize] += u64::from(n);
+                }
+            }
+            records.drop_front(theirs);
+            let ours = self.segments.0.last_mut().expect("a run");
+            ours.truncate(ours_from);
+            for (second, pairs) in merged.iter() {
+                ours.open(second);
+                for (series, n) in pairs {
+                    ours.push(series, n);
+                }
+            }
+        } else {
+            for (_, pairs) in records.iter() {
+                for (series, n) in pairs {
+                    self.totals[series as usize] += u64::from(n);
+                }
+            }
+        }
+        if !records.is_empty() {
+            self.segments.0.push(records);
+        }
+        Ok(())
+    }
+
+    /// Stretches the span to `second`, as a row of no events would.
+    fn stretch(&mut self, second: i64) -> Result<()> {
+        let (first, last) = match self.span {
+            None => (second, second),
+            Some((first, last)) => (first.min(second), last.max(second)),
+        };
+        if last.checked_sub(first).is_none_or(|span| span > MAX_SPAN_SECONDS) {
+            bail!(SPAN_TOO_LONG);
+        }
+        self.span = Some((first, last));
+        Ok(())
     }
 
     /// Adds finished counters, whose ids map to this aggregator's through `build_ids` and
@@ -234,8 +364,8 @@ impl Aggregator {
             self.add(first, build, code, 0)?;
             self.add(last, build, code, 0)?;
         }
-        for (second, entries) in counts.records() {
-            for &(series, n) in entries {
+        for (second, entries) in counts.by_second() {
+            for (series, n) in entries {
                 let (build, code) = counts.series[series as usize];
                 self.add(second, build_ids[build], code_ids[code], u64::from(n))?;
             }
@@ -245,51 +375,53 @@ impl Aggregator {
 
     /// Finishes aggregation.
     pub fn finish(mut self) -> Counts {
-        self.sort_open();
+        self.close_open();
         if !self.aside.is_empty() {
             let mut aside: Vec<(i64, SeriesId, u32)> =
                 self.aside.drain().map(|((second, series), n)| (second, series, n)).collect();
             aside.sort_unstable();
-            let old = std::mem::take(&mut self.records);
-            let mut merged = Records {
-                seconds: Vec::with_capacity(old.seconds.len()),
-                entries: Vec::with_capacity(old.entries.len() + aside.len()),
+            let old = std::mem::take(&mut self.segments);
+            let mut merged = Records::new();
+            let mut last_opened = None;
+            let mut push = |merged: &mut Records, second: i64, series: SeriesId, n: u32| {
+                if last_opened != Some(second) {
+                    merged.open(second);
+                    last_opened = Some(second);
+                }
+                merged.push(series, n);
             };
             let mut aside = aside.into_iter().peekable();
-            let push = |merged: &mut Records, second: i64, pair: (SeriesId, u32)| {
-                if merged.seconds.last().is_none_or(|&(s, _)| s != second) {
-                    merged.seconds.push((second, merged.entries.len() as u32));
-                }
-                merged.entries.push(pair);
-                merged.seconds.last_mut().expect("just pushed").1 += 1;
-            };
-            for index in 0..old.seconds.len() {
-                let second = old.seconds[index].0;
+            for (second, entries) in old.iter() {
                 while let Some(&(s, series, n)) = aside.peek()
                     && s < second
                 {
-                    push(&mut merged, s, (series, n));
+                    push(&mut merged, s, series, n);
                     aside.next();
                 }
-                let mut mine = old.entries[old.range(index)].iter().copied().peekable();
+                let mut mine = entries.peekable();
                 loop {
-                    let theirs = aside.peek().filter(|&&(s, _, _)| s == second);
-                    match (mine.peek(), theirs) {
-                        (Some(&a), Some(&(_, series, n))) => {
-                            if a.0 < series {
-                                push(&mut merged, second, a);
+                    let theirs = aside.peek().filter(|&&(s, _, _)| s == second).copied();
+                    match (mine.peek().copied(), theirs) {
+                        (Some((a, m)), Some((_, series, n))) => {
+                            if a < series {
+                                push(&mut merged, second, a, m);
                                 mine.next();
+                            } else if a == series {
+                                // Checked not to overflow when it was set aside.
+                                push(&mut merged, second, a, m + n);
+                                mine.next();
+                                aside.next();
                             } else {
-                                push(&mut merged, second, (series, n));
+                                push(&mut merged, second, series, n);
                                 aside.next();
                             }
                         }
-                        (Some(&a), None) => {
-                            push(&mut merged, second, a);
+                        (Some((a, m)), None) => {
+                            push(&mut merged, second, a, m);
                             mine.next();
                         }
-                        (None, Some(&(_, series, n))) => {
-                            push(&mut merged, second, (series, n));
+                        (None, Some((_, series, n))) => {
+                            push(&mut merged, second, series, n);
                             aside.next();
                         }
                         (None, None) => break,
@@ -297,9 +429,9 @@ impl Aggregator {
                 }
             }
             for (s, series, n) in aside {
-                push(&mut merged, s, (series, n));
+                push(&mut merged, s, series, n);
             }
-            self.records = merged;
+            self.segments = Segments(vec![merged]);
         }
         Counts {
             first_second: self.span.map(|s| s.0),
@@ -307,7 +439,7 @@ impl Aggregator {
             series: self.series,
             ids: self.ids,
             totals: self.totals,
-            records: self.records,
+            segments: self.segments,
         }
     }
 }
@@ -315,6 +447,10 @@ impl Aggregator {
 impl CountSink for Aggregator {
     fn add(&mut self, second: i64, build: usize, code: usize, count: u64) -> Result<()> {
         Aggregator::add(self, second, build, code, count)
+    }
+
+    fn add_records(&mut self, cells: &[(usize, usize)], records: Records) -> Result<()> {
+        self.take_records(cells, records)
     }
 }
 
@@ -328,7 +464,9 @@ impl Counts {
         let Some(series) = self.series_id(build, code) else {
             return 0;
         };
-        self.records.find(second, series).map_or(0, |at| u64::from(self.records.entries[at].1))
+        self.segments
+            .locate(second)
+            .map_or(0, |(run, index)| u64::from(self.segments.0[run].count(index, series)))
     }
 
     /// Events of `code` from `build` per second from `first_second` to `last_second` inclusive:
@@ -339,9 +477,9 @@ impl Counts {
         };
         let mut dense = vec![0; self.span_seconds()];
         if let Some(series) = self.series_id(build, code) {
-            for (second, entries) in self.records() {
-                if let Ok(at) = entries.binary_search_by_key(&series, |&(s, _)| s) {
-                    dense[(second - first) as usize] = entries[at].1;
+            for (second, mut entries) in self.by_second() {
+                if let Some((_, n)) = entries.find(|&(s, _)| s == series) {
+                    dense[(second - first) as usize] = n;
                 }
             }
         }
@@ -349,10 +487,16 @@ impl Counts {
     }
 
     /// The seconds with events in time order, each with its (series, count) pairs sorted by
-    /// series ([`Counts::series`] says which build and code a series is).
-    pub fn records(&self) -> impl Iterator<Item = (i64, &[(u32, u32)])> + '_ {
-        (0..self.records.seconds.len())
-            .map(|i| (self.records.seconds[i].0, &self.records.entries[self.records.range(i)]))
+    /// series ([`Counts::series`] says which build and code a series is), decoded into a vector
+    /// each: for tests and small inputs ([`Counts::by_second`] decodes as it goes).
+    pub fn records(&self) -> impl Iterator<Item = (i64, Vec<(u32, u32)>)> + '_ {
+        self.by_second().map(|(second, entries)| (second, entries.collect()))
+    }
+
+    /// The seconds with events in time order, each with its (series, count) pairs sorted by
+    /// series.
+    pub fn by_second(&self) -> impl Iterator<Item = (i64, Entries<'_>)> + '_ {
+        self.segments.iter()
     }
 
     /// The (build, code) of every series, by series id.
@@ -365,13 +509,12 @@ impl Counts {
         let Some(series) = self.series_id(build, code) else {
             return 0;
         };
-        let from = self.records.seconds.partition_point(|&(s, _)| s < first);
-        let to = self.records.seconds.partition_point(|&(s, _)| s <= last);
-        (from..to)
-            .filter_map(|index| {
-                let entries = &self.records.entries[self.records.range(index)];
-                let at = entries.binary_search_by_key(&series, |&(s, _)| s).ok()?;
-                Some(u64::from(entries[at].1))
+        self.segments
+            .0
+            .iter()
+            .map(|records| {
+                let (from, to) = (records.before(first), records.before(last.saturating_add(1)));
+                (from..to).map(|index| u64::from(records.count(index, series))).sum::<u64>()
             })
             .sum()
     }
@@ -392,10 +535,10 @@ impl Counts {
     /// The (second, build, code, count) triples in a canonical order, for comparing counters
     /// made along different roads (their series ids may differ).
     fn canonical(&self) -> Vec<(i64, usize, usize, u32)> {
-        let mut all = Vec::with_capacity(self.records.entries.len());
-        for (second, entries) in self.records() {
+        let mut all = Vec::new();
+        for (second, entries) in self.by_second() {
             let start = all.len();
-            all.extend(entries.iter().map(|&(series, n)| {
+            all.extend(entries.map(|(series, n)| {
                 let (build, code) = self.series[series as usize];
                 (second, build, code, n)
             }));
@@ -452,9 +595,9 @@ pub fn write_counts<W: Write>(table: &Table, out: W) -> io::Result<Written> {
     }
     let code_names: Vec<String> = table.codes.iter().map(ToString::to_string).collect();
     let mut row: Vec<(usize, usize, u32)> = Vec::new();
-    for (second, entries) in counts.records() {
+    for (second, entries) in counts.by_second() {
         row.clear();
-        row.extend(entries.iter().map(|&(series, n)| {
+        row.extend(entries.map(|(series, n)| {
             let (b, c) = counts.series()[series as usize];
             (b, c, n)
         }));
@@ -480,6 +623,7 @@ pub fn write_counts<W: Write>(table: &Table, out: W) -> io::Result<Written> {
 mod tests {
 
     use super::*;
+    use crate::input::CountSink;
     use proptest::prelude::*;
 
     #[test]
@@ -598,6 +742,50 @@ mod tests {
         assert!(ours.add_counts(&theirs.finish(), &[0], &[0]).is_err());
     }
 
+    /// Records of `rows` (second, cell, count) as a reader seals them: in time order, each second's
+    /// cells ascending, the counts of a repeated (second, cell) added up.
+    fn sealed(rows: &[(i64, u32, u32)]) -> Records {
+        let mut merged = std::collections::BTreeMap::new();
+        for &(second, cell, n) in rows {
+            *merged.entry((second, cell)).or_insert(0) += n;
+        }
+        let mut records = Records::new();
+        let mut previous = None;
+        for ((second, cell), n) in merged {
+            if previous != Some(second) {
+                records.open(second);
+                previous = Some(second);
+            }
+            records.push(cell, n);
+        }
+        records
+    }
+
+    #[test]
+    fn runs_that_meet_at_a_second_are_taken_over_and_merged_there() {
+        let cells = [(0, 0), (1, 0), (0, 1)];
+        let first = [(1, 0, 2), (4, 2, 1), (7, 0, 1), (7, 1, 70_000)];
+        let second = [(7, 0, 3), (7, 2, 1), (9, 1, 1)];
+        let mut taken = Aggregator::new();
+        let mut added = Aggregator::new();
+        for run in [&first[..], &second[..]] {
+            for &(second, cell, n) in run {
+                let (build, code) = cells[cell as usize];
+                added.add(second, build, code, u64::from(n)).unwrap();
+            }
+            for &(build, code) in &cells {
+                taken.add(run[0].0, build, code, 0).unwrap();
+            }
+            taken.add_records(&cells, sealed(run)).unwrap();
+        }
+        let (taken, added) = (taken.finish(), added.finish());
+        assert_eq!(taken, added);
+        assert_eq!(taken.get(0, 0, 7), 4);
+        assert_eq!(taken.get(1, 0, 7), 70_000);
+        assert_eq!(taken.total(0, 1), 2);
+        assert_eq!(taken.segments.0.len(), 2, "the second run is held as it was made");
+    }
+
     proptest! {
         /// Rows split between two aggregators and merged give the counts of one aggregator.
         #[test]
@@ -624,6 +812,45 @@ mod tests {
                         prop_assert_eq!(merged.get(b, c, s), whole.get(b, c, s));
                     }
                 }
+            }
+        }
+
+        /// Rows cut into runs of records, handed over in any order (runs that meet, overlap or
+        /// come before the others), give the counts of adding the rows one by one.
+        #[test]
+        fn runs_of_records_taken_over_equal_rows_added(
+            mut rows in prop::collection::vec((-50i64..50, 0u32..6, 1u32..4), 1..200),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+            reversed in any::<bool>(),
+        ) {
+            let cells = [(0, 0), (1, 0), (0, 1), (1, 1), (2, 3), (0, 3)];
+            rows.sort_by_key(|r| r.0);
+            let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(rows.len() + 1)).collect();
+            bounds.extend([0, rows.len()]);
+            bounds.sort_unstable();
+            let mut runs: Vec<&[(i64, u32, u32)]> =
+                bounds.windows(2).map(|w| &rows[w[0]..w[1]]).filter(|r| !r.is_empty()).collect();
+            if reversed {
+                runs.reverse();
+            }
+            let (mut taken, mut added) = (Aggregator::new(), Aggregator::new());
+            for &(second, cell, n) in &rows {
+                let (build, code) = cells[cell as usize];
+                added.add(second, build, code, u64::from(n)).unwrap();
+            }
+            for run in runs {
+                let (first, last) = (run[0].0, run[run.len() - 1].0);
+                for &(build, code) in &cells {
+                    taken.add(first, build, code, 0).unwrap();
+                    taken.add(last, build, code, 0).unwrap();
+                }
+                taken.add_records(&cells, sealed(run)).unwrap();
+            }
+            let (taken, added) = (taken.finish(), added.finish());
+            prop_assert_eq!(&taken, &added);
+            for &(build, code) in &cells {
+                prop_assert_eq!(taken.total(build, code), added.total(build, code));
+                prop_assert_eq!(taken.seconds(build, code), added.seconds(build, code));
             }
         }
 

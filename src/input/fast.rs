@@ -32,8 +32,9 @@
 //! 4. The workers' tables are merged: each build and code gets the id of its first appearance in
 //!    the file (the earliest file offset any worker saw it at), as the reference path numbers
 //!    them, and the per-second counters are handed to the caller's [`CountSink`] (the aggregator),
-//!    the merged span first so that it sizes its counters once, each run's counters freed as soon
-//!    as they are added.
+//!    the merged span first, then each run's sealed records whole, which the aggregator takes over
+//!    without a copy (a state seals its window into records as soon as it has read its last
+//!    chunk, so only the states still reading hold a window).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -46,7 +47,7 @@ use super::progress::Progress;
 use super::source::{self, GaveUp};
 use super::{
     BuildStats, ColumnNames, Columns, CountSink, Inventory, MAX_LINE_BYTES, MAX_SPAN_SECONDS,
-    is_repeated_header, labels::Code, timestamp::Notation,
+    is_repeated_header, labels::Code, records::Records, timestamp::Notation,
 };
 
 /// Bytes read from the start of the file to find the header and the first data row.
@@ -60,15 +61,17 @@ const MAX_COLUMNS: usize = 32;
 ///
 /// Each state's dense counters are a window of at most [`WINDOW_BYTES`] over the seconds of the
 /// rows it reads, sliding forward over rows in time order and sealing the seconds it leaves as
-/// sparse cells (8 bytes per non-zero counter, not counted here: the aggregator holds as much).
+/// per-second records (4 bytes per non-zero counter, not counted here: the aggregator takes them
+/// over as they are). A state that has read its last chunk frees its window.
 /// Rows far out of order (a shuffled long stream) reach before a window, and the path gives up:
 /// the reference path reads the file on one core into the sparse counters.
 pub(super) const MAX_COUNTER_BYTES: u64 = 32 << 20;
 
-/// The most memory one worker state's dense counters take: a quarter of [`MAX_COUNTER_BYTES`],
-/// so that the states of two cores stay within it. An hour of 66 build-code series (1.8 MB with
+/// The most memory one worker state's dense counters take: an eighth of [`MAX_COUNTER_BYTES`],
+/// so that the states of several cores stay within it, and the windows of the states still
+/// reading stay small beside the counters they seal. An hour of 66 build-code series (1.8 MB with
 /// its cells rounded up) fits whole, in any row order; longer or wider streams slide the window.
-pub(super) const WINDOW_BYTES: usize = MAX_COUNTER_BYTES as usize / 4;
+pub(super) const WINDOW_BYTES: usize = MAX_COUNTER_BYTES as usize / 8;
 
 /// Reads the CSV file at `path` on the fast path, counting its events into `sink`, or says why it
 /// gave up (the caller then reads the file on the reference path, into a fresh sink: this one may
@@ -85,7 +88,7 @@ pub fn read_file<S: CountSink>(
     (&mut file).take(HEAD_BYTES).read_to_end(&mut head).map_err(|_| GaveUp("cannot read"))?;
     let layout = Layout::find(&head, head.len() as u64 == len, columns)?;
     let threads = source::workers_for(len - layout.data_start);
-    let workers = source::for_each_chunk(
+    let workers = source::for_each_chunk_then(
         path,
         layout.data_start,
         len,
@@ -93,6 +96,7 @@ pub fn read_file<S: CountSink>(
         || Worker::new(&layout),
         progress,
         |w, at, lines| w.parse(at, lines),
+        Worker::done,
     )?;
     merge(&layout, workers, sink)
 }
@@ -533,6 +537,14 @@ impl<'a> Worker<'a> {
         self.account_counters()
     }
 
+    /// Ends this state's reading: its counters are sealed and its window freed, and its share of
+    /// the budget given back for the states still reading.
+    fn done(&mut self) {
+        self.tally.seal_all();
+        self.layout.counter_bytes.fetch_sub(self.counter_bytes, Ordering::Relaxed);
+        self.counter_bytes = 0;
+    }
+
     /// Adds what this worker's counters grew by to the workers' total, and gives up past
     /// [`MAX_COUNTER_BYTES`].
     fn account_counters(&mut self) -> Result<(), GaveUp> {
@@ -778,19 +790,17 @@ pub(super) fn parse_time_of_day(time: &[u8]) -> Option<i64> {
 /// One worker's per-second counters, by cell (a build and code pair, numbered as the worker meets
 /// it), second-major: the cells of one second lie side by side, so rows in time order keep to a
 /// few cache lines and a count is one multiply-add away. [`Tally::add_to`] hands the counts to a
-/// [`CountSink`] at the end, in time order.
+/// [`CountSink`] at the end, as per-second records in time order ([`super::records`]).
 ///
 /// With a limit, the dense counters are a window over the latest seconds: when rows move past
 /// it, its oldest seconds are sealed into a sparse list of their non-zero cells and the window
-/// slides, so rows in time order take the window plus 8 bytes per (second, cell) with events,
+/// slides, so rows in time order take the window plus 4 bytes per (second, cell) with events,
 /// however many cells there are. A row from before the window gives up (rows far out of order).
 /// Cells grow geometrically, so many distinct codes cost linear time.
 #[derive(Default)]
 pub(super) struct Tally {
-    /// Seconds before the window, in order: `(second, end)` into `sealed_cells`.
-    sealed: Vec<(i64, u32)>,
-    /// `(cell, count)` of the sealed seconds, non-zero counts only.
-    sealed_cells: Vec<(u32, u32)>,
+    /// Seconds before the window, in order, by cell ([`super::records`]).
+    sealed: Records,
     /// The first second a row may be counted at without growing anything: the span's first
     /// second, or the window's when seconds before it are sealed.
     fast_from: i64,
@@ -922,24 +932,7 @@ impl Tally {
             return;
         }
         let sealed_seconds = ((second - self.origin) as usize).min(self.room);
-        if let Some((first, last)) = self.span {
-            for offset in 0..sealed_seconds {
-                let at_second = self.origin + offset as i64;
-                if at_second < first || at_second > last {
-                    continue;
-                }
-                let row = &self.counts[offset * self.stride..(offset + 1) * self.stride];
-                let before = self.sealed_cells.len();
-                for (cell, &n) in row.iter().enumerate() {
-                    if n > 0 {
-                        self.sealed_cells.push((cell as u32, n));
-                    }
-                }
-                if self.sealed_cells.len() > before {
-                    self.sealed.push((at_second, self.sealed_cells.len() as u32));
-                }
-            }
-        }
+        self.seal_rows(sealed_seconds);
         let moved = sealed_seconds * self.stride;
         self.counts.copy_within(moved.., 0);
         let len = self.counts.len();
@@ -949,26 +942,93 @@ impl Tally {
         self.fast_from = self.fast_from.max(self.origin);
     }
 
+    /// Seals the window's first `seconds` seconds (those in the span) into the sparse list.
+    fn seal_rows(&mut self, seconds: usize) {
+        let Some((first, last)) = self.span else {
+            return;
+        };
+        for offset in 0..seconds {
+            let at_second = self.origin + offset as i64;
+            if at_second < first || at_second > last {
+                continue;
+            }
+            let row = &self.counts[offset * self.stride..(offset + 1) * self.stride];
+            let mut opened = false;
+            // Most cells of a second are zero in a wide stream: skip them eight at a time.
+            for (block, counts) in row.chunks(8).enumerate() {
+                if counts.iter().fold(0, |any, &n| any | n) == 0 {
+                    continue;
+                }
+                for (i, &n) in counts.iter().enumerate() {
+                    if n > 0 {
+                        if !opened {
+                            self.sealed.open(at_second);
+                            opened = true;
+                        }
+                        self.sealed.push((block * 8 + i) as u32, n);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Seals every second counted and frees the window: the state has read its last row.
+    fn seal_all(&mut self) {
+        if self.room > 0 {
+            self.seal_rows(self.room);
+        }
+        self.counts = Vec::new();
+        self.room = 0;
+    }
+
     /// Moves the counts into a room of `room` seconds from `origin` with `stride` cells each.
     fn relayout(&mut self, origin: i64, room: usize, stride: usize) -> Result<(), GaveUp> {
         self.check_limit(room, stride)?;
-        let mut counts = vec![0u32; room * stride];
-        if let Some((first, last)) = self.span {
-            for second in first.max(self.origin)..=last {
+        // The seconds counted in the window (none before the first row).
+        let (from, to) = self.span.map_or((1, 0), |(first, last)| (first.max(self.origin), last));
+        let live = from..=to;
+        if origin > self.origin || stride < self.stride {
+            let mut counts = vec![0u32; room * stride];
+            for second in live {
                 let from = (second - self.origin) as usize * self.stride;
                 let to = (second - origin) as usize * stride;
                 counts[to..to + self.stride]
                     .copy_from_slice(&self.counts[from..from + self.stride]);
             }
+            (self.origin, self.room, self.stride, self.counts) = (origin, room, stride, counts);
+            return Ok(());
         }
-        (self.origin, self.room, self.stride, self.counts) = (origin, room, stride, counts);
+        // The origin moves back and the rows widen, so every row moves up: moved in place, the
+        // highest first, in a buffer allocated once at the limit. So the window is never
+        // allocated anew as it grows and slides, which would leave the freed copies in the
+        // allocator's pools, out of the reach of the stages after reading.
+        if let Some(limit) = self.limit
+            && self.counts.capacity() == 0
+        {
+            self.counts.reserve_exact(limit / size_of::<u32>());
+        }
+        let len = self.counts.len().max(room * stride);
+        self.counts.resize(len, 0);
+        let old_stride = self.stride;
+        for second in live.rev() {
+            let from = (second - self.origin) as usize * old_stride;
+            let to = (second - origin) as usize * stride;
+            if to != from {
+                self.counts.copy_within(from..from + old_stride, to);
+                // What is left of the row where it was is zeroed, as are its new cells.
+                self.counts[from..(from + old_stride).min(to)].fill(0);
+            }
+            self.counts[to + old_stride..to + stride].fill(0);
+        }
+        self.counts.truncate(room * stride);
+        (self.origin, self.room, self.stride) = (origin, room, stride);
         Ok(())
     }
 
-    /// Adds the counts to `sink`, mapping this worker's build and code ids through `builds` and
-    /// `codes`.
+    /// Hands the counts to `sink`, mapping this worker's build and code ids through `builds` and
+    /// `codes`: the span and the ids first, then the sealed records whole.
     pub(super) fn add_to<S: CountSink>(
-        &self,
+        mut self,
         sink: &mut S,
         builds: &[usize],
         codes: &[usize],
@@ -976,32 +1036,16 @@ impl Tally {
         let Some((first, last)) = self.span else {
             return Ok(());
         };
+        self.seal_all();
         let out_of_range = |_| GaveUp("a merged span or counter out of range");
-        for &(build, code) in &self.cells {
+        let cells: Vec<(usize, usize)> =
+            self.cells.iter().map(|&(build, code)| (builds[build], codes[code])).collect();
+        for &(build, code) in &cells {
             // The span and the ids as the reference path leaves them, zero counts included.
-            sink.add(first, builds[build], codes[code], 0).map_err(out_of_range)?;
-            sink.add(last, builds[build], codes[code], 0).map_err(out_of_range)?;
+            sink.add(first, build, code, 0).map_err(out_of_range)?;
+            sink.add(last, build, code, 0).map_err(out_of_range)?;
         }
-        // In time order, so that the sink only appends.
-        let mut start = 0;
-        for &(second, end) in &self.sealed {
-            for &(cell, n) in &self.sealed_cells[start..end as usize] {
-                let (build, code) = self.cells[cell as usize];
-                sink.add(second, builds[build], codes[code], u64::from(n)).map_err(out_of_range)?;
-            }
-            start = end as usize;
-        }
-        for second in first.max(self.origin)..=last {
-            let row = (second - self.origin) as usize * self.stride;
-            for (cell, &(build, code)) in self.cells.iter().enumerate() {
-                let n = self.counts[row + cell];
-                if n > 0 {
-                    sink.add(second, builds[build], codes[code], u64::from(n))
-                        .map_err(out_of_range)?;
-                }
-            }
-        }
-        Ok(())
+        sink.add_records(&cells, self.sealed).map_err(out_of_range)
     }
 }
 
@@ -1082,8 +1126,8 @@ fn merge<S: CountSink>(
         }
     }
     let mut repeated_headers = 0;
-    // States in time order (a helping thread's state covers the middle of another's run), so that
-    // the sink, fed each state's counts in time order, appends.
+    // States in time order (a helping thread's state covers the back of another's run), so that
+    // the sink, fed each state's records in time order, takes them over as they are.
     let mut states: Vec<_> = workers.into_iter().zip(build_maps.iter().zip(&code_maps)).collect();
     states.sort_by_key(|(w, _)| w.tally.span.map(|(first, _)| first));
     for (w, (build_map, code_map)) in states {

@@ -38,6 +38,7 @@ pub mod limit;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod progress;
+pub mod records;
 pub mod source;
 pub mod stdin;
 pub mod timestamp;
@@ -105,6 +106,20 @@ pub trait CountSink {
     /// Adds `count` events of `code` from `build` at `second`; fails where the counters cannot
     /// hold it (a span past [`MAX_SPAN_SECONDS`], an overflowing counter).
     fn add(&mut self, second: i64, build: usize, code: usize, count: u64) -> Result<()>;
+
+    /// Adds a run of per-second records in time order whose series are `cells[series]` as
+    /// (build, code) pairs, each already made known with a count of 0 at the run's first and last
+    /// seconds; fails as [`CountSink::add`] does. The sink may keep the records as they are (the
+    /// aggregator does, so the counts are held once); by default each pair is added in turn.
+    fn add_records(&mut self, cells: &[(usize, usize)], records: records::Records) -> Result<()> {
+        for (second, pairs) in records.iter() {
+            for (cell, count) in pairs {
+                let (build, code) = cells[cell as usize];
+                self.add(second, build, code, u64::from(count))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The longest span, in seconds, that one input's timestamps may cover: a year and a day (the

@@ -6,10 +6,11 @@
 //! handed to exactly one chunk, whole, without any coordination between the threads.
 //!
 //! Each worker thread opens the file itself, claims chunks of its own run of consecutive chunks
-//! (then helps with the others'), reads each into its own buffer (seek + read, so memory stays at
-//! one buffer per worker whatever the file's size, and nothing is mapped) and passes it on. A line that runs more than
-//! [`MAX_LINE_BYTES`] past its chunk's end gives up the pass. The first worker to give up stops the
-//! others at their next chunk.
+//! (then helps with the others' by taking the back half of what is left of them), reads each into
+//! its own buffer (seek + read, so memory stays at one buffer per worker whatever the file's size,
+//! and nothing is mapped) and passes it on. A line that runs more than [`MAX_LINE_BYTES`] past its
+//! chunk's end gives up the pass. The first worker to give up stops the others at their next
+//! chunk.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -45,9 +46,11 @@ pub fn workers_for(bytes: u64) -> usize {
 ///
 /// The chunks are split into one run of consecutive chunks per thread, which its thread reads in
 /// file order into a state of its own; so a time-ordered stream gives each state its own stretch
-/// of time, and their counters do not overlap. A thread done with its run helps with the others',
-/// from where their owner has got to, in a new state each time, so no thread idles while chunks
-/// remain. Every state sees its chunks in increasing file order.
+/// of time, and their counters do not overlap. A thread done with its run helps with the others':
+/// it takes the back half of what their owner has not yet claimed, in a new state each time, so no
+/// thread idles while chunks remain, and every state still reads a stretch of consecutive chunks
+/// (a time-ordered stream's states cover stretches of time that meet but do not overlap). Every
+/// state sees its chunks in increasing file order.
 pub fn for_each_chunk<S, N, F>(
     path: &Path,
     start: u64,
@@ -62,41 +65,83 @@ where
     N: Fn() -> S + Sync,
     F: Fn(&mut S, u64, &[u8]) -> Result<(), GaveUp> + Sync,
 {
+    for_each_chunk_then(path, start, end, workers, new_state, progress, parse, |_| {})
+}
+
+/// [`for_each_chunk`], giving each state to `done` once it has had its last chunk, on its thread:
+/// so it can let go of what it needed only while parsing, while other states are still parsed.
+#[allow(clippy::too_many_arguments)]
+pub fn for_each_chunk_then<S, N, F, D>(
+    path: &Path,
+    start: u64,
+    end: u64,
+    workers: usize,
+    new_state: N,
+    progress: &Progress,
+    parse: F,
+    done: D,
+) -> Result<Vec<S>, GaveUp>
+where
+    S: Send,
+    N: Fn() -> S + Sync,
+    F: Fn(&mut S, u64, &[u8]) -> Result<(), GaveUp> + Sync,
+    D: Fn(&mut S) + Sync,
+{
     let workers = workers.max(1) as u64;
     let chunks = (end.saturating_sub(start)).div_ceil(CHUNK_BYTES);
-    // Run r is chunks [bounds[r], bounds[r + 1]); next[r] is the next chunk of it to read.
-    let bounds: Vec<u64> = (0..=workers).map(|r| r * chunks / workers).collect();
-    let next: Vec<AtomicU64> =
-        bounds[..workers as usize].iter().map(|&b| AtomicU64::new(b)).collect();
+    if chunks > u64::from(u32::MAX) {
+        return Err(GaveUp("a file of more chunks than the reader numbers"));
+    }
+    // Run r is chunks [r * chunks / workers, (r + 1) * chunks / workers) at first.
+    let left: Vec<Left> =
+        (0..workers).map(|r| Left::new(r * chunks / workers, (r + 1) * chunks / workers)).collect();
     let stop = AtomicBool::new(false);
     let results: Vec<Result<Vec<S>, GaveUp>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers as usize)
             .map(|worker| {
-                let (bounds, next, stop, new_state, parse) =
-                    (&bounds, &next, &stop, &new_state, &parse);
+                let (left, stop, new_state, parse, done) =
+                    (&left, &stop, &new_state, &parse, &done);
                 scope.spawn(move || {
                     let mut states = Vec::new();
                     let outcome = (|| {
                         let mut file = File::open(path).map_err(|_| GaveUp("cannot reopen"))?;
                         let mut buf = Vec::new();
-                        for run in (0..next.len()).map(|k| (worker + k) % next.len()) {
-                            let mut state = None;
-                            loop {
-                                let index = next[run].fetch_add(1, Ordering::Relaxed);
-                                if index >= bounds[run + 1] || stop.load(Ordering::Relaxed) {
-                                    break;
-                                }
-                                let lo = start + index * CHUNK_BYTES;
-                                let hi = (lo + CHUNK_BYTES).min(end);
-                                if let Some((offset, from)) =
-                                    read_chunk(&mut file, &mut buf, lo, hi, start, end)?
-                                {
-                                    let state = state.get_or_insert_with(new_state);
-                                    parse(state, offset, &buf[from..])?;
-                                }
-                                progress.advance(hi - lo);
+                        let mut read = |index: u64, state: &mut Option<S>| {
+                            let lo = start + index * CHUNK_BYTES;
+                            let hi = (lo + CHUNK_BYTES).min(end);
+                            if let Some((offset, from)) =
+                                read_chunk(&mut file, &mut buf, lo, hi, start, end)?
+                            {
+                                parse(state.get_or_insert_with(new_state), offset, &buf[from..])?;
                             }
-                            states.extend(state);
+                            progress.advance(hi - lo);
+                            Ok::<(), GaveUp>(())
+                        };
+                        let mut keep = |state: Option<S>| {
+                            if let Some(mut state) = state {
+                                done(&mut state);
+                                states.push(state);
+                            }
+                        };
+                        let mut state = None;
+                        while let Some(index) = left[worker].front() {
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            read(index, &mut state)?;
+                        }
+                        keep(state);
+                        for run in (1..left.len()).map(|k| (worker + k) % left.len()) {
+                            while let Some(stolen) = left[run].back_half() {
+                                let mut state = None;
+                                for index in stolen {
+                                    if stop.load(Ordering::Relaxed) {
+                                        break;
+                                    }
+                                    read(index, &mut state)?;
+                                }
+                                keep(state);
+                            }
                         }
                         Ok(())
                     })();
@@ -114,6 +159,46 @@ where
         states.extend(result?);
     }
     Ok(states)
+}
+
+/// The chunks of a run not yet claimed, `[next, end)`, packed in one word (`next << 32 | end`) so
+/// that its owner and a helper claim them without a lock.
+struct Left(AtomicU64);
+
+impl Left {
+    fn new(next: u64, end: u64) -> Left {
+        Left(AtomicU64::new(next << 32 | end))
+    }
+
+    /// Claims `[next, end)` as `[next, at)` left and returns what `split` makes of it: the
+    /// claimed chunks, or `None` when nothing is left.
+    fn claim(&self, split: impl Fn(u64, u64) -> u64) -> Option<std::ops::Range<u64>> {
+        let mut word = self.0.load(Ordering::Relaxed);
+        loop {
+            let (next, end) = (word >> 32, word & u64::from(u32::MAX));
+            if next >= end {
+                return None;
+            }
+            let at = split(next, end);
+            let claimed = if at == next { next..next + 1 } else { at..end };
+            let rest = if at == next { (next + 1) << 32 | end } else { next << 32 | at };
+            match self.0.compare_exchange_weak(word, rest, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Some(claimed),
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// The owner's next chunk, from the front.
+    fn front(&self) -> Option<u64> {
+        self.claim(|next, _| next).map(|claimed| claimed.start)
+    }
+
+    /// A helper's share: the back half of what is left (its last chunk when one is left), so that
+    /// the owner and the helper each read a stretch of consecutive chunks.
+    fn back_half(&self) -> Option<std::ops::Range<u64>> {
+        self.claim(|next, end| if end - next == 1 { next } else { next + (end - next).div_ceil(2) })
+    }
 }
 
 /// Reads the lines starting in `[lo, hi)` into `buf`; returns the file offset of the first one and

@@ -68,11 +68,11 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
     }
     let rows = compared_series(&table.counts, &compared, baseline, canary);
     let mut detector = rule.detector();
-    let mut records = table.counts.records();
+    let mut records = table.counts.by_second();
     let next_second = |counts: &mut Vec<(usize, u64, u64)>| {
         let (second, pairs) = records.next()?;
         counts.clear();
-        for &(series, n) in pairs {
+        for (series, n) in pairs {
             if let Some((row, is_canary)) = rows[series as usize] {
                 let n = u64::from(n);
                 counts.push(if is_canary { (row, n, 0) } else { (row, 0, n) });
