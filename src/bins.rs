@@ -143,6 +143,114 @@ impl Binner {
     }
 }
 
+/// The heatmap's cells, filled as events arrive, in any order: per row (a compared code), the
+/// canary's and the baseline's events per column of `column_seconds`, from an origin. Rows grow
+/// as codes appear; an event before the origin grows the columns to the left (whole columns, so
+/// the columns keep their boundaries); past `max_columns` columns, adjacent columns merge in
+/// pairs and the columns double in length, so an endless stream's heatmap stays bounded. A
+/// batch run sets the origin and the width up front and never folds; a live run folds.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    column_seconds: u64,
+    max_columns: usize,
+    origin: Option<i64>,
+    canary: Vec<Vec<u64>>,
+    baseline: Vec<Vec<u64>>,
+}
+
+impl Grid {
+    /// An empty grid of `column_seconds`-second columns (at least 1) that folds past
+    /// `max_columns`.
+    pub fn new(column_seconds: u64, max_columns: usize) -> Grid {
+        Grid {
+            column_seconds: column_seconds.max(1),
+            max_columns,
+            origin: None,
+            canary: Vec::new(),
+            baseline: Vec::new(),
+        }
+    }
+
+    /// A grid of `rows` rows of `columns` empty columns from `origin`, which never folds.
+    pub fn sized(origin: i64, column_seconds: u64, rows: usize, columns: usize) -> Grid {
+        Grid {
+            column_seconds: column_seconds.max(1),
+            max_columns: usize::MAX,
+            origin: Some(origin),
+            canary: vec![vec![0; columns]; rows],
+            baseline: vec![vec![0; columns]; rows],
+        }
+    }
+
+    /// The first second of the first column, once there is one.
+    pub fn origin(&self) -> Option<i64> {
+        self.origin
+    }
+
+    /// Seconds per column (doubled by every fold).
+    pub fn column_seconds(&self) -> u64 {
+        self.column_seconds
+    }
+
+    /// Cells held, over both builds' rows.
+    pub fn cells(&self) -> usize {
+        self.canary.iter().chain(&self.baseline).map(Vec::len).sum()
+    }
+
+    /// Adds `n` events of the canary (`canary`) or the baseline at `second` to row `row`.
+    pub fn add(&mut self, second: i64, row: usize, canary: bool, n: u64) {
+        let origin = *self.origin.get_or_insert(second);
+        if second < origin {
+            let columns = ((origin - second) as u64).div_ceil(self.column_seconds) as usize;
+            for cells in self.canary.iter_mut().chain(&mut self.baseline) {
+                cells.splice(0..0, std::iter::repeat_n(0, columns));
+            }
+            self.origin = Some(origin - (columns as u64 * self.column_seconds) as i64);
+        }
+        let column =
+            ((second - self.origin.expect("set above")) as u64 / self.column_seconds) as usize;
+        if self.canary.len() <= row {
+            self.canary.resize_with(row + 1, Vec::new);
+            self.baseline.resize_with(row + 1, Vec::new);
+        }
+        let cells = if canary { &mut self.canary[row] } else { &mut self.baseline[row] };
+        if cells.len() <= column {
+            cells.resize(column + 1, 0);
+        }
+        cells[column] += n;
+        if column >= self.max_columns {
+            self.fold();
+        }
+    }
+
+    /// Merges adjacent columns in pairs, doubling their length.
+    fn fold(&mut self) {
+        for cells in self.canary.iter_mut().chain(&mut self.baseline) {
+            *cells = cells.chunks(2).map(|pair| pair.iter().sum()).collect();
+        }
+        self.column_seconds *= 2;
+    }
+
+    /// Whether row `row` has any event.
+    pub fn has_events(&self, row: usize) -> bool {
+        let any = |rows: &[Vec<u64>]| rows.get(row).is_some_and(|r| r.iter().any(|&n| n > 0));
+        any(&self.canary) || any(&self.baseline)
+    }
+
+    /// The rows `rows`, in that order, as `(canary, baseline)` rows all as wide as the widest.
+    pub fn take_rows(&mut self, rows: &[usize]) -> (Vec<Vec<u64>>, Vec<Vec<u64>>) {
+        let width = self.canary.iter().chain(&self.baseline).map(Vec::len).max().unwrap_or(0);
+        let take = |cells: &mut Vec<Vec<u64>>, row: usize| {
+            let mut out = cells.get_mut(row).map(std::mem::take).unwrap_or_default();
+            out.resize(width, 0);
+            out
+        };
+        let canary = rows.iter().map(|&row| take(&mut self.canary, row)).collect();
+        let baseline = rows.iter().map(|&row| take(&mut self.baseline, row)).collect();
+        (canary, baseline)
+    }
+}
+
 /// One code's last closed bins as running sums: the events of any window of up to `longest`
 /// bins ending with the last bin cost one subtraction, whatever its length.
 #[derive(Debug, Clone, Default)]
@@ -338,28 +446,23 @@ impl Bins {
         let n_bins = if span == 0 { 0 } else { span.div_ceil(bin_seconds as usize) };
         let compared = Compared::new(counts, codes, baseline, canary);
         let rows = compared_series(counts, &compared, baseline, canary);
-        let mut canary_bins = vec![vec![0u64; n_bins]; compared.rows()];
-        let mut baseline_bins = vec![vec![0u64; n_bins]; compared.rows()];
-        let mut binner = Binner::new(bin_seconds);
-        binner.close_before(first_second);
+        let mut grid = Grid::sized(first_second, bin_seconds, compared.rows(), n_bins);
         for (second, pairs) in counts.by_second() {
-            let bin = binner.bin_of(second);
             for (series, n) in pairs {
-                match rows[series as usize] {
-                    Some((row, true)) => canary_bins[row][bin] += u64::from(n),
-                    Some((row, false)) => baseline_bins[row][bin] += u64::from(n),
-                    None => {}
+                if let Some((row, canary)) = rows[series as usize] {
+                    grid.add(second, row, canary, u64::from(n));
                 }
             }
         }
+        let (canary, baseline) = grid.take_rows(&(0..compared.rows()).collect::<Vec<_>>());
         Bins {
             first_second,
             last_second,
             bin_seconds,
             canary_share,
             codes: compared.labels(codes),
-            canary: canary_bins,
-            baseline: baseline_bins,
+            canary,
+            baseline,
         }
     }
 
@@ -410,6 +513,34 @@ impl Bins {
 mod tests {
     use super::*;
     use crate::aggregate::Aggregator;
+
+    #[test]
+    fn a_grid_grows_to_the_left_in_whole_columns_and_folds_past_its_width() {
+        // 10-second columns, at most 4 before folding.
+        let mut grid = Grid::new(10, 4);
+        grid.add(100, 0, true, 2); // column 0 from 100
+        grid.add(125, 1, false, 3); // row 1, column 2
+        // 85 is before the origin: one whole column (10 s) is not enough, two are; the origin
+        // moves to 80 and everything shifts right by two columns.
+        grid.add(85, 0, false, 1);
+        assert_eq!(grid.origin(), Some(80));
+        assert!(grid.has_events(0) && grid.has_events(1) && !grid.has_events(2));
+        assert_eq!(
+            grid.clone().take_rows(&[0, 1]),
+            (
+                vec![vec![0, 0, 2, 0, 0], vec![0, 0, 0, 0, 0]],
+                vec![vec![1, 0, 0, 0, 0], vec![0, 0, 0, 0, 3]],
+            )
+        );
+        // Growing to the left never folds; the next event past the four columns kept (130, column
+        // 5) merges them in pairs into 20-second columns.
+        assert_eq!(grid.column_seconds(), 10);
+        grid.add(130, 1, true, 4);
+        assert_eq!((grid.origin(), grid.column_seconds()), (Some(80), 20));
+        let (canary, baseline) = grid.take_rows(&[1, 0]);
+        assert_eq!(canary, vec![vec![0, 0, 4], vec![0, 2, 0]]);
+        assert_eq!(baseline, vec![vec![0, 0, 3], vec![1, 0, 0]]);
+    }
 
     fn sample() -> (Counts, Vec<Code>) {
         // Build 0 is the baseline, build 1 the canary; code ids 0 -> 7, 1 -> -2, 2 -> 9 (only in

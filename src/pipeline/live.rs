@@ -40,7 +40,7 @@ use super::{
     AnalyzeConfig, Detection, OutputFormat, RunFacts, Source, alerts, draw_heatmap, report,
 };
 use crate::aggregate;
-use crate::bins::{Bins, MAX_COMPARED_CODES, other_codes};
+use crate::bins::{Bins, Grid, MAX_COMPARED_CODES, other_codes};
 use crate::detect::{Alert, Detector, Episode, Event, RuleConfig};
 use crate::escape::visible;
 use crate::input::follow::{Follow, stop_on_signals};
@@ -99,10 +99,8 @@ pub struct Live {
     next_second: Option<i64>,
     /// Per open second: events by (build, code).
     open: BTreeMap<i64, BTreeMap<(usize, usize), u64>>,
-    /// Heatmap columns: `columns[code] = [(canary, baseline)]`, from `origin`.
-    columns: Vec<Vec<(u64, u64)>>,
-    column_seconds: u64,
-    origin: Option<i64>,
+    /// The heatmap's cells, one row per code id (slot), folding past [`MAX_COLUMNS`].
+    grid: Grid,
     late_rows: u64,
     late_events: u64,
     ended: Vec<Episode>,
@@ -120,7 +118,7 @@ impl Live {
     ) -> Live {
         Live {
             detector: rule.detector(),
-            column_seconds: rule.bin_seconds.max(1),
+            grid: Grid::new(rule.bin_seconds, MAX_COLUMNS),
             rule,
             lateness: lateness as i64,
             baseline_name: baseline,
@@ -130,8 +128,7 @@ impl Live {
             max_second: None,
             next_second: None,
             open: BTreeMap::new(),
-            columns: Vec::new(),
-            origin: None,
+
             late_rows: 0,
             late_events: 0,
             ended: Vec::new(),
@@ -264,32 +261,25 @@ impl Live {
     /// The heatmap's bins so far.
     pub fn bins(&self, codes: &[Code]) -> Bins {
         let codes = &labels(codes);
-        let origin = self.origin.unwrap_or(0);
-        let mut rows: Vec<usize> = (0..self.columns.len())
-            .filter(|&id| self.columns[id].iter().any(|&(c, b)| c + b > 0))
-            .collect();
+        let origin = self.grid.origin().unwrap_or(0);
+        let mut rows: Vec<usize> =
+            (0..codes.len()).filter(|&id| self.grid.has_events(id)).collect();
         rows.sort_by(|&a, &b| codes[a].cmp(&codes[b]));
-        let width = self.columns.iter().map(Vec::len).max().unwrap_or(0);
-        let column = |id: usize, pick: fn(&(u64, u64)) -> u64| -> Vec<u64> {
-            let mut out: Vec<u64> = self.columns[id].iter().map(pick).collect();
-            out.resize(width, 0);
-            out
-        };
+        let (canary, baseline) = self.grid.clone().take_rows(&rows);
         Bins {
             first_second: origin,
             last_second: self.max_second.unwrap_or(origin),
-            bin_seconds: self.column_seconds,
+            bin_seconds: self.grid.column_seconds(),
             canary_share: self.rule.canary_share,
             codes: rows.iter().map(|&id| codes[id].clone()).collect(),
-            canary: rows.iter().map(|&id| column(id, |p| p.0)).collect(),
-            baseline: rows.iter().map(|&id| column(id, |p| p.1)).collect(),
+            canary,
+            baseline,
         }
     }
 
     /// An upper bound on the state kept, in counters: open seconds' rows plus heatmap cells.
     pub fn state_size(&self) -> usize {
-        self.open.values().map(BTreeMap::len).sum::<usize>()
-            + self.columns.iter().map(Vec::len).sum::<usize>()
+        self.open.values().map(BTreeMap::len).sum::<usize>() + self.grid.cells()
     }
 
     /// Feeds every open second up to `watermark` (when the roles are known).
@@ -301,9 +291,6 @@ impl Live {
             return Vec::new();
         };
         let mut next = *self.next_second.get_or_insert(first_open);
-        if self.origin.is_none() {
-            self.origin = Some(next);
-        }
         let mut events = Vec::new();
         if next > watermark {
             return Vec::new();
@@ -377,45 +364,7 @@ impl Live {
         } else {
             self.totals[code].1 += n
         }
-        let origin = *self.origin.get_or_insert(second);
-        if second < origin {
-            // A late row from before the first closed second: grow the columns to the left.
-            let shift = (origin - second) as u64;
-            let columns = shift.div_ceil(self.column_seconds) as usize;
-            for row in &mut self.columns {
-                row.splice(0..0, std::iter::repeat_n((0, 0), columns));
-            }
-            self.origin = Some(origin - (columns as u64 * self.column_seconds) as i64);
-        }
-        let origin = self.origin.expect("set above");
-        let column = ((second - origin) as u64 / self.column_seconds) as usize;
-        if self.columns.len() <= code {
-            self.columns.resize_with(code + 1, Vec::new);
-        }
-        let row = &mut self.columns[code];
-        if row.len() <= column {
-            row.resize(column + 1, (0, 0));
-        }
-        let cell = &mut row[column];
-        if canary {
-            cell.0 += n
-        } else {
-            cell.1 += n
-        }
-        if column >= MAX_COLUMNS {
-            self.fold_columns();
-        }
-    }
-
-    /// Merges adjacent heatmap columns in pairs, doubling their length.
-    fn fold_columns(&mut self) {
-        for row in &mut self.columns {
-            *row = row
-                .chunks(2)
-                .map(|p| p.iter().fold((0, 0), |a, c| (a.0 + c.0, a.1 + c.1)))
-                .collect();
-        }
-        self.column_seconds *= 2;
+        self.grid.add(second, code, canary, n);
     }
 }
 
