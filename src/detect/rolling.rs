@@ -35,10 +35,11 @@
 //! ([`super::dispersion`]). The window is then tested at its effective counts, `C / phi` of
 //! `(C + B) / phi` (quasi-likelihood; the exact tail at real counts is the regularized incomplete
 //! beta function), with `phi` the larger of the code's long-run estimate from the baseline and the
-//! window's own local estimate. Both depend on the window only through its total events per
-//! second, so on independent events the guarantee above is unchanged (with `phi >= 1` a test is
-//! only more conservative); on bursty streams it holds approximately, as far as `phi` captures
-//! the bursts (the benchmark's bursty families measure how far).
+//! window's own local estimate (which stops counting once the stream is known to be calm,
+//! [`super::dispersion::Dispersion::is_calm`]). Both are at least 1, so on independent events the
+//! guarantee above is unchanged (with `phi >= 1` a test is only more conservative); on bursty
+//! streams it holds approximately, as far as `phi` captures the bursts (the benchmark's bursty
+//! families measure how far).
 
 use super::Gate;
 use super::dispersion::Scaling;
