@@ -129,7 +129,15 @@ pub const PRIOR_SAMPLES: f64 = 30.0;
 pub const PRIOR_EVENTS: f64 = 100.0;
 
 /// One code's events of the last `3 tau` seconds and its running sums.
-#[derive(Debug, Clone, Default)]
+///
+/// The three windows are three runs of one queue, oldest first: `z`, then `y`, then `x`. An event
+/// moves on only at its own crossings (`tau`, `2 tau` and `3 tau` after its second), so the track
+/// keeps, beside the queue, the second of the next crossing out of each window (the front
+/// event's of that window). A step of [`Track::settle`] then takes the earliest of three numbers
+/// and reads the queue only for the event that crosses; a call with nothing to add returns at
+/// once. The sums are added stretch by stretch, between consecutive crossings or up to the
+/// second asked for, exactly as a walk that looks every crossing up in the queue would add them.
+#[derive(Debug, Clone)]
 struct Track {
     /// The time scale, in seconds.
     tau: i64,
@@ -141,6 +149,11 @@ struct Track {
     x: u64,
     y: u64,
     z: u64,
+    /// The second at which the oldest event of `x` moves into `y`, of `y` into `z`, and of `z`
+    /// out: its second plus `tau`, `2 tau` and `3 tau`; [`NEVER`] for a window with no event.
+    into_y: i64,
+    into_z: i64,
+    out_of_z: i64,
     /// The first second not yet added to the sums (its state is `x`, `y`, `z`).
     pending: Option<i64>,
     /// `sum 2 e^2` and `sum (x + y + z)` over the seconds added, `e = y - (x + z) / 2`.
@@ -151,61 +164,94 @@ struct Track {
     events: u64,
 }
 
+/// The crossing second of a window that holds no event.
+const NEVER: i64 = i64::MAX;
+
 impl Track {
     fn new(tau: i64) -> Track {
-        Track { tau, ..Track::default() }
+        Track {
+            tau,
+            recent: VecDeque::new(),
+            in_z: 0,
+            in_y: 0,
+            x: 0,
+            y: 0,
+            z: 0,
+            into_y: NEVER,
+            into_z: NEVER,
+            out_of_z: NEVER,
+            pending: None,
+            squares: 0.0,
+            mass: 0.0,
+            first: 0,
+            events: 0,
+        }
     }
 
     /// Adds every second before `t` (from `from` on) to the sums and brings the state to second
-    /// `t`.
+    /// `t`. Returns what it added to the sums.
     fn settle(&mut self, t: i64, from: i64) -> (f64, f64) {
-        let before = (self.squares, self.mass);
         let Some(mut at) = self.pending else {
             return (0.0, 0.0);
         };
+        if at >= t {
+            return (0.0, 0.0);
+        }
+        let before = (self.squares, self.mass);
+        let (mut squares, mut mass) = before;
         while at < t {
-            // The next second at which an event moves on: from x into y, y into z, or out.
-            let (z_end, y_end) = (self.in_z, self.in_z + self.in_y);
-            let crossing =
-                |index: usize, after: i64| self.recent.get(index).map(|&(e, _)| e + after);
-            let next = [
-                crossing(y_end, self.tau),
-                if self.in_y > 0 { crossing(z_end, 2 * self.tau) } else { None },
-                if self.in_z > 0 { crossing(0, 3 * self.tau) } else { None },
-            ]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(i64::MAX);
+            let next = self.into_y.min(self.into_z).min(self.out_of_z);
             let end = next.min(t);
             let seconds = (end - at.max(from)).max(0) as f64;
-            let e = self.y as f64 - (self.x + self.z) as f64 / 2.0;
-            self.squares += 2.0 * e * e * seconds;
-            self.mass += (self.x + self.y + self.z) as f64 * seconds;
+            // Through i64, which converts faster than u64 and exactly the same (counts are far
+            // below 2^63).
+            let e = self.y as i64 as f64 - (self.x + self.z) as i64 as f64 / 2.0;
+            squares += 2.0 * e * e * seconds;
+            mass += (self.x + self.y + self.z) as i64 as f64 * seconds;
             at = end;
-            while self.in_z > 0 && self.recent[0].0 + 3 * self.tau <= at {
-                let (_, n) = self.recent.pop_front().expect("in_z counts entries");
-                self.z -= n;
-                self.in_z -= 1;
-            }
-            while self.in_y > 0 && self.recent[self.in_z].0 + 2 * self.tau <= at {
-                let n = self.recent[self.in_z].1;
-                self.y -= n;
-                self.z += n;
-                self.in_y -= 1;
-                self.in_z += 1;
-            }
-            while self.in_z + self.in_y < self.recent.len()
-                && self.recent[self.in_z + self.in_y].0 + self.tau <= at
-            {
-                let n = self.recent[self.in_z + self.in_y].1;
-                self.x -= n;
-                self.y += n;
-                self.in_y += 1;
+            if next <= at {
+                self.cross(at);
             }
         }
+        (self.squares, self.mass) = (squares, mass);
         self.pending = Some(at);
-        (self.squares - before.0, self.mass - before.1)
+        (squares - before.0, mass - before.1)
+    }
+
+    /// Moves on every event whose crossing is at or before second `at`: out of `z` first, then
+    /// from `y` into `z`, then from `x` into `y`.
+    fn cross(&mut self, at: i64) {
+        let tau = self.tau;
+        while self.out_of_z <= at {
+            let (_, n) = self.recent.pop_front().expect("out_of_z is an event's");
+            self.z -= n;
+            self.in_z -= 1;
+            self.out_of_z = if self.in_z > 0 { self.recent[0].0 + 3 * tau } else { NEVER };
+        }
+        while self.into_z <= at {
+            let (second, n) = self.recent[self.in_z];
+            self.y -= n;
+            self.z += n;
+            self.in_y -= 1;
+            self.in_z += 1;
+            if self.out_of_z == NEVER {
+                self.out_of_z = second + 3 * tau;
+            }
+            self.into_z = if self.in_y > 0 { self.recent[self.in_z].0 + 2 * tau } else { NEVER };
+        }
+        while self.into_y <= at {
+            let (second, n) = self.recent[self.in_z + self.in_y];
+            self.x -= n;
+            self.y += n;
+            self.in_y += 1;
+            if self.into_z == NEVER {
+                self.into_z = second + 2 * tau;
+            }
+            self.into_y = match self.recent.get(self.in_z + self.in_y) {
+                Some(&(second, _)) => second + tau,
+                None => NEVER,
+            };
+        }
     }
 
     fn add(&mut self, t: i64, events: u64, from: i64) -> (f64, f64) {
@@ -217,7 +263,12 @@ impl Track {
         let delta = self.settle(t, from);
         match self.recent.back_mut() {
             Some(last) if last.0 == t => last.1 += events,
-            _ => self.recent.push_back((t, events)),
+            _ => {
+                self.recent.push_back((t, events));
+                if self.into_y == NEVER {
+                    self.into_y = t + self.tau;
+                }
+            }
         }
         self.x += events;
         delta
@@ -265,18 +316,32 @@ impl Scale {
     /// The code's estimate from everything before second `t` (shrunk toward the stream-wide one
     /// and never below it), or `None` when the baseline has had no event of it.
     fn phi(&mut self, code: usize, t: i64) -> Option<f64> {
+        self.settle(code, t).then(|| self.estimate(code, t))
+    }
+
+    /// Adds the code's seconds before `t` to its sums and the stream-wide ones; false when the
+    /// baseline has had no event of it.
+    fn settle(&mut self, code: usize, t: i64) -> bool {
         let from = self.from;
-        let track = self.tracks.get_mut(code).filter(|track| track.pending.is_some())?;
+        let Some(track) = self.tracks.get_mut(code).filter(|track| track.pending.is_some()) else {
+            return false;
+        };
         let delta = track.settle(t, from);
+        self.book(code, delta);
+        true
+    }
+
+    /// The code's estimate as of second `t`, once it is settled there ([`Scale::settle`]).
+    fn estimate(&self, code: usize, t: i64) -> f64 {
+        let track = &self.tracks[code];
         let own = if track.mass > 0.0 { track.squares / track.mass } else { 1.0 };
         // The own estimate rests on its events or on its independent stretches of 3 tau seconds,
         // whichever are fewer (see the module docs).
-        let stretches = (t - track.first.max(from)) as f64 / (3 * self.tau) as f64;
+        let stretches = (t - track.first.max(self.from)) as f64 / (3 * self.tau) as f64;
         let samples = (track.events as f64).min(stretches).max(0.0);
-        self.book(code, delta);
         let weight = samples / (samples + PRIOR_SAMPLES);
         let pool = self.pool();
-        Some((weight * own + (1.0 - weight) * pool).max(pool))
+        (weight * own + (1.0 - weight) * pool).max(pool)
     }
 
     /// The stream-wide estimate over all codes so far (floored at 1), itself shrunk toward 1 by
@@ -379,8 +444,14 @@ impl Dispersion {
     pub fn phi(&mut self, code: usize, t: i64) -> f64 {
         self.seen = self.seen.max(t);
         let short = self.short.phi(code, t).unwrap_or_else(|| self.short.pool());
-        let long = self.long.phi(code, t).unwrap_or_else(|| self.long.pool());
-        if self.long_counts(t) { short.max(long) } else { short }
+        // The long scale's sums move the stream-wide estimate whether or not it counts; its
+        // estimate of the code is only worked out when it does.
+        let long_seen = self.long.settle(code, t);
+        if !self.long_counts(t) {
+            return short;
+        }
+        let long = if long_seen { self.long.estimate(code, t) } else { self.long.pool() };
+        short.max(long)
     }
 
     /// The baseline's events of `code` per second, from the stream's first second to `t`.
@@ -665,6 +736,70 @@ mod tests {
         stepwise.settle(10_000, 0);
         assert_eq!((stepwise.squares, stepwise.mass), (1020.0, 540.0));
         assert!(track.recent.is_empty() && track.x + track.y + track.z == 0);
+    }
+
+    /// The events among `events` (`(second, events)`) in `(s - hi, s - lo]`.
+    fn in_window(events: &[(i64, u64)], s: i64, lo: i64, hi: i64) -> u64 {
+        events.iter().filter(|&&(e, _)| e > s - hi && e <= s - lo).map(|&(_, n)| n).sum()
+    }
+
+    /// `(squares, mass)` of a track fed `events` (seconds in order) over every second from the
+    /// first event (and from `from`) to before `t`, recomputed second by second from the raw
+    /// events. The counts are small, so every sum is exact in either order.
+    fn second_by_second(events: &[(i64, u64)], tau: i64, from: i64, t: i64) -> (f64, f64) {
+        let (mut squares, mut mass) = (0.0, 0.0);
+        let Some(&(first, _)) = events.first() else {
+            return (0.0, 0.0);
+        };
+        for s in first.max(from)..t {
+            let x = in_window(events, s, 0, tau);
+            let y = in_window(events, s, tau, 2 * tau);
+            let z = in_window(events, s, 2 * tau, 3 * tau);
+            let e = y as f64 - (x + z) as f64 / 2.0;
+            squares += 2.0 * e * e;
+            mass += (x + y + z) as f64;
+        }
+        (squares, mass)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_running_sums_are_those_recomputed_second_by_second(
+            steps in proptest::collection::vec((0i64..40, 0u64..30, 0i64..60), 1..60),
+            tau in 1i64..25,
+            from in 0i64..200,
+        ) {
+            // Seconds advance by a random gap (0: the same second again); each step adds its
+            // events, then asks for the sums up to a random second ahead, as the rules do.
+            let mut track = Track::new(tau);
+            let mut fed: Vec<(i64, u64)> = Vec::new();
+            let mut now = 0;
+            for &(gap, events, ahead) in &steps {
+                let t = now + gap;
+                if events > 0 {
+                    track.add(t, events, from);
+                    match fed.last_mut() {
+                        Some(last) if last.0 == t => last.1 += events,
+                        _ => fed.push((t, events)),
+                    }
+                }
+                let upto = t + ahead;
+                track.settle(upto, from);
+                if track.pending.is_none() {
+                    now = t;
+                    continue;
+                }
+                now = upto;
+                let sums = second_by_second(&fed, tau, from, upto);
+                proptest::prop_assert_eq!((track.squares, track.mass), sums);
+                let windows = (
+                    in_window(&fed, upto, 0, tau),
+                    in_window(&fed, upto, tau, 2 * tau),
+                    in_window(&fed, upto, 2 * tau, 3 * tau),
+                );
+                proptest::prop_assert_eq!((track.x, track.y, track.z), windows);
+            }
+        }
     }
 
     #[test]
