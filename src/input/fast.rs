@@ -98,7 +98,15 @@ pub fn read_file<S: CountSink>(
         |w, at, lines| w.parse(at, lines),
         Worker::done,
     )?;
-    merge(&layout, workers, sink)
+    merge(layout.notation, workers, sink, |w, build_map, builds| {
+        // The rows counted the short way, one event each, by cell.
+        for (&(build, _), &tail_rows) in w.tally.cells.iter().zip(&w.tail_rows) {
+            let stats = &mut builds[build_map[build]];
+            stats.rows += tail_rows;
+            stats.events = stats.events.saturating_add(tail_rows);
+        }
+        w.repeated_headers
+    })
 }
 
 /// What the start of the file says about all of it.
@@ -1073,7 +1081,7 @@ struct Sighting {
 
 /// Numbers the builds (or codes) the workers saw by first appearance in the file: the names in
 /// that order, and per worker the map from its ids to those numbers.
-pub(super) fn number<'w, W>(
+fn number<'w, W>(
     workers: &'w [W],
     first: impl Fn(&'w W) -> &'w [u64],
     keys: impl Fn(&'w W) -> &'w [Vec<u8>],
@@ -1101,25 +1109,59 @@ pub(super) fn number<'w, W>(
     (order, maps)
 }
 
+/// What a worker of either fast reader (CSV, JSON lines) has counted, for [`merge`].
+pub(super) trait Counted {
+    /// The offset in the file where each build (by local id) was first seen, and its name.
+    fn builds(&self) -> (&[u64], &[Vec<u8>]);
+    /// The same for codes.
+    fn codes(&self) -> (&[u64], &[Vec<u8>]);
+    /// Rows and events by local build id.
+    fn build_counts(&self) -> (&[u64], &[u64]);
+    /// The counters.
+    fn tally(&self) -> &Tally;
+    /// The counters, taken.
+    fn into_tally(self) -> Tally;
+}
+
+impl Counted for Worker<'_> {
+    fn builds(&self) -> (&[u64], &[Vec<u8>]) {
+        (&self.build_first, &self.builds.keys)
+    }
+    fn codes(&self) -> (&[u64], &[Vec<u8>]) {
+        (&self.code_first, &self.codes.keys)
+    }
+    fn build_counts(&self) -> (&[u64], &[u64]) {
+        (&self.build_rows, &self.build_events)
+    }
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
+    fn into_tally(self) -> Tally {
+        self.tally
+    }
+}
+
 /// Numbers builds and codes by first appearance in the file and adds up the workers' counters
-/// into `sink`.
-fn merge<S: CountSink>(
-    layout: &Layout,
-    workers: Vec<Worker>,
+/// into `sink`. `extra` adds what a worker counted beside its builds' rows and events (given its
+/// build map and the builds) and returns its repeated headers.
+pub(super) fn merge<S: CountSink, W: Counted>(
+    notation: Notation,
+    workers: Vec<W>,
     sink: &mut S,
+    mut extra: impl FnMut(&W, &[usize], &mut [BuildStats]) -> u64,
 ) -> Result<Inventory, GaveUp> {
-    let (versions, build_maps) = number(&workers, |w| &w.build_first, |w| &w.builds.keys);
-    let (codes, code_maps) = number(&workers, |w| &w.code_first, |w| &w.codes.keys);
+    let (versions, build_maps) = number(&workers, |w| w.builds().0, |w| w.builds().1);
+    let (codes, code_maps) = number(&workers, |w| w.codes().0, |w| w.codes().1);
 
     let mut builds: Vec<BuildStats> =
         versions.into_iter().map(|version| BuildStats { version, rows: 0, events: 0 }).collect();
     // The merged span first, so that the sink sizes its counters once.
     let span =
-        workers.iter().filter_map(|w| w.tally.span).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
+        workers.iter().filter_map(|w| w.tally().span).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
     let any_cell = workers
         .iter()
         .zip(build_maps.iter().zip(&code_maps))
-        .find_map(|(w, (b, c))| w.tally.cells.first().map(|&(build, code)| (b[build], c[code])));
+        .find_map(|(w, (b, c))| w.tally().cells.first().map(|&(build, code)| (b[build], c[code])));
     if let (Some((first, last)), Some((build, code))) = (span, any_cell) {
         for second in [first, last] {
             sink.add(second, build, code, 0).map_err(|_| GaveUp("a merged span out of range"))?;
@@ -1129,26 +1171,22 @@ fn merge<S: CountSink>(
     // States in time order (a helping thread's state covers the back of another's run), so that
     // the sink, fed each state's records in time order, takes them over as they are.
     let mut states: Vec<_> = workers.into_iter().zip(build_maps.iter().zip(&code_maps)).collect();
-    states.sort_by_key(|(w, _)| w.tally.span.map(|(first, _)| first));
+    states.sort_by_key(|(w, _)| w.tally().span.map(|(first, _)| first));
     for (w, (build_map, code_map)) in states {
+        let (rows, events) = w.build_counts();
         for (local, &global) in build_map.iter().enumerate() {
-            builds[global].rows += w.build_rows[local];
-            builds[global].events = builds[global].events.saturating_add(w.build_events[local]);
+            builds[global].rows += rows[local];
+            builds[global].events = builds[global].events.saturating_add(events[local]);
         }
-        for (&(build, _), &tail_rows) in w.tally.cells.iter().zip(&w.tail_rows) {
-            let stats = &mut builds[build_map[build]];
-            stats.rows += tail_rows;
-            stats.events = stats.events.saturating_add(tail_rows);
-        }
-        repeated_headers += w.repeated_headers;
-        w.tally.add_to(sink, build_map, code_map)?;
+        repeated_headers += extra(&w, build_map, &mut builds);
+        w.into_tally().add_to(sink, build_map, code_map)?;
     }
     let rows = builds.iter().map(|b| b.rows).sum();
     if rows == 0 {
         return Err(GaveUp("no data rows"));
     }
     Ok(Inventory {
-        notation: Some(layout.notation),
+        notation: Some(notation),
         rows,
         builds,
         codes: codes.iter().map(|c| Code::parse(c)).collect(),

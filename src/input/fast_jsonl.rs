@@ -37,7 +37,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::fast::{
-    Interner, MAX_COUNTER_BYTES, Tally, WINDOW_BYTES, number, parse_digits, parse_hms,
+    Counted, Interner, MAX_COUNTER_BYTES, Tally, WINDOW_BYTES, merge, parse_digits, parse_hms,
     parse_time_of_day,
 };
 use super::jsonl::{self, FIELDS};
@@ -45,9 +45,7 @@ use super::limit::{MAX_FIELD_BYTES, MAX_TIMESTAMP_BYTES};
 use super::progress::Progress;
 use super::source::{self, GaveUp};
 use super::timestamp::{EpochUnit, Notation};
-use super::{
-    BuildStats, ColumnNames, CountSink, Inventory, MAX_LINE_BYTES, UnitColumn, labels::Code,
-};
+use super::{ColumnNames, CountSink, Inventory, MAX_LINE_BYTES, UnitColumn};
 
 /// Bytes read from the start of the file to find its first line.
 const HEAD_BYTES: u64 = 64 << 10;
@@ -87,7 +85,7 @@ pub fn read_file<S: CountSink>(
         progress,
         |w, at, lines| w.parse(at, lines),
     )?;
-    merge(&layout, workers, sink)
+    merge(layout.notation, workers, sink, |_, _, _| 0)
 }
 
 /// A key the scanner looks for.
@@ -796,51 +794,22 @@ impl Tails {
     }
 }
 
-/// Numbers builds and codes by first appearance in the file and adds up the workers' counters
-/// into `sink`.
-fn merge<S: CountSink>(
-    layout: &Layout,
-    workers: Vec<Worker>,
-    sink: &mut S,
-) -> Result<Inventory, GaveUp> {
-    let (versions, build_maps) = number(&workers, |w| &w.build_first, |w| &w.builds.keys);
-    let (codes, code_maps) = number(&workers, |w| &w.code_first, |w| &w.codes.keys);
-    let mut builds: Vec<BuildStats> =
-        versions.into_iter().map(|version| BuildStats { version, rows: 0, events: 0 }).collect();
-    // The merged span first, so that the sink sizes its counters once.
-    let span =
-        workers.iter().filter_map(|w| w.tally.span).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
-    let any_cell = workers
-        .iter()
-        .zip(build_maps.iter().zip(&code_maps))
-        .find_map(|(w, (b, c))| w.tally.cells.first().map(|&(build, code)| (b[build], c[code])));
-    if let (Some((first, last)), Some((build, code))) = (span, any_cell) {
-        for second in [first, last] {
-            sink.add(second, build, code, 0).map_err(|_| GaveUp("a merged span out of range"))?;
-        }
+impl Counted for Worker<'_> {
+    fn builds(&self) -> (&[u64], &[Vec<u8>]) {
+        (&self.build_first, &self.builds.keys)
     }
-    // States in time order, so that the sink, fed each state's counts in time order, appends.
-    let mut states: Vec<_> = workers.into_iter().zip(build_maps.iter().zip(&code_maps)).collect();
-    states.sort_by_key(|(w, _)| w.tally.span.map(|(first, _)| first));
-    for (w, (build_map, code_map)) in states {
-        for (local, &global) in build_map.iter().enumerate() {
-            builds[global].rows += w.build_rows[local];
-            builds[global].events = builds[global].events.saturating_add(w.build_events[local]);
-        }
-        w.tally.add_to(sink, build_map, code_map)?;
+    fn codes(&self) -> (&[u64], &[Vec<u8>]) {
+        (&self.code_first, &self.codes.keys)
     }
-    let rows = builds.iter().map(|b| b.rows).sum();
-    if rows == 0 {
-        return Err(GaveUp("no data rows"));
+    fn build_counts(&self) -> (&[u64], &[u64]) {
+        (&self.build_rows, &self.build_events)
     }
-    Ok(Inventory {
-        notation: Some(layout.notation),
-        rows,
-        builds,
-        codes: codes.iter().map(|c| Code::parse(c)).collect(),
-        repeated_headers: 0,
-        skipped: super::Skipped::default(),
-    })
+    fn tally(&self) -> &Tally {
+        &self.tally
+    }
+    fn into_tally(self) -> Tally {
+        self.tally
+    }
 }
 
 #[cfg(test)]
