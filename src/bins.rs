@@ -281,10 +281,11 @@ impl WindowSums {
     /// Adds the bin that closed.
     pub fn push(&mut self, canary: u64, baseline: u64) {
         let &(c, b) = self.cumulative.back().expect("never empty");
-        self.cumulative.push_back((c + canary, b + baseline));
-        if self.cumulative.len() > self.longest + 1 {
+        // The oldest leaves first, so the queue never outgrows its first allocation.
+        if self.cumulative.len() > self.longest {
             self.cumulative.pop_front();
         }
+        self.cumulative.push_back((c + canary, b + baseline));
     }
 
     /// Bins pushed and kept (at most `longest`).

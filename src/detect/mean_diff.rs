@@ -53,6 +53,11 @@ impl BinRule for MeanDiff {
     fn gate(&self) -> Option<Gate> {
         None
     }
+
+    /// The seed's rule has no test for a dispersion to temper.
+    fn uses_dispersion(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

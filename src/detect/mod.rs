@@ -51,6 +51,11 @@ pub trait Detector {
     /// closed form. A detector is fed one way or the other, not both.
     fn push_events(&mut self, second: i64, counts: &[(usize, u64, u64)], events: &mut Vec<Event>);
 
+    /// Makes room for the state of code ids below `codes` before any is fed, when they are
+    /// known up front (a batch run knows them all): the per-code state is then allocated once at
+    /// its size, where growing it code by code would leave it up to twice as large.
+    fn reserve_codes(&mut self, codes: usize);
+
     /// Ends the input: closes what is still open and appends the last events.
     fn finish(&mut self, events: &mut Vec<Event>);
 

@@ -57,8 +57,9 @@ pub struct Rolling {
     share: f64,
     lengths: usize,
     bin_seconds: u64,
-    /// `savings[code][length]`: budget saved for the next testable window.
-    savings: Vec<Vec<f64>>,
+    /// Budget saved for the next testable window, per code and window length: the code's
+    /// lengths side by side, in the order of `window_bins`.
+    savings: Vec<f64>,
     windows: u64,
     tested: u64,
     codes_seen: usize,
@@ -97,11 +98,11 @@ impl BinRule for Rolling {
         fired: &mut Vec<Fired>,
     ) {
         self.codes_seen = codes_seen;
-        if self.savings.len() <= code {
-            self.savings.resize_with(code + 1, Vec::new);
+        let per_code = window_bins.len();
+        if self.savings.len() < (code + 1) * per_code {
+            self.savings.resize((code + 1) * per_code, 0.0);
         }
-        let savings = &mut self.savings[code];
-        savings.resize(window_bins.len(), 0.0);
+        let savings = &mut self.savings[code * per_code..(code + 1) * per_code];
         let income = self.alpha * (length_s as f64 / SECONDS_PER_HOUR)
             / (codes_seen.max(1) as f64 * self.lengths as f64);
         // Savings are capped at an hour's income, so a long quiet stretch never turns into a
@@ -208,11 +209,11 @@ mod tests {
         // untested; the savings grow to 0.05.
         rule.close_bin(0, 0, &history(&[(5, 0)]), &[1], 1800, 1, &AS_COUNTED, &mut fired);
         assert!(fired.is_empty());
-        assert_eq!(rule.savings[0][0], 0.025);
+        assert_eq!(rule.savings[0], 0.025);
         // 5 canary events again: now 0.03125 <= 0.05 and P(X >= 5 | 5, 1/2) = 0.03125 fires.
         rule.close_bin(0, 1, &history(&[(5, 0), (5, 0)]), &[1], 1800, 1, &AS_COUNTED, &mut fired);
         assert_eq!(fired.len(), 1);
-        assert_eq!(rule.savings[0][0], 0.0);
+        assert_eq!(rule.savings[0], 0.0);
         assert!(matches!(rule.gate(), Some(Gate::Budget { windows: 2, tested: 1, .. })));
     }
 
@@ -225,7 +226,7 @@ mod tests {
         // window does not fit yet but still saves.
         rule.close_bin(2, 0, &history(&[(0, 0)]), &[1, 2], 900, 4, &AS_COUNTED, &mut fired);
         let income = 0.05 * 0.25 / 8.0;
-        assert_eq!(rule.savings[2], vec![income, income]);
+        assert_eq!(rule.savings[4..6], [income, income]);
     }
 
     #[test]
@@ -237,7 +238,7 @@ mod tests {
         for bin in 0..10 {
             rule.close_bin(0, bin, &history(&[(0, 0)]), &[1], 3600, 1, &AS_COUNTED, &mut fired);
         }
-        assert_eq!(rule.savings[0][0], 0.05);
+        assert_eq!(rule.savings[0], 0.05);
         // So a single canary event (best p-value 0.5) is not even tested.
         rule.close_bin(0, 10, &history(&[(1, 0)]), &[1], 3600, 1, &AS_COUNTED, &mut fired);
         assert!(fired.is_empty());

@@ -341,16 +341,21 @@ struct CodeState {
     seen: bool,
     /// `R_j`.
     statistics: Statistics,
-    /// CUSUM statistic per alternative.
-    cusum: Vec<f64>,
+    /// CUSUM statistic per alternative (the first `n` of [`GRID_POINTS`], as in
+    /// [`Statistics`]). Held in the state itself, as the statistics are, so that a second's
+    /// update of a code reads one stretch of memory rather than several.
+    cusum: [f64; GRID_POINTS],
     /// First second of each CUSUM's current run, and the cumulative events before it.
     /// (Also the local dispersion's running sums then, to measure it over the run.)
-    cusum_start: Vec<RunStart>,
+    cusum_start: [RunStart; GRID_POINTS],
     /// The start weight added since the last alarm.
     added: f64,
     /// `(second, canary, baseline)` of the seconds with events in the last
     /// [`super::dispersion::LOCAL_MIN_WINDOW_S`] seconds, where the surge check looks.
     recent: std::collections::VecDeque<(i64, u64, u64)>,
+    /// The second of `recent`'s oldest entry ([`i64::MAX`] when it is empty): whether one is
+    /// due to leave is known without reading the queue.
+    recent_oldest: i64,
     /// Cumulative (canary, baseline) events so far.
     total: (u64, u64),
     open: Option<Open>,
@@ -365,6 +370,9 @@ pub struct SequentialDetector {
     alpha: f64,
     share: f64,
     ln_bound: f64,
+    /// `e^(ln_bound - 1e-3 - 1e-6)`: a statistic below it is far from the bound
+    /// ([`SequentialDetector::may_alarm_while_quiet`]) without taking its logarithm.
+    quiet_far_below: f64,
     alternatives: Vec<Alternative>,
     codes: Vec<CodeState>,
     codes_seen: usize,
@@ -376,6 +384,8 @@ pub struct SequentialDetector {
     /// The codes whose statistic could alarm on a second without their events (fed every
     /// second while so); every other code skips its quiet seconds in closed form.
     hot: std::collections::BTreeSet<usize>,
+    /// The codes a second feeds, kept to be reused from second to second.
+    todo: Vec<(usize, (u64, u64))>,
     /// The first second fed, from which the start spacings count, and the last.
     origin: Option<i64>,
     last_second: Option<i64>,
@@ -404,12 +414,14 @@ impl SequentialDetector {
             alpha: rule.alpha,
             share,
             ln_bound: (SECONDS_PER_HOUR / rule.alpha).ln(),
+            quiet_far_below: ((SECONDS_PER_HOUR / rule.alpha).ln() - 1e-3 - 1e-6).exp(),
             alternatives,
             codes: Vec::new(),
             codes_seen: 0,
             seen_from: Vec::new(),
             stretch_weight: Vec::new(),
             hot: std::collections::BTreeSet::new(),
+            todo: Vec::new(),
             origin: None,
             last_second: None,
             finished: false,
@@ -426,14 +438,14 @@ impl SequentialDetector {
     }
 
     fn new_code_state(&self) -> CodeState {
-        let n = self.alternatives.len();
         CodeState {
             seen: false,
             statistics: Statistics::ZERO,
-            cusum: vec![0.0; n],
-            cusum_start: vec![(0, (0, 0), (0.0, 0.0)); n],
+            cusum: [0.0; GRID_POINTS],
+            cusum_start: [(0, (0, 0), (0.0, 0.0)); GRID_POINTS],
             added: 0.0,
             recent: std::collections::VecDeque::new(),
+            recent_oldest: i64::MAX,
             total: (0, 0),
             open: None,
             fed_to: i64::MIN,
@@ -503,15 +515,25 @@ impl SequentialDetector {
         state.added += weight;
         if c + b > 0 {
             state.recent.push_back((second, c, b));
+            state.recent_oldest = state.recent_oldest.min(second);
         }
         let keep = super::dispersion::LOCAL_MIN_WINDOW_S as i64;
-        while state.recent.front().is_some_and(|&(t, _, _)| t <= second - keep) {
-            state.recent.pop_front();
+        if state.recent_oldest <= second - keep {
+            while state.recent.front().is_some_and(|&(t, _, _)| t <= second - keep) {
+                state.recent.pop_front();
+            }
+            state.recent_oldest = state.recent.front().map_or(i64::MAX, |&(t, _, _)| t);
         }
         let n = self.alternatives.len();
         let mut llr = [0.0; GRID_POINTS];
         for (llr, alt) in llr.iter_mut().zip(&self.alternatives) {
-            *llr = (c as f64 * alt.up + b as f64 * alt.down) / dispersion;
+            *llr = c as f64 * alt.up + b as f64 * alt.down;
+        }
+        // Dividing by 1 changes nothing, and most seconds of a calm stream are at 1.
+        if dispersion != 1.0 {
+            for llr in &mut llr {
+                *llr /= dispersion;
+            }
         }
         // A quiet second adds start weight only up to the horizon's worth.
         state.statistics.update(n, weight, cap, c + b == 0, &llr);
@@ -548,7 +570,7 @@ impl SequentialDetector {
         }
         // The strongest CUSUM locates the change; the rate ratio since then must reach the
         // threshold.
-        let alternative = (0..state.cusum.len())
+        let alternative = (0..n)
             .max_by(|&x, &y| state.cusum[x].total_cmp(&state.cusum[y]))
             .expect("the grid is not empty");
         let (start_s, before_start, local_at_start) = state.cusum_start[alternative];
@@ -689,7 +711,11 @@ impl SequentialDetector {
         let Some(origin) = self.origin.filter(|_| from <= to) else {
             return;
         };
-        let mut segment = self.seen_from.partition_point(|&(s, _)| s <= from).max(1) - 1;
+        // Most stretches lie within the last count of codes seen: no search then.
+        let mut segment = match self.seen_from.last() {
+            Some(&(start, _)) if start <= from => self.seen_from.len() - 1,
+            _ => self.seen_from.partition_point(|&(s, _)| s <= from).max(1) - 1,
+        };
         let mut at = from;
         let n = self.alternatives.len();
         while at <= to {
@@ -717,7 +743,15 @@ impl SequentialDetector {
     /// start weight, reaches the bound. Such a code is fed every second until it no longer could.
     fn may_alarm_while_quiet(&self, code: usize) -> bool {
         let state = &self.codes[code];
-        let alternative = (0..state.cusum.len())
+        let cap = HORIZON_S as f64 / self.codes_seen.max(1) as f64;
+        let n = self.alternatives.len();
+        // The mixture is at most its largest term: far below the bound, no need to sum (nor to
+        // look for the change).
+        let largest = state.statistics.largest(n).max(cap);
+        if largest < self.quiet_far_below || largest.ln() < self.ln_bound - 1e-3 {
+            return false;
+        }
+        let alternative = (0..self.alternatives.len())
             .max_by(|&x, &y| state.cusum[x].total_cmp(&state.cusum[y]))
             .expect("the grid is not empty");
         // A CUSUM at zero restarts at the quiet second itself, with no events since.
@@ -728,13 +762,6 @@ impl SequentialDetector {
             (0, 0)
         };
         if ratio(span_c, span_b, self.share) < self.threshold {
-            return false;
-        }
-        let cap = HORIZON_S as f64 / self.codes_seen.max(1) as f64;
-        let n = self.alternatives.len();
-        // The mixture is at most its largest term: far below the bound, no need to sum.
-        let largest = state.statistics.largest(n).max(cap);
-        if largest.ln() < self.ln_bound - 1e-3 {
             return false;
         }
         let grown = (0..n).map(|j| state.statistics.get(j).max(cap)).sum::<f64>() / n as f64;
@@ -800,23 +827,35 @@ impl Detector for SequentialDetector {
         }
         let origin = self.enter(second);
         let (weight, cap) = self.weights(second, origin);
-        // The codes with events and the hot ones, in code order as a dense feed would take them.
-        let mut todo: Vec<(usize, (u64, u64))> = counts
-            .iter()
-            .filter(|&&(code, _, _)| self.codes[code].seen)
-            .map(|&(code, c, b)| (code, (c, b)))
-            .collect();
+        // The codes with events and the hot ones, in code order as a dense feed would take them
+        // (`counts` is in code order already).
+        let mut todo = std::mem::take(&mut self.todo);
+        todo.clear();
+        todo.extend(
+            counts
+                .iter()
+                .filter(|&&(code, _, _)| self.codes[code].seen)
+                .map(|&(code, c, b)| (code, (c, b))),
+        );
+        let with_events = todo.len();
         for &code in &self.hot {
-            if !counts.iter().any(|&(c, _, _)| c == code) {
+            if counts.binary_search_by_key(&code, |&(c, _, _)| c).is_err() {
                 todo.push((code, (0, 0)));
             }
         }
-        todo.sort_unstable_by_key(|&(code, _)| code);
-        for (code, counts) in todo {
+        if todo.len() > with_events {
+            todo.sort_unstable_by_key(|&(code, _)| code);
+        }
+        for &(code, counts) in &todo {
             self.catch_up(code, second);
             self.step(code, second, counts, origin, weight, cap, events);
             self.update_hot(code);
         }
+        self.todo = todo;
+    }
+
+    fn reserve_codes(&mut self, codes: usize) {
+        self.codes.reserve_exact(codes.saturating_sub(self.codes.len()));
     }
 
     fn finish(&mut self, events: &mut Vec<Event>) {

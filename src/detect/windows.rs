@@ -66,6 +66,12 @@ pub trait BinRule {
 
     /// How the false-alarm budget was spent, for rules that have one.
     fn gate(&self) -> Option<Gate>;
+
+    /// Whether the rule reads `scaling`: a rule that does not (it has no test to temper) is
+    /// spared the dispersion estimates, which are most of the cost of the rules that do.
+    fn uses_dispersion(&self) -> bool {
+        true
+    }
 }
 
 /// An episode still open.
@@ -92,15 +98,19 @@ pub struct Binned<R> {
     history: Vec<WindowSums>,
     seen: Vec<bool>,
     codes_seen: usize,
-    open: Vec<Option<Open>>,
+    /// Per code, its open episode (boxed: few codes have one, and every code has a slot).
+    open: Vec<Option<Box<Open>>>,
     fired: Vec<Fired>,
+    /// Whether the rule reads the dispersion ([`BinRule::uses_dispersion`]); if not, the
+    /// estimates below are never fed.
+    uses_dispersion: bool,
     /// The baseline's long-run dispersion per code, fed with every second.
     dispersion: Dispersion,
     /// Both builds' local dispersion per code.
     local: Local,
-    /// Per code, at the close of each of the last `max window + 1` bins: the long-run dispersion
-    /// and the local estimate's running sums.
-    snapshots: Vec<VecDeque<(f64, f64, f64)>>,
+    /// Per code, at the close of each of the last `max window` bins: the local estimate's
+    /// running sums `(squares, mass)`.
+    snapshots: Vec<VecDeque<(f64, f64)>>,
     /// How each window length's test scales its counts, for the code being closed.
     window_dispersion: Vec<Scaling>,
 }
@@ -112,6 +122,7 @@ impl<R: BinRule> Binned<R> {
         window_bins.sort_unstable();
         window_bins.dedup();
         Binned {
+            uses_dispersion: rule.uses_dispersion(),
             rule,
             bin_seconds: config.bin_seconds.max(1),
             max_window: window_bins.last().copied().unwrap_or(1),
@@ -150,7 +161,9 @@ impl<R: BinRule> Binned<R> {
             }
             let mut fired = std::mem::take(&mut self.fired);
             fired.clear();
-            self.measure_dispersion(code, bin);
+            if self.uses_dispersion {
+                self.measure_dispersion(code, bin);
+            }
             self.rule.close_bin(
                 code,
                 bin,
@@ -192,7 +205,7 @@ impl<R: BinRule> Binned<R> {
         for &w in &self.window_bins {
             // The snapshot at the close of the bin before the window, if there was one.
             let before = snapshots.len().checked_sub(w).map(|i| snapshots[i]);
-            let (_, start_squares, start_mass) = before.unwrap_or((1.0, 0.0, 0.0));
+            let (start_squares, start_mass) = before.unwrap_or((0.0, 0.0));
             // A window shorter than a few tau cannot tell a burst from a change inside it: there
             // the long-run estimate alone speaks.
             if (w as u64 * self.bin_seconds) < dispersion::LOCAL_MIN_WINDOW_S {
@@ -210,10 +223,11 @@ impl<R: BinRule> Binned<R> {
             let surge = if surge.phi > phi { surge } else { dispersion::Surge::NONE };
             self.window_dispersion.push(Scaling { phi, surge });
         }
-        snapshots.push_back((long_run, squares, mass));
-        if snapshots.len() > self.max_window {
+        // The oldest leaves first, so the queue never outgrows its first allocation.
+        if snapshots.len() == self.max_window {
             snapshots.pop_front();
         }
+        snapshots.push_back((squares, mass));
     }
 
     fn on_fired(&mut self, code: usize, bin: usize, fired: &[Fired], events: &mut Vec<Event>) {
@@ -269,7 +283,7 @@ impl<R: BinRule> Binned<R> {
             dispersion: strongest.dispersion,
         };
         events.push(Event::Started(episode.clone()));
-        self.open[code] = Some(Open { first_bin, last_bin: bin, bins, episode });
+        self.open[code] = Some(Box::new(Open { first_bin, last_bin: bin, bins, episode }));
     }
 
     fn end(&mut self, code: usize, events: &mut Vec<Event>) {
@@ -296,17 +310,6 @@ impl<R: BinRule> Binned<R> {
         }
     }
 
-    /// Makes room for code ids below `codes`.
-    fn reserve_codes(&mut self, codes: usize) {
-        if codes > self.binner.codes() {
-            self.binner.reserve_codes(codes);
-            self.history.resize_with(codes, || WindowSums::new(self.max_window));
-            self.seen.resize(codes, false);
-            self.open.resize_with(codes, || None);
-            self.snapshots.resize_with(codes, VecDeque::new);
-        }
-    }
-
     /// Adds the events of one code at `second`.
     fn add(&mut self, code: usize, second: i64, canary: u64, baseline: u64) {
         if canary + baseline > 0 && !self.seen[code] {
@@ -314,8 +317,10 @@ impl<R: BinRule> Binned<R> {
             self.codes_seen += 1;
         }
         self.binner.add(code, canary, baseline);
-        self.dispersion.add(code, second, baseline);
-        self.local.add(code, second, canary, baseline);
+        if self.uses_dispersion {
+            self.dispersion.add(code, second, baseline);
+            self.local.add(code, second, canary, baseline);
+        }
     }
 }
 
@@ -336,6 +341,19 @@ impl<R: BinRule> Detector for Binned<R> {
         }
     }
 
+    fn reserve_codes(&mut self, codes: usize) {
+        if codes > self.binner.codes() {
+            self.binner.reserve_codes(codes);
+            self.history.resize_with(codes, || WindowSums::new(self.max_window));
+            self.seen.resize(codes, false);
+            self.open.resize_with(codes, || None);
+            // Room for every snapshot kept, up to a bound so that a very long window does not
+            // reserve for codes that never need it.
+            let room = self.max_window.min(1 << 10);
+            self.snapshots.resize_with(codes, || VecDeque::with_capacity(room));
+        }
+    }
+
     fn finish(&mut self, events: &mut Vec<Event>) {
         let Some(closed) = self.binner.finish() else {
             return;
@@ -351,8 +369,10 @@ impl<R: BinRule> Detector for Binned<R> {
     }
 
     fn dispersion(&mut self) -> Option<DispersionSummary> {
-        // The seed's rule has no test for the dispersion to temper.
-        self.rule.gate()?;
+        // A rule without a test for the dispersion to temper (the seed's) was not fed one.
+        if !self.uses_dispersion {
+            return None;
+        }
         Some(DispersionSummary::of(&mut self.dispersion, self.binner.last_second() + 1))
     }
 }

@@ -1007,13 +1007,15 @@ impl Tally {
             return Ok(());
         }
         // The origin moves back and the rows widen, so every row moves up: moved in place, the
-        // highest first, in a buffer allocated once at the limit. So the window is never
-        // allocated anew as it grows and slides, which would leave the freed copies in the
-        // allocator's pools, out of the reach of the stages after reading.
+        // highest first, in a buffer allocated once at the limit (reserved as a reading buffer
+        // is, `READING_BUFFER_RESERVE`). So the window is never allocated anew as it grows and
+        // slides, which would leave the freed copies in the allocator's pools, out of the reach
+        // of the stages after reading.
         if let Some(limit) = self.limit
             && self.counts.capacity() == 0
         {
-            self.counts.reserve_exact(limit / size_of::<u32>());
+            let bytes = limit.max(super::source::READING_BUFFER_RESERVE);
+            self.counts.reserve_exact(bytes / size_of::<u32>());
         }
         let len = self.counts.len().max(room * stride);
         self.counts.resize(len, 0);

@@ -26,24 +26,29 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
     let roles = choose_builds(config.baseline.as_deref(), config.canary.as_deref(), &table.builds)
         .map_err(|e| anyhow!("{}: {e:#}", table.name))?;
     let (baseline, canary) = (roles.baseline, roles.canary);
-    let mut bins = Bins::new(
-        &table.counts,
-        &table.codes,
-        baseline,
-        canary,
-        config.rule.bin_seconds,
-        config.rule.canary_share,
-    );
+    let make_bins = |canary_share| {
+        Bins::new(
+            &table.counts,
+            &table.codes,
+            baseline,
+            canary,
+            config.rule.bin_seconds,
+            canary_share,
+        )
+    };
+    // With `--traffic auto` the detector needs the bins' estimate of the share first; otherwise
+    // the bins (for the heatmap and the report) are made on a second thread while it runs.
     let estimated;
-    let config = if config.traffic_auto {
+    let (ready_bins, config) = if config.traffic_auto {
+        let mut bins = make_bins(config.rule.canary_share);
         let share = auto_share(&bins).map_err(|e| anyhow!("{}: {e}", table.name))?;
         bins.canary_share = share;
         let mut rule = config.rule.clone();
         rule.canary_share = share;
         estimated = AnalyzeConfig { rule, ..config.clone() };
-        &estimated
+        (Some(bins), &estimated)
     } else {
-        config
+        (None, config)
     };
     let rule = &config.rule;
     // Codes are fed in heatmap order, so an episode's code id is its row in the bins; only the
@@ -68,6 +73,7 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
     }
     let rows = compared_series(&table.counts, &compared, baseline, canary);
     let mut detector = rule.detector();
+    detector.reserve_codes(compared.rows());
     let mut records = table.counts.by_second();
     let next_second = |counts: &mut Vec<(usize, u64, u64)>| {
         let (second, pairs) = records.next()?;
@@ -82,8 +88,18 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
         super::one_entry_per_code(counts);
         Some(second)
     };
-    let span = (bins.first_second, bins.last_second);
-    let episodes = run_events(detector.as_mut(), span, next_second);
+    // The bins' span: from the first second with events to the last (none: second 0).
+    let first_second = table.counts.first_second.unwrap_or(0);
+    let span = (first_second, table.counts.last_second.unwrap_or(first_second));
+    let (bins, episodes) = std::thread::scope(|scope| {
+        let binning = ready_bins.is_none().then(|| scope.spawn(|| make_bins(rule.canary_share)));
+        let episodes = run_events(detector.as_mut(), span, next_second);
+        let bins = match binning {
+            Some(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => ready_bins.expect("made before the detector"),
+        };
+        (bins, episodes)
+    });
     let mut alerts = alerts(episodes, &bins.codes, &bins, rule.threshold);
     if let Some(raw) = &table.raw {
         let units = super::UnitCounts { clients: &table.counts, raw, codes: &table.codes };

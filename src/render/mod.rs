@@ -238,10 +238,16 @@ fn write_atomically(path: &Path, bins: &Bins, alerts: &[Alert], spec: &HeatmapSp
 }
 
 /// Encodes `image` as PNG into `out` (a temporary file, a FIFO, a device: anything writable).
+///
+/// Deflate at level 1, with the default adaptive filter: on the heatmap of a day of 1000 codes
+/// (1108 x 1133 px) it takes about a tenth of the time of the default level for a file about a
+/// fifth larger (the default level's deflate was most of the heatmap's cost there), where png's
+/// `Compression::Fast` would be faster still but twice as large.
 fn write_png(out: impl Write, image: &RgbImage) -> Result<()> {
     let mut encoder = png::Encoder::new(out, image.width, image.height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_deflate_compression(png::DeflateCompression::Level(1));
     let mut writer = encoder.write_header().context("cannot write the PNG header")?;
     writer.write_image_data(&image.pixels).context("cannot write the PNG image")?;
     writer.finish().context("cannot write the PNG image")

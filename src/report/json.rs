@@ -139,8 +139,57 @@ fn traffic_value(clock: &Clock, t: &Traffic) -> Value {
     value
 }
 
-/// The report as a JSON value.
-pub fn to_value(report: &Report) -> Value {
+/// The report as a JSON document: its fields, and its alerts, which are made into JSON values
+/// one at a time as they are written. A report of many alerts (the seed's rule on a busy stream
+/// has tens of thousands) is then never held as one tree of values, which took several times the
+/// size of the text it prints.
+pub struct Document<'a> {
+    /// Every field but `alerts`, in key order.
+    pub fields: serde_json::Map<String, Value>,
+    report: &'a Report,
+}
+
+/// The key of the alerts among [`Document`]'s fields.
+const ALERTS: &str = "alerts";
+
+impl Serialize for Document<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let alerts = Alerts(self.report);
+        let mut map = serializer.serialize_map(Some(self.fields.len() + 1))?;
+        let mut alerts_written = false;
+        // The keys in order, as a map of values would write them.
+        for (key, value) in &self.fields {
+            if !alerts_written && key.as_str() > ALERTS {
+                map.serialize_entry(ALERTS, &alerts)?;
+                alerts_written = true;
+            }
+            map.serialize_entry(key, value)?;
+        }
+        if !alerts_written {
+            map.serialize_entry(ALERTS, &alerts)?;
+        }
+        map.end()
+    }
+}
+
+/// The report's alerts as a JSON array, each made into a value only as it is written.
+struct Alerts<'a>(&'a Report);
+
+impl Serialize for Alerts<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let report = self.0;
+        let mut seq = serializer.serialize_seq(Some(report.alerts.len()))?;
+        for alert in &report.alerts {
+            seq.serialize_element(&alert_value(&report.clock, alert))?;
+        }
+        seq.end()
+    }
+}
+
+/// The report as a JSON document.
+pub fn document(report: &Report) -> Document<'_> {
     let p = &report.parameters;
     let gate = report.gate.map(|g| match g {
         Gate::Budget { alpha, windows, tested, per_window_alpha } => json!({
@@ -170,7 +219,7 @@ pub fn to_value(report: &Report) -> Value {
     if report.clock.is_zoned() {
         time["time_zone"] = json!(report.clock.zone_name);
     }
-    json!({
+    let fields = json!({
         "schema_version": SCHEMA_VERSION,
         "verdict": report.verdict.name(),
         "input": report.input,
@@ -191,7 +240,6 @@ pub fn to_value(report: &Report) -> Value {
             "alpha": p.alpha,
             "traffic": p.traffic,
         },
-        "alerts": report.alerts.iter().map(|a| alert_value(&report.clock, a)).collect::<Vec<_>>(),
         "summary": {
             "alerts": report.alerts.len(),
             "codes": report.codes,
@@ -226,13 +274,15 @@ pub fn to_value(report: &Report) -> Value {
             "traffic": report.traffic.as_ref().map(|t| traffic_value(&report.clock, t)),
         },
         "heatmap": report.heatmap,
-    })
+    });
+    let Value::Object(fields) = fields else { unreachable!("a JSON object") };
+    Document { fields, report }
 }
 
 impl Format for Json {
     fn render(&self, report: &Report) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(&to_value(report))
-            .expect("a serde_json::Value always serializes");
+        let mut out = serde_json::to_vec_pretty(&document(report))
+            .expect("a JSON document always serializes");
         out.push(b'\n');
         out
     }

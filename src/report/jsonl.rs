@@ -11,7 +11,7 @@
 
 use serde_json::{Value, json};
 
-use super::json::{alert_value, to_value};
+use super::json::{alert_value, document};
 use super::{Format, Report};
 use crate::clock::Clock;
 use crate::detect::Alert;
@@ -27,11 +27,11 @@ pub fn event_line(kind: &str, clock: &Clock, alert: &Alert) -> Vec<u8> {
 
 /// The closing `summary` line.
 pub fn summary_line(report: &Report) -> Vec<u8> {
-    let mut value = to_value(report);
-    if let Value::Object(fields) = &mut value {
-        fields.insert("type".into(), json!("summary"));
-    }
-    line(&value)
+    let mut document = document(report);
+    document.fields.insert("type".into(), json!("summary"));
+    let mut out = serde_json::to_vec(&document).expect("a JSON document always serializes");
+    out.push(b'\n');
+    out
 }
 
 fn line(value: &Value) -> Vec<u8> {
