@@ -65,6 +65,21 @@ fn a_bursty_stream_is_said_on_stderr_and_in_each_alert() {
         out.stderr
     );
     assert!(out.stderr.contains("most dispersed: 0 (17.1), -7 (14.3)"), "{}", out.stderr);
+    assert!(!out.stderr.contains("of the traffic"), "{}", out.stderr);
+    // A small canary: the warning says that bursts weigh more there.
+    generate(
+        &run,
+        "s.csv",
+        &["--seed", "6", "--rows", "14000", "--bursts", "0.2:16:30", "--traffic", "0.1"],
+    );
+    let out = run
+        .clone_with(&["analyze", "s.csv", "--no-heatmap", "--format", "json", "--traffic", "0.1"])
+        .run();
+    assert!(
+        out.stderr.contains("with the canary at 10% of the traffic, a burst that lands on it"),
+        "{}",
+        out.stderr
+    );
     // Independent events: no warning, and a dispersion of 1 in the summary.
     generate(&run, "p.csv", &["--seed", "6", "--rows", "14000"]);
     let out = run.clone_with(&["analyze", "p.csv", "--no-heatmap", "--format", "json"]).run();
