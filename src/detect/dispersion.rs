@@ -393,6 +393,22 @@ impl Scale {
         (weight * own + (1.0 - weight) * pool).max(pool)
     }
 
+    /// On a stream known calm: the code's estimate as of second `t` (settled there) shrunk toward
+    /// `floor` instead of the stream-wide estimate, when its own estimate stands out from `floor`
+    /// by more than [`STANDS_OUT_Z`] of its standard errors (relative `sqrt(2 / samples)`), else
+    /// `floor`.
+    fn estimate_if_shown(&self, code: usize, t: i64, floor: f64) -> f64 {
+        let track = &self.tracks[code];
+        let own = if track.mass > 0.0 { track.squares / track.mass } else { 1.0 };
+        let stretches = (t - track.first.max(self.from)) as f64 / (3 * self.tau) as f64;
+        let samples = (track.events as f64).min(stretches).max(0.0);
+        if samples <= 0.0 || own <= floor * (1.0 + STANDS_OUT_Z * (2.0 / samples).sqrt()) {
+            return floor;
+        }
+        let weight = samples / (samples + PRIOR_SAMPLES);
+        (weight * own + (1.0 - weight) * floor).max(floor)
+    }
+
     /// The stream-wide estimate over all codes so far (floored at 1), itself shrunk toward 1 by
     /// [`PRIOR_EVENTS`] events.
     fn pool(&self) -> f64 {
@@ -535,10 +551,20 @@ impl Dispersion {
     }
 
     /// The dispersion of `code` from everything before second `t` (at least the stream-wide
-    /// estimate, and at least 1).
+    /// estimate, and at least 1). On a stream known calm ([`Dispersion::is_calm`]), a dispersion
+    /// above 1 is used only where it has shown: the stream's where it stands out from 1
+    /// ([`Dispersion::burst_pool`]), a code's where it stands out from that.
     pub fn phi(&mut self, code: usize, t: i64) -> f64 {
         self.seen = self.seen.max(t);
-        let mut phi = self.short.phi(code, t).unwrap_or_else(|| self.short.pool());
+        let mut phi = if self.is_calm() {
+            let floor = self.burst_pool();
+            match self.short.settle(code, t) {
+                true => self.short.estimate_if_shown(code, t, floor),
+                false => floor,
+            }
+        } else {
+            self.short.phi(code, t).unwrap_or_else(|| self.short.pool())
+        };
         // A wider scale's sums move its stream-wide estimate whether or not it counts; its
         // estimate of the code is only worked out when it does.
         for i in 0..self.wider.len() {
@@ -1004,6 +1030,30 @@ mod tests {
             assert!(!d.calm_by_codes.1, "at {t}");
         }
         assert!(!d.is_calm());
+    }
+
+    #[test]
+    fn on_a_calm_stream_a_dispersion_counts_only_where_it_has_shown() {
+        // The independent codes of the test above, and one more whose events come as bursts of
+        // 10 at 0.005 a second beside 0.5 independent ones (phi near 1.8): after two hours the
+        // stream is calm, the independent codes are tested at exactly 1 (bar one that stands out
+        // by chance, at about 1 in 40 each) and the bursty code at its own estimate (its standard
+        // error about sqrt(2 / 39) = 0.23 relative, so 1.8 stands out).
+        let mut draws = Draws(29);
+        let mut d = Dispersion::new(0);
+        for t in 0..7200 {
+            d.add(0, t, draws.poisson(20.0));
+            for code in 1..21 {
+                d.add(code, t, draws.poisson(0.5));
+            }
+            let burst = if draws.uniform() < 0.005 { 10 } else { 0 };
+            d.add(21, t, burst + draws.poisson(0.5));
+        }
+        assert!(d.is_calm());
+        let at_one = (0..21).filter(|&code| d.phi(code, 7200) == 1.0).count();
+        assert!(at_one >= 20, "{at_one} of 21");
+        let bursty = d.phi(21, 7200);
+        assert!(bursty > 1.4, "{bursty}");
     }
 
     #[test]
