@@ -382,15 +382,17 @@ impl Scale {
 
     /// The code's estimate as of second `t`, once it is settled there ([`Scale::settle`]).
     fn estimate(&self, code: usize, t: i64) -> f64 {
-        let track = &self.tracks[code];
+        let (own, samples) = self.own(&self.tracks[code], t);
+        shrunk(own, samples, self.pool())
+    }
+
+    /// A track's own estimate as of second `t` (once settled there) and the samples it rests on:
+    /// its events or its independent stretches of 3 tau seconds, whichever are fewer (see the
+    /// module docs).
+    fn own(&self, track: &Track, t: i64) -> (f64, f64) {
         let own = if track.mass > 0.0 { track.squares / track.mass } else { 1.0 };
-        // The own estimate rests on its events or on its independent stretches of 3 tau seconds,
-        // whichever are fewer (see the module docs).
         let stretches = (t - track.first.max(self.from)) as f64 / (3 * self.tau) as f64;
-        let samples = (track.events as f64).min(stretches).max(0.0);
-        let weight = samples / (samples + PRIOR_SAMPLES);
-        let pool = self.pool();
-        (weight * own + (1.0 - weight) * pool).max(pool)
+        (own, (track.events as f64).min(stretches).max(0.0))
     }
 
     /// On a stream known calm: the code's estimate as of second `t` (settled there) shrunk toward
@@ -398,15 +400,11 @@ impl Scale {
     /// by more than [`STANDS_OUT_Z`] of its standard errors (relative `sqrt(2 / samples)`), else
     /// `floor`.
     fn estimate_if_shown(&self, code: usize, t: i64, floor: f64) -> f64 {
-        let track = &self.tracks[code];
-        let own = if track.mass > 0.0 { track.squares / track.mass } else { 1.0 };
-        let stretches = (t - track.first.max(self.from)) as f64 / (3 * self.tau) as f64;
-        let samples = (track.events as f64).min(stretches).max(0.0);
+        let (own, samples) = self.own(&self.tracks[code], t);
         if samples <= 0.0 || own <= floor * (1.0 + STANDS_OUT_Z * (2.0 / samples).sqrt()) {
             return floor;
         }
-        let weight = samples / (samples + PRIOR_SAMPLES);
-        (weight * own + (1.0 - weight) * floor).max(floor)
+        shrunk(own, samples, floor)
     }
 
     /// The stream-wide estimate over all codes so far (floored at 1), itself shrunk toward 1 by
@@ -431,6 +429,13 @@ impl Scale {
         };
         codes * in_time
     }
+}
+
+/// A code's `own` estimate resting on `samples`, shrunk toward `toward` by [`PRIOR_SAMPLES`] and
+/// never below it.
+fn shrunk(own: f64, samples: f64, toward: f64) -> f64 {
+    let weight = samples / (samples + PRIOR_SAMPLES);
+    (weight * own + (1.0 - weight) * toward).max(toward)
 }
 
 /// The dispersion estimate of every code, fed one second at a time, at [`SCALE_S`] and the
@@ -519,10 +524,9 @@ impl Dispersion {
             if track.pending.is_none() || track.mass <= 0.0 {
                 continue;
             }
-            let stretches = (t - track.first.max(scale.from)) as f64 / (3 * scale.tau) as f64;
-            let k = (track.events as f64).min(stretches).max(0.0);
+            let (own, k) = scale.own(track, t);
             k_sum += k;
-            ko_sum += k * track.squares / track.mass;
+            ko_sum += k * own;
         }
         let calm = k_sum > 0.0 && {
             let est = (ko_sum / k_sum).max(1.0).max(self.pool());
