@@ -29,6 +29,11 @@
 //!   mean (`--burst-shape pareto`), so the figures are not tuned to one burst shape;
 //! - `bursty-long`: geometric bursts spread over up to five minutes (`--bursts 0.2:16:300`), a
 //!   client in a crash loop for minutes: longer than the dispersion's short time scale.
+//! - `bursty-mixed`: every stream its own burst mix and code mix, drawn from its seed
+//!   ([`mixed_flags`]): a share of bursty events from 5% to 50%, a mean burst size from 3 to 64,
+//!   a spread from 5 s to 5 minutes, geometric or Pareto sizes, a rank exponent from 0.8 to 1.8.
+//!   No constant of the rules was chosen on it, so it stands in for streams the rules were never
+//!   tuned to.
 //!
 //! On bursty streams a count's variance is `D` times its mean (`D`, the index of dispersion, is in
 //! the truth file: `(1 - f) + f x E[N^2] / E[N]` for a share `f` of events in bursts of size `N`),
@@ -75,13 +80,45 @@ const ALPHA: f64 = 0.05;
 const QUICK_STREAMS: (u64, u64) = (40, 20);
 
 /// The stream families: name and the `errwatch generate` flags that make them.
-const FAMILIES: [(&str, &[&str]); 5] = [
+const FAMILIES: [(&str, &[&str]); 6] = [
     ("poisson", &[]),
     ("heavy", &["--code-exponent", "1.0"]),
     ("bursty-geo", &["--bursts", "0.2:16:30"]),
     ("bursty-pareto", &["--bursts", "0.2:16:30", "--burst-shape", "pareto"]),
     ("bursty-long", &["--bursts", "0.2:16:300"]),
+    ("bursty-mixed", &[]),
 ];
+
+/// The bands of burst spread (seconds, inclusive) that the `bursty-mixed` rows are also given
+/// for: bursts within the dispersion's short time scale, within two of it, and longer.
+const SPREAD_BANDS: [(&str, u64, u64); 3] =
+    [("spread <= 60 s", 0, 60), ("spread 61-120 s", 61, 120), ("spread > 120 s", 121, u64::MAX)];
+
+/// Whether a stream's bursts are spread over a span within `band` ([`SPREAD_BANDS`]).
+fn in_band(truth: &Value, (_, lo, hi): (&str, u64, u64)) -> bool {
+    truth["bursts"]["spread_s"].as_u64().is_some_and(|spread| (lo..=hi).contains(&spread))
+}
+
+/// The `errwatch generate` flags of a `bursty-mixed` stream, drawn from its seed and scale: the
+/// share of events in bursts uniform in 5%..50%, the mean burst size and the spread log-uniform
+/// in 3..64 events and 5..300 s, the burst sizes geometric or Pareto at even odds, and the rank
+/// exponent of the code mix uniform in 0.8..1.8.
+fn mixed_flags(seed: u64, rows: u64) -> Vec<String> {
+    let mut draw = SplitMix(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ rows ^ 0x6D69_7865_6421);
+    let share = 0.05 + 0.45 * draw.uniform();
+    let mean = 3.0 * (64.0f64 / 3.0).powf(draw.uniform());
+    let spread = (5.0 * (300.0f64 / 5.0).powf(draw.uniform())).round();
+    let shape = if draw.below(2) == 0 { "geometric" } else { "pareto" };
+    let exponent = 0.8 + draw.uniform();
+    strings(&[
+        "--bursts",
+        &format!("{share:.3}:{mean:.1}:{spread}"),
+        "--burst-shape",
+        shape,
+        "--code-exponent",
+        &format!("{exponent:.3}"),
+    ])
+}
 
 struct Options {
     null_streams: u64,
@@ -125,7 +162,7 @@ fn options() -> Options {
                     assert!(
                         FAMILIES.iter().any(|(name, _)| name == family),
                         "unknown family {family}: expected some of poisson,heavy,bursty-geo,\
-                         bursty-pareto,bursty-long"
+                         bursty-pareto,bursty-long,bursty-mixed"
                     );
                 }
             }
@@ -133,7 +170,7 @@ fn options() -> Options {
             "--help" | "-h" => {
                 println!(
                     "cargo bench --bench detection -- [--null N] [--injected N] [--quick] \
-                     [--families poisson,heavy,bursty-geo,bursty-pareto,bursty-long] \
+                     [--families poisson,heavy,bursty-geo,bursty-pareto,bursty-long,bursty-mixed] \
                      [--scales 14000,140000] [--traffic 0.5,0.1] \
                      [--rules rolling,sequential,mean-diff] [--jobs 2] \
                      [--extra 'ANALYZE FLAGS'] [--verbose]\n\
@@ -256,6 +293,9 @@ fn make_stream(
     let mut args = strings(&["generate", "--seed", &seed.to_string(), "--rows", &rows.to_string()]);
     args.extend(strings(&["--traffic", traffic]));
     args.extend(strings(family_flags));
+    if name == "bursty-mixed" {
+        args.extend(mixed_flags(seed, rows));
+    }
     args.extend(flags);
     args.extend(strings(&["-o", csv.to_str().unwrap(), "--truth", truth.to_str().unwrap()]));
     run(&args);
@@ -575,6 +615,19 @@ fn print_row(
     );
 }
 
+/// The rows of `name` over the streams of each [`SPREAD_BANDS`] band alone.
+fn print_bands(prefix: &str, name: &str, streams: &[Stream], reports: &[&Value]) {
+    for band in SPREAD_BANDS {
+        let mut score = Score::default();
+        for (stream, (s, report)) in streams.iter().zip(reports).enumerate() {
+            if in_band(&s.truth, band) {
+                score_stream(&mut score, stream, report, &s.truth, s.null);
+            }
+        }
+        print_row(prefix, &format!("{name}, {}", band.0), &mut score, None);
+    }
+}
+
 fn median(values: &mut [i64]) -> Option<i64> {
     if values.is_empty() {
         return None;
@@ -661,6 +714,16 @@ fn main() {
                 }
             }
             print_row(&prefix, "reference (binomial + Bonferroni)", &mut score, oracle_delays);
+            let banded = family == "bursty-mixed";
+            let reference_reports: Vec<&Value> = streams.iter().map(|s| &s.reference).collect();
+            if banded {
+                print_bands(
+                    &prefix,
+                    "reference (binomial + Bonferroni)",
+                    &streams,
+                    &reference_reports,
+                );
+            }
             for rule in &o.rules {
                 let reports: Vec<Value> = parallel_map(&streams, o.jobs, |s| {
                     let mut args =
@@ -680,6 +743,9 @@ fn main() {
                     }
                 }
                 print_row(&prefix, rule, &mut score, oracle_delays);
+                if banded {
+                    print_bands(&prefix, rule, &streams, &reports.iter().collect::<Vec<_>>());
+                }
             }
             for s in &streams {
                 let _ = std::fs::remove_file(&s.csv);
