@@ -225,6 +225,40 @@ fn unit_columns_are_auto_detected_named_turned_off_and_refused_when_missing() {
 }
 
 #[test]
+fn a_unit_column_is_found_however_its_header_spells_it() {
+    for header in ["ClientId", "client-id", "Client ID", "DEVICE_ID", "uid", "Install_Id"] {
+        let input = csv(&crash_loop(), header);
+        let out = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", &input).run();
+        let v = json(&out);
+        assert_eq!(v["unit_column"], header, "{out:?}");
+        assert_eq!(v["alerts"].as_array().unwrap().len(), 0, "{header}: {v}");
+    }
+    // The earliest candidate wins wherever it stands in the header.
+    let both = "Timestamp,session,Build_Version,Error_Code,User_Id\n0:00:01,s1,1.0,7,u1\n\
+                0:00:02,s2,2.0,7,u2\n";
+    let out = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", both).run();
+    assert_eq!(json(&out)["unit_column"], "User_Id", "{out:?}");
+    // A column another field reads is never the unit.
+    let code_is_user = "Timestamp,Build_Version,user\n0:00:01,1.0,7\n0:00:02,2.0,7\n";
+    let out = Errwatch::new(&["analyze", "s.csv", "--code-column", "user"])
+        .args(&FLAGS)
+        .file("s.csv", code_is_user)
+        .run();
+    assert_eq!(json(&out)["unit_column"], serde_json::Value::Null, "{out:?}");
+    // In JSON lines a nested key path is a name too.
+    let mut lines = String::new();
+    for (s, build, unit, code) in crash_loop() {
+        lines.push_str(&format!(
+            "{{\"Timestamp\":{s},\"Build_Version\":\"{build}\",\"Error_Code\":{code},\"client\":{{\"id\":\"{unit}\"}}}}\n"
+        ));
+    }
+    let out = Errwatch::new(&["analyze", "s.jsonl"]).args(&FLAGS).file("s.jsonl", &lines).run();
+    let v = json(&out);
+    assert_eq!(v["unit_column"], "client.id", "{out:?}");
+    assert_eq!(v["alerts"].as_array().unwrap().len(), 0, "{v}");
+}
+
+#[test]
 fn json_lines_and_live_runs_count_units_as_a_batch_csv_run_does() {
     let (rows, _) = many_clients();
     let mut sorted = rows.clone();

@@ -154,9 +154,10 @@ pub struct AnalyzeArgs {
     pub count_column: Option<String>,
     /// The column or key path of the unit an event comes from (a client, user, device or
     /// session): each unit counts at most once per code, build and --bins slot, and alerts say
-    /// how many were affected. `none` turns units off [default: the first column named
-    /// client_id, user_id, device_id, session_id, installation_id, client, user, device or
-    /// session, when there is one].
+    /// how many were affected. `none` turns units off [default: the column named as the earliest
+    /// of client_id, user_id, device_id, session_id, installation_id, install_id, account_id,
+    /// customer_id, visitor_id, uid, client, user, device and session, comparing letters and
+    /// digits only (ClientId and client-id are client_id), when there is one].
     #[arg(long, env = "ERRWATCH_UNIT_COLUMN", value_name = "NAME")]
     pub unit_column: Option<String>,
 }

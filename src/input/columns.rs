@@ -8,8 +8,10 @@
 //! command line is required; the default `Count` is used when present.
 //!
 //! A fifth, optional column names the *unit* an event comes from (a client, user, device or
-//! session): `--unit-column NAME`, or by default the first header (JSON lines: top-level key)
-//! named, case-insensitively, as in [`UNIT_CANDIDATES`]; `--unit-column none` turns that off.
+//! session): `--unit-column NAME`, or by default the header (JSON lines: key path) named as the
+//! earliest of [`UNIT_CANDIDATES`], compared with everything but ASCII letters and digits left out
+//! and case ignored ([`unit_rank`]: `client_id`, `ClientId`, `client-id`, `Client ID` and, in JSON
+//! lines, `client.id` are one name); `--unit-column none` turns that off.
 
 use anyhow::{Result, bail};
 
@@ -22,18 +24,35 @@ pub const DEFAULT_CODE: &str = "Error_Code";
 /// The default (optional) count column.
 pub const DEFAULT_COUNT: &str = "Count";
 
-/// The unit column's names tried when none is named, in this order.
-pub const UNIT_CANDIDATES: [&str; 9] = [
+/// The unit column's names tried when none is named, the earlier preferred (matched as
+/// [`unit_rank`] says).
+pub const UNIT_CANDIDATES: [&str; 14] = [
     "client_id",
     "user_id",
     "device_id",
     "session_id",
     "installation_id",
+    "install_id",
+    "account_id",
+    "customer_id",
+    "visitor_id",
+    "uid",
     "client",
     "user",
     "device",
     "session",
 ];
+
+/// Where a column name stands among [`UNIT_CANDIDATES`] (0 first), comparing only ASCII letters
+/// and digits, case ignored, so that a header's spelling (`ClientId`, `client-id`, `Client ID`,
+/// a JSON path `client.id`) does not hide the unit; `None` when it is none of them.
+pub fn unit_rank(name: &str) -> Option<usize> {
+    let folded = |name: &str| -> String {
+        name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    };
+    let name = folded(name);
+    UNIT_CANDIDATES.iter().position(|candidate| folded(candidate) == name)
+}
 
 /// The value of `--unit-column` that turns auto-detection off.
 pub const NO_UNIT: &str = "none";
@@ -43,7 +62,8 @@ pub const NO_UNIT: &str = "none";
 pub enum UnitColumn {
     /// No unit: every event counts.
     Off,
-    /// The first of [`UNIT_CANDIDATES`] the header (or a JSON line's top-level keys) has.
+    /// The earliest of [`UNIT_CANDIDATES`] the header (or a JSON line's key paths) has, as
+    /// [`unit_rank`] matches them, other than the columns the other fields read.
     Auto,
     /// This column (CSV) or key path (JSON lines); required.
     Named(String),
@@ -185,6 +205,18 @@ mod tests {
     fn named(ts: &str, build: &str, code: &str, count: &str) -> Result<ColumnNames> {
         let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
         ColumnNames::new(some(ts), some(build), some(code), some(count))
+    }
+
+    #[test]
+    fn unit_candidates_match_with_only_letters_and_digits_compared() {
+        for name in ["client_id", "ClientId", "client-id", "Client ID", "client.id", "CLIENT__ID"] {
+            assert_eq!(unit_rank(name), Some(0), "{name}");
+        }
+        assert_eq!(unit_rank("user"), Some(11));
+        assert_eq!(unit_rank("uid"), Some(9));
+        for name in ["", "_", "client_ids", "clientid2", "Error_Code", "id"] {
+            assert_eq!(unit_rank(name), None, "{name}");
+        }
     }
 
     #[test]

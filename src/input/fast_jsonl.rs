@@ -154,7 +154,7 @@ impl Layout {
         };
         let invalid = |_| GaveUp("an invalid first line");
         let text = jsonl::object_text(1, first).map_err(invalid)?;
-        if names.unit == UnitColumn::Auto && jsonl::unit_key(text).is_some() {
+        if names.unit == UnitColumn::Auto && jsonl::unit_key(text, names).is_some() {
             return Err(GaveUp("a unit key (units are counted on the reference path)"));
         }
         let line = jsonl::parse_line(1, text, &paths, None).map_err(invalid)?;

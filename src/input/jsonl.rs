@@ -74,13 +74,15 @@ pub struct JsonLines<R> {
     paths: [Vec<String>; FIELDS],
     /// The unit's key path (empty in `paths` when there is none).
     unit: Option<String>,
-    /// Whether the unit key is still to be found among the first line's top-level keys.
-    unit_auto: bool,
+    /// The field names while the unit key is still to be found among the first line's key
+    /// paths (auto-detection).
+    unit_auto: Option<ColumnNames>,
 }
 
 impl<R: BufRead> JsonLines<R> {
     /// Reads lines from `reader`, looking for the fields `names` names. An auto-detected unit key
-    /// is the first of [`super::columns::UNIT_CANDIDATES`] among the first line's top-level keys.
+    /// is the earliest of [`super::columns::UNIT_CANDIDATES`] among the first line's key paths
+    /// ([`unit_key`]).
     pub fn new(reader: R, names: &ColumnNames) -> JsonLines<R> {
         let unit = match &names.unit {
             UnitColumn::Named(name) => Some(name.clone()),
@@ -94,7 +96,7 @@ impl<R: BufRead> JsonLines<R> {
             line: 0,
             paths,
             unit,
-            unit_auto: names.unit == UnitColumn::Auto,
+            unit_auto: (names.unit == UnitColumn::Auto).then(|| names.clone()),
         }
     }
 
@@ -120,10 +122,10 @@ impl<R: BufRead> JsonLines<R> {
         };
         let line = self.line;
         let text = object_text(line, &self.buf[start..end])?;
-        if std::mem::take(&mut self.unit_auto)
-            && let Some(key) = unit_key(text)
+        if let Some(names) = self.unit_auto.take()
+            && let Some(key) = unit_key(text, &names)
         {
-            self.paths[UNIT] = vec![key.clone()];
+            self.paths[UNIT] = split_path(&key);
             self.unit = Some(key);
         }
         parse_line(line, text, &self.paths, self.unit.as_deref()).map(Some)
@@ -178,14 +180,17 @@ pub fn object_text(line: u64, text: &[u8]) -> Result<&str, LineError> {
     Ok(text)
 }
 
-/// The unit key auto-detection finds in a line: the first of
-/// [`super::columns::UNIT_CANDIDATES`] among its top-level keys, as the line spells it.
-pub fn unit_key(text: &str) -> Option<String> {
-    let keys = key_paths(text);
-    super::columns::UNIT_CANDIDATES
-        .iter()
-        .find_map(|unit| keys.iter().find(|key| key.eq_ignore_ascii_case(unit)))
-        .cloned()
+/// The unit key path auto-detection finds in a line: the earliest of
+/// [`super::columns::UNIT_CANDIDATES`] among its key paths ([`super::columns::unit_rank`]), as
+/// the line spells it, other than the paths `names` reads the other fields from.
+pub fn unit_key(text: &str, names: &ColumnNames) -> Option<String> {
+    let taken = [&names.timestamp, &names.build, &names.code, &names.count];
+    key_paths(text)
+        .into_iter()
+        .filter(|key| !taken.iter().any(|name| key.eq_ignore_ascii_case(name)))
+        .filter_map(|key| super::columns::unit_rank(&key).map(|rank| (rank, key)))
+        .min()
+        .map(|(_, key)| key)
 }
 
 /// The wanted values of one line, `text` as [`object_text`] returns it, found by `paths` (the

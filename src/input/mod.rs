@@ -359,23 +359,29 @@ impl Columns {
                 )
             })
         };
+        let (timestamp, build, code) =
+            (required(&wanted.timestamp)?, required(&wanted.build)?, required(&wanted.code)?);
+        let count = if wanted.count_required {
+            Some(required(&wanted.count)?)
+        } else {
+            position(&wanted.count)
+        };
+        let taken = [Some(timestamp), Some(build), Some(code), count];
+        let unit = match &wanted.unit {
+            UnitColumn::Off => None,
+            UnitColumn::Named(unit) => Some(required(unit)?),
+            UnitColumn::Auto => (0..names.len())
+                .filter(|at| !taken.contains(&Some(*at)))
+                .filter_map(|at| columns::unit_rank(&names[at]).map(|rank| (rank, at)))
+                .min()
+                .map(|(_, at)| at),
+        };
         Ok(Columns {
-            timestamp: required(&wanted.timestamp)?,
-            build: required(&wanted.build)?,
-            code: required(&wanted.code)?,
-            count: if wanted.count_required {
-                Some(required(&wanted.count)?)
-            } else {
-                position(&wanted.count)
-            },
-            unit: match &wanted.unit {
-                UnitColumn::Off => None,
-                UnitColumn::Named(unit) => Some(required(unit)?),
-                UnitColumn::Auto => {
-                    columns::UNIT_CANDIDATES.iter().find_map(|&unit| position(unit))
-                }
-            }
-            .map(|at| (at, names[at].clone())),
+            timestamp,
+            build,
+            code,
+            count,
+            unit: unit.map(|at| (at, names[at].clone())),
             width: names.len(),
         })
     }
