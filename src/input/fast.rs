@@ -98,15 +98,21 @@ pub fn read_file<S: CountSink>(
         |w, at, lines| w.parse(at, lines),
         Worker::done,
     )?;
-    merge(layout.notation, workers, sink, |w, build_map, builds| {
-        // The rows counted the short way, one event each, by cell.
-        for (&(build, _), &tail_rows) in w.tally.cells.iter().zip(&w.tail_rows) {
-            let stats = &mut builds[build_map[build]];
-            stats.rows += tail_rows;
-            stats.events = stats.events.saturating_add(tail_rows);
-        }
-        w.repeated_headers
-    })
+    let workers = workers.into_iter().map(|w| (w.counted, (w.tail_rows, w.repeated_headers)));
+    merge(
+        layout.notation,
+        workers.collect(),
+        sink,
+        |counted, (tail_rows, repeated), build_map, builds| {
+            // The rows counted the short way, one event each, by cell.
+            for (&(build, _), &tail_rows) in counted.tally.cells.iter().zip(tail_rows) {
+                let stats = &mut builds[build_map[build]];
+                stats.rows += tail_rows;
+                stats.events = stats.events.saturating_add(tail_rows);
+            }
+            *repeated
+        },
+    )
 }
 
 /// What the start of the file says about all of it.
@@ -469,17 +475,7 @@ fn place(slots: &mut [u32], key: &Key, id: usize) {
 /// What one worker thread has read.
 struct Worker<'a> {
     layout: &'a Layout,
-    builds: Interner,
-    /// Per build id: the file offset of the line where this worker first saw it, its rows and its
-    /// events.
-    build_first: Vec<u64>,
-    build_rows: Vec<u64>,
-    build_events: Vec<u64>,
-    codes: Interner,
-    code_first: Vec<u64>,
-    tally: Tally,
-    /// Bytes of `tally` counted in [`Layout::counter_bytes`].
-    counter_bytes: u64,
+    counted: Counted,
     /// Per cell of the tally: rows counted the short way (one event each), added to their build's
     /// rows and events at the merge.
     tail_rows: Vec<u64>,
@@ -500,17 +496,10 @@ impl<'a> Worker<'a> {
     fn new(layout: &'a Layout) -> Worker<'a> {
         Worker {
             layout,
-            builds: Interner::new(),
-            build_first: Vec::new(),
-            build_rows: Vec::new(),
-            build_events: Vec::new(),
-            codes: Interner::new(),
-            code_first: Vec::new(),
             // A state's share of the budget, checked before its counters grow (the window then
             // slides over rows in time order); the sum over states, of which a thread helping
             // with others' chunks makes more than one, is checked after each chunk.
-            tally: Tally { limit: Some(WINDOW_BYTES), ..Tally::default() },
-            counter_bytes: 0,
+            counted: Counted::new(WINDOW_BYTES),
             tail_rows: Vec::new(),
             repeated_headers: 0,
             day: None,
@@ -542,31 +531,14 @@ impl<'a> Worker<'a> {
             self.row(offset, lines, at, next)?;
             at = next;
         }
-        self.account_counters()
+        self.counted.account(&self.layout.counter_bytes)
     }
 
     /// Ends this state's reading: its counters are sealed and its window freed, and its share of
     /// the budget given back for the states still reading.
     fn done(&mut self) {
-        self.tally.seal_all();
-        self.layout.counter_bytes.fetch_sub(self.counter_bytes, Ordering::Relaxed);
-        self.counter_bytes = 0;
-    }
-
-    /// Adds what this worker's counters grew by to the workers' total, and gives up past
-    /// [`MAX_COUNTER_BYTES`].
-    fn account_counters(&mut self) -> Result<(), GaveUp> {
-        let now = (self.tally.counts.len() * size_of::<u32>()) as u64;
-        if now > self.counter_bytes {
-            let more = now - self.counter_bytes;
-            self.counter_bytes = now;
-            if self.layout.counter_bytes.fetch_add(more, Ordering::Relaxed) + more
-                > MAX_COUNTER_BYTES
-            {
-                return Err(GaveUp("per-second counters over the memory budget"));
-            }
-        }
-        Ok(())
+        self.counted.tally.seal_all();
+        self.counted.release(&self.layout.counter_bytes);
     }
 
     /// The short way for a line `<timestamp>,<a rest seen before>`: the timestamp is parsed and
@@ -581,7 +553,7 @@ impl<'a> Worker<'a> {
         let second = self.fast_timestamp(&lines[at..comma])?;
         let newline = find_newline(lines, comma + 1);
         let cell = self.tail_cells[self.tails.get(lines, comma + 1, newline)?];
-        self.tally.add(second, cell, 1).ok()?;
+        self.counted.tally.add(second, cell, 1).ok()?;
         self.tail_rows[cell] += 1;
         Some(newline + 1)
     }
@@ -627,13 +599,11 @@ impl<'a> Worker<'a> {
         let where_seen = offset + line_start as u64;
         let build = self.build(lines, columns.build, where_seen)?;
         let code = self.code(lines, columns.code, where_seen)?;
-        let cell = self.tally.cell(build, code)?;
+        let cell = self.counted.tally.cell(build, code)?;
         if cell == self.tail_rows.len() {
             self.tail_rows.push(0);
         }
-        self.tally.add(second, cell, count)?;
-        self.build_rows[build] += 1;
-        self.build_events[build] = self.build_events[build].saturating_add(count);
+        self.counted.count(second, build, cell, count)?;
         if self.by_tail {
             // The rest after the timestamp's comma, without the newline.
             let tail = self.fields.ranges[0].1 + 1;
@@ -689,27 +659,15 @@ impl<'a> Worker<'a> {
     /// The id of the build in field `index`, interning it at its first sight.
     #[inline]
     fn build(&mut self, lines: &[u8], index: usize, where_seen: u64) -> Result<usize, GaveUp> {
-        let (start, end) = trimmed_range(lines, self.fields.ranges[index]);
-        if let Some(id) = self.builds.get(lines, start, end) {
-            return Ok(id);
-        }
-        let id = intern(&mut self.builds, &lines[start..end])?;
-        self.build_first.push(where_seen);
-        self.build_rows.push(0);
-        self.build_events.push(0);
-        Ok(id)
+        let range = trimmed_range(lines, self.fields.ranges[index]);
+        self.counted.build(lines, range, where_seen)
     }
 
     /// The id of the code in field `index`, interning it at its first sight.
     #[inline]
     fn code(&mut self, lines: &[u8], index: usize, where_seen: u64) -> Result<usize, GaveUp> {
-        let (start, end) = trimmed_range(lines, self.fields.ranges[index]);
-        if let Some(id) = self.codes.get(lines, start, end) {
-            return Ok(id);
-        }
-        let id = intern(&mut self.codes, &lines[start..end])?;
-        self.code_first.push(where_seen);
-        Ok(id)
+        let range = trimmed_range(lines, self.fields.ranges[index]);
+        self.counted.code(lines, range, where_seen)
     }
 }
 
@@ -1111,59 +1069,130 @@ fn number<'w, W>(
     (order, maps)
 }
 
-/// What a worker of either fast reader (CSV, JSON lines) has counted, for [`merge`].
-pub(super) trait Counted {
-    /// The offset in the file where each build (by local id) was first seen, and its name.
-    fn builds(&self) -> (&[u64], &[Vec<u8>]);
-    /// The same for codes.
-    fn codes(&self) -> (&[u64], &[Vec<u8>]);
-    /// Rows and events by local build id.
-    fn build_counts(&self) -> (&[u64], &[u64]);
-    /// The counters.
-    fn tally(&self) -> &Tally;
-    /// The counters, taken.
-    fn into_tally(self) -> Tally;
+/// What a worker of either fast reader (CSV, JSON lines) counts, for [`merge`]: its builds and
+/// codes by local id, each with the file offset of the line where it was first seen, its rows
+/// and events per build, and its counters, with the bytes of them booked in the readers' budget.
+pub(super) struct Counted {
+    builds: Interner,
+    build_first: Vec<u64>,
+    build_rows: Vec<u64>,
+    build_events: Vec<u64>,
+    codes: Interner,
+    code_first: Vec<u64>,
+    pub(super) tally: Tally,
+    /// Bytes of `tally` booked in the readers' total ([`Counted::account`]).
+    booked: u64,
 }
 
-impl Counted for Worker<'_> {
-    fn builds(&self) -> (&[u64], &[Vec<u8>]) {
-        (&self.build_first, &self.builds.keys)
+impl Counted {
+    /// Nothing counted yet, the counters kept within `limit` bytes (a state's share of the
+    /// budget).
+    pub(super) fn new(limit: usize) -> Counted {
+        Counted {
+            builds: Interner::new(),
+            build_first: Vec::new(),
+            build_rows: Vec::new(),
+            build_events: Vec::new(),
+            codes: Interner::new(),
+            code_first: Vec::new(),
+            tally: Tally::with_limit(limit),
+            booked: 0,
+        }
     }
-    fn codes(&self) -> (&[u64], &[Vec<u8>]) {
-        (&self.code_first, &self.codes.keys)
+
+    /// The id of the build `bytes[start..end]`, interning it at its first sight, in the line at
+    /// file offset `where_seen`.
+    #[inline]
+    pub(super) fn build(
+        &mut self,
+        bytes: &[u8],
+        (start, end): (usize, usize),
+        where_seen: u64,
+    ) -> Result<usize, GaveUp> {
+        if let Some(id) = self.builds.get(bytes, start, end) {
+            return Ok(id);
+        }
+        let id = intern(&mut self.builds, &bytes[start..end])?;
+        self.build_first.push(where_seen);
+        self.build_rows.push(0);
+        self.build_events.push(0);
+        Ok(id)
     }
-    fn build_counts(&self) -> (&[u64], &[u64]) {
-        (&self.build_rows, &self.build_events)
+
+    /// The id of the code `bytes[start..end]`, as [`Counted::build`].
+    #[inline]
+    pub(super) fn code(
+        &mut self,
+        bytes: &[u8],
+        (start, end): (usize, usize),
+        where_seen: u64,
+    ) -> Result<usize, GaveUp> {
+        if let Some(id) = self.codes.get(bytes, start, end) {
+            return Ok(id);
+        }
+        let id = intern(&mut self.codes, &bytes[start..end])?;
+        self.code_first.push(where_seen);
+        Ok(id)
     }
-    fn tally(&self) -> &Tally {
-        &self.tally
+
+    /// Counts a row of `count` events of `build` at `second`, in the tally's cell `cell`.
+    #[inline]
+    pub(super) fn count(
+        &mut self,
+        second: i64,
+        build: usize,
+        cell: usize,
+        count: u64,
+    ) -> Result<(), GaveUp> {
+        self.tally.add(second, cell, count)?;
+        self.build_rows[build] += 1;
+        self.build_events[build] = self.build_events[build].saturating_add(count);
+        Ok(())
     }
-    fn into_tally(self) -> Tally {
-        self.tally
+
+    /// Books what the counters grew by in the readers' `total`, and gives up past
+    /// [`MAX_COUNTER_BYTES`].
+    pub(super) fn account(&mut self, total: &AtomicU64) -> Result<(), GaveUp> {
+        let now = (self.tally.counts.len() * size_of::<u32>()) as u64;
+        if now > self.booked {
+            let more = now - self.booked;
+            self.booked = now;
+            if total.fetch_add(more, Ordering::Relaxed) + more > MAX_COUNTER_BYTES {
+                return Err(GaveUp("per-second counters over the memory budget"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the counters' booked bytes back to `total`, for a state that has read its last
+    /// chunk.
+    pub(super) fn release(&mut self, total: &AtomicU64) {
+        total.fetch_sub(self.booked, Ordering::Relaxed);
+        self.booked = 0;
     }
 }
 
 /// Numbers builds and codes by first appearance in the file and adds up the workers' counters
 /// into `sink`. `extra` adds what a worker counted beside its builds' rows and events (given its
 /// build map and the builds) and returns its repeated headers.
-pub(super) fn merge<S: CountSink, W: Counted>(
+pub(super) fn merge<S: CountSink, X>(
     notation: Notation,
-    workers: Vec<W>,
+    workers: Vec<(Counted, X)>,
     sink: &mut S,
-    mut extra: impl FnMut(&W, &[usize], &mut [BuildStats]) -> u64,
+    mut extra: impl FnMut(&Counted, &X, &[usize], &mut [BuildStats]) -> u64,
 ) -> Result<Inventory, GaveUp> {
-    let (versions, build_maps) = number(&workers, |w| w.builds().0, |w| w.builds().1);
-    let (codes, code_maps) = number(&workers, |w| w.codes().0, |w| w.codes().1);
+    let (versions, build_maps) = number(&workers, |w| &w.0.build_first, |w| &w.0.builds.keys);
+    let (codes, code_maps) = number(&workers, |w| &w.0.code_first, |w| &w.0.codes.keys);
 
     let mut builds: Vec<BuildStats> =
         versions.into_iter().map(|version| BuildStats { version, rows: 0, events: 0 }).collect();
     // The merged span first, so that the sink sizes its counters once.
     let span =
-        workers.iter().filter_map(|w| w.tally().span).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
+        workers.iter().filter_map(|w| w.0.tally.span).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
     let any_cell = workers
         .iter()
         .zip(build_maps.iter().zip(&code_maps))
-        .find_map(|(w, (b, c))| w.tally().cells.first().map(|&(build, code)| (b[build], c[code])));
+        .find_map(|(w, (b, c))| w.0.tally.cells.first().map(|&(build, code)| (b[build], c[code])));
     if let (Some((first, last)), Some((build, code))) = (span, any_cell) {
         for second in [first, last] {
             sink.add(second, build, code, 0).map_err(|_| GaveUp("a merged span out of range"))?;
@@ -1173,15 +1202,14 @@ pub(super) fn merge<S: CountSink, W: Counted>(
     // States in time order (a helping thread's state covers the back of another's run), so that
     // the sink, fed each state's records in time order, takes them over as they are.
     let mut states: Vec<_> = workers.into_iter().zip(build_maps.iter().zip(&code_maps)).collect();
-    states.sort_by_key(|(w, _)| w.tally().span.map(|(first, _)| first));
-    for (w, (build_map, code_map)) in states {
-        let (rows, events) = w.build_counts();
+    states.sort_by_key(|((w, _), _)| w.tally.span.map(|(first, _)| first));
+    for ((w, x), (build_map, code_map)) in states {
         for (local, &global) in build_map.iter().enumerate() {
-            builds[global].rows += rows[local];
-            builds[global].events = builds[global].events.saturating_add(events[local]);
+            builds[global].rows += w.build_rows[local];
+            builds[global].events = builds[global].events.saturating_add(w.build_events[local]);
         }
-        repeated_headers += extra(&w, build_map, &mut builds);
-        w.into_tally().add_to(sink, build_map, code_map)?;
+        repeated_headers += extra(&w, &x, build_map, &mut builds);
+        w.tally.add_to(sink, build_map, code_map)?;
     }
     let rows = builds.iter().map(|b| b.rows).sum();
     if rows == 0 {

@@ -34,12 +34,9 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
-use super::fast::{
-    Counted, Interner, MAX_COUNTER_BYTES, Tally, WINDOW_BYTES, merge, parse_digits, parse_hms,
-    parse_time_of_day,
-};
+use super::fast::{Counted, WINDOW_BYTES, merge, parse_digits, parse_hms, parse_time_of_day};
 use super::jsonl::{self, FIELDS};
 use super::limit::{MAX_FIELD_BYTES, MAX_TIMESTAMP_BYTES};
 use super::progress::Progress;
@@ -85,7 +82,8 @@ pub fn read_file<S: CountSink>(
         progress,
         |w, at, lines| w.parse(at, lines),
     )?;
-    merge(layout.notation, workers, sink, |_, _, _| 0)
+    let workers = workers.into_iter().map(|w| (w.counted, ())).collect();
+    merge(layout.notation, workers, sink, |_, _, _, _| 0)
 }
 
 /// A key the scanner looks for.
@@ -373,20 +371,10 @@ struct PlainRow {
 /// What one worker thread has read.
 struct Worker<'a> {
     layout: &'a Layout,
-    builds: Interner,
-    /// Per build id: the file offset of the line where this worker first saw it, its rows and its
-    /// events.
-    build_first: Vec<u64>,
-    build_rows: Vec<u64>,
-    build_events: Vec<u64>,
-    codes: Interner,
-    code_first: Vec<u64>,
-    tally: Tally,
+    counted: Counted,
     /// Per build id, per code id: its tally cell, or [`NO_CELL`].
     cells: Vec<Vec<u32>>,
     cell_entries: usize,
-    /// Bytes of `tally` counted in [`Layout::counter_bytes`].
-    counter_bytes: u64,
     /// RFC 3339: the `YYYY-MM-DDT` of the last date seen and the Unix second of its midnight.
     day: Option<([u8; 11], i64)>,
     /// Whether the chunk being parsed is ASCII, so no line of it needs a UTF-8 check.
@@ -400,17 +388,10 @@ impl<'a> Worker<'a> {
     fn new(layout: &'a Layout) -> Worker<'a> {
         Worker {
             layout,
-            builds: Interner::new(),
-            build_first: Vec::new(),
-            build_rows: Vec::new(),
-            build_events: Vec::new(),
-            codes: Interner::new(),
-            code_first: Vec::new(),
             // As on the CSV path: a state's share of the budget, the sum checked per chunk.
-            tally: Tally::with_limit(WINDOW_BYTES),
+            counted: Counted::new(WINDOW_BYTES),
             cells: Vec::new(),
             cell_entries: 0,
-            counter_bytes: 0,
             day: None,
             ascii: false,
             tails: Tails::new(),
@@ -428,23 +409,7 @@ impl<'a> Worker<'a> {
         if at < lines.len() {
             self.line(offset, lines, at, lines.len())?;
         }
-        self.account_counters()
-    }
-
-    /// Adds what this worker's counters grew by to the workers' total, and gives up past
-    /// [`MAX_COUNTER_BYTES`].
-    fn account_counters(&mut self) -> Result<(), GaveUp> {
-        let now = (self.tally.counts.len() * size_of::<u32>()) as u64;
-        if now > self.counter_bytes {
-            let more = now - self.counter_bytes;
-            self.counter_bytes = now;
-            if self.layout.counter_bytes.fetch_add(more, Ordering::Relaxed) + more
-                > MAX_COUNTER_BYTES
-            {
-                return Err(GaveUp("per-second counters over the memory budget"));
-            }
-        }
-        Ok(())
+        self.counted.account(&self.layout.counter_bytes)
     }
 
     /// Counts the line `lines[start..end]` (without its newline), the short way when the scanner
@@ -472,8 +437,8 @@ impl<'a> Worker<'a> {
             && let Some(row) = self.plain_row(lines, start, found)
         {
             let PlainRow { second, build, code, count } = row;
-            let build = self.build_at(lines, build, where_seen);
-            let code = self.code_at(lines, code, where_seen);
+            let build = self.counted.build(lines, build, where_seen)?;
+            let code = self.counted.code(lines, code, where_seen)?;
             let cell = self.count(second, build, code, count)?;
             if let (Some(prefix), Some(stamp)) = (&self.layout.prefix, found[TIMESTAMP])
                 && stamp.start == prefix.len()
@@ -512,12 +477,7 @@ impl<'a> Worker<'a> {
         let stamp = &line[at..value_end];
         let second = if string { self.timestamp(stamp)? } else { self.number_timestamp(stamp)? };
         let (cell, build) = (tail.cell as usize, tail.build as usize);
-        if let Err(e) = self.tally.add(second, cell, tail.count) {
-            return Some(Err(e));
-        }
-        self.build_rows[build] += 1;
-        self.build_events[build] = self.build_events[build].saturating_add(tail.count);
-        Some(Ok(()))
+        Some(self.counted.count(second, build, cell, tail.count))
     }
 
     /// The fields of a scanned line starting at `lines[start]`, when each is plain enough to
@@ -619,31 +579,9 @@ impl<'a> Worker<'a> {
             return Err(GaveUp("a number timestamp after string ones (its unit is the file's)"));
         }
         let (version, code) = (fields.version.as_bytes(), fields.code.as_bytes());
-        let build = self.build_at(version, (0, version.len()), where_seen);
-        let code = self.code_at(code, (0, code.len()), where_seen);
+        let build = self.counted.build(version, (0, version.len()), where_seen)?;
+        let code = self.counted.code(code, (0, code.len()), where_seen)?;
         self.count(fields.second, build, code, fields.count).map(drop)
-    }
-
-    /// The id of the build `bytes[start..end]`, interning it at its first sight.
-    #[inline]
-    fn build_at(&mut self, bytes: &[u8], (start, end): (usize, usize), where_seen: u64) -> usize {
-        if let Some(id) = self.builds.get(bytes, start, end) {
-            return id;
-        }
-        self.build_first.push(where_seen);
-        self.build_rows.push(0);
-        self.build_events.push(0);
-        self.builds.insert(&bytes[start..end])
-    }
-
-    /// The id of the code `bytes[start..end]`, interning it at its first sight.
-    #[inline]
-    fn code_at(&mut self, bytes: &[u8], (start, end): (usize, usize), where_seen: u64) -> usize {
-        if let Some(id) = self.codes.get(bytes, start, end) {
-            return id;
-        }
-        self.code_first.push(where_seen);
-        self.codes.insert(&bytes[start..end])
     }
 
     /// Counts a row of `count` events; returns its tally cell.
@@ -659,16 +597,14 @@ impl<'a> Worker<'a> {
             Some(&cell) if cell != NO_CELL => cell as usize,
             _ => self.new_cell(build, code)?,
         };
-        self.tally.add(second, cell, count)?;
-        self.build_rows[build] += 1;
-        self.build_events[build] = self.build_events[build].saturating_add(count);
+        self.counted.count(second, build, cell, count)?;
         Ok(cell)
     }
 
     /// The tally cell of a (build, code) not in the dense table, put there while it is small.
     #[cold]
     fn new_cell(&mut self, build: usize, code: usize) -> Result<usize, GaveUp> {
-        let cell = self.tally.cell(build, code)?;
+        let cell = self.counted.tally.cell(build, code)?;
         if self.cells.len() <= build {
             self.cells.resize_with(build + 1, Vec::new);
         }
@@ -791,24 +727,6 @@ impl Tails {
             slot = (slot + 1) & mask;
         }
         self.slots[slot] = id as u32;
-    }
-}
-
-impl Counted for Worker<'_> {
-    fn builds(&self) -> (&[u64], &[Vec<u8>]) {
-        (&self.build_first, &self.builds.keys)
-    }
-    fn codes(&self) -> (&[u64], &[Vec<u8>]) {
-        (&self.code_first, &self.codes.keys)
-    }
-    fn build_counts(&self) -> (&[u64], &[u64]) {
-        (&self.build_rows, &self.build_events)
-    }
-    fn tally(&self) -> &Tally {
-        &self.tally
-    }
-    fn into_tally(self) -> Tally {
-        self.tally
     }
 }
 
