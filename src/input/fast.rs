@@ -480,8 +480,7 @@ struct Worker<'a> {
     /// rows and events at the merge.
     tail_rows: Vec<u64>,
     repeated_headers: u64,
-    /// RFC 3339: the `YYYY-MM-DDT` of the last date seen and the Unix second of its midnight.
-    day: Option<([u8; 11], i64)>,
+    stamps: Stamps,
     fields: Fields,
     /// Whether rows are `Timestamp,<the rest>` with no `Count`, so the rest of a line, as bytes,
     /// says which build and code it is: then [`Worker::tails`] remembers every rest seen.
@@ -502,7 +501,7 @@ impl<'a> Worker<'a> {
             counted: Counted::new(WINDOW_BYTES),
             tail_rows: Vec::new(),
             repeated_headers: 0,
-            day: None,
+            stamps: Stamps::new(layout.notation),
             fields: Fields::default(),
             by_tail: layout.columns.timestamp == 0 && layout.columns.count.is_none(),
             tails: Interner::new(),
@@ -626,34 +625,13 @@ impl<'a> Worker<'a> {
     /// reference parser".
     #[inline(always)]
     fn fast_timestamp(&self, field: &[u8]) -> Option<i64> {
-        match self.layout.notation {
-            Notation::Offset => parse_hms(field),
-            // Eleven digits stay within MAX_ABS_SECOND; longer values go to the reference parser,
-            // which refuses what is out of range.
-            Notation::Epoch => parse_digits(field, 11),
-            Notation::Rfc3339 { .. } => self.day.and_then(|(date, midnight)| {
-                (field.len() == 20 && field[..11] == date && field[19] == b'Z')
-                    .then(|| parse_time_of_day(&field[11..19]))
-                    .flatten()
-                    .map(|time| midnight + time)
-            }),
-        }
+        self.stamps.fast(field)
     }
 
-    /// The reference parser, and for an RFC 3339 `...Z` timestamp, its day for the next rows.
+    /// The reference parser ([`Stamps::by_reference`]).
     #[cold]
     fn timestamp_as_reference(&mut self, field: &[u8]) -> Option<i64> {
-        let second = self.layout.notation.parse(std::str::from_utf8(field).ok()?).ok()?;
-        if let Notation::Rfc3339 { .. } = self.layout.notation
-            && field.len() == 20
-            && field[19] == b'Z'
-            && field[10] == b'T'
-            && let Some(time) = parse_time_of_day(&field[11..19])
-        {
-            let date = field[..11].try_into().expect("eleven bytes");
-            self.day = Some((date, second - time));
-        }
-        Some(second)
+        self.stamps.by_reference(field)
     }
 
     /// The id of the build in field `index`, interning it at its first sight.
@@ -730,7 +708,7 @@ fn two_digits(pair: &[u8]) -> Option<i64> {
 /// `H:MM:SS` with 1 to 12 hour digits and no fraction; anything else is left to the reference
 /// parser (which also names the errors).
 #[inline]
-pub(super) fn parse_hms(field: &[u8]) -> Option<i64> {
+fn parse_hms(field: &[u8]) -> Option<i64> {
     let n = field.len();
     if !(7..=14).contains(&n) || field[n - 6] != b':' || field[n - 3] != b':' {
         return None;
@@ -744,7 +722,7 @@ pub(super) fn parse_hms(field: &[u8]) -> Option<i64> {
 
 /// `HH:MM:SS` of a day (no leap second), in seconds after midnight.
 #[inline]
-pub(super) fn parse_time_of_day(time: &[u8]) -> Option<i64> {
+fn parse_time_of_day(time: &[u8]) -> Option<i64> {
     if time[2] != b':' || time[5] != b':' {
         return None;
     }
@@ -1067,6 +1045,56 @@ fn number<'w, W>(
         maps[s.worker][s.id] = id;
     }
     (order, maps)
+}
+
+/// The timestamps of either fast reader: the common shapes of the file's notation read in place,
+/// the rest by the reference parser, which also keeps, for an RFC 3339 `...Z` timestamp, its
+/// date and the second of its midnight, so that the next rows of that day take the short way.
+pub(super) struct Stamps {
+    notation: Notation,
+    /// RFC 3339: the `YYYY-MM-DDT` of the last date seen and the Unix second of its midnight.
+    day: Option<([u8; 11], i64)>,
+}
+
+impl Stamps {
+    /// No date seen yet, for timestamps in `notation`.
+    pub(super) fn new(notation: Notation) -> Stamps {
+        Stamps { notation, day: None }
+    }
+
+    /// The second of `field` for the common shapes only: `None` may also mean "ask the
+    /// reference parser".
+    #[inline(always)]
+    pub(super) fn fast(&self, field: &[u8]) -> Option<i64> {
+        match self.notation {
+            Notation::Offset => parse_hms(field),
+            // Eleven digits stay within MAX_ABS_SECOND; longer values go to the reference parser,
+            // which refuses what is out of range.
+            Notation::Epoch => parse_digits(field, 11),
+            Notation::Rfc3339 { .. } => self.day.and_then(|(date, midnight)| {
+                (field.len() == 20 && field[..11] == date && field[19] == b'Z')
+                    .then(|| parse_time_of_day(&field[11..19]))
+                    .flatten()
+                    .map(|time| midnight + time)
+            }),
+        }
+    }
+
+    /// The reference parser, and for an RFC 3339 `...Z` timestamp, its day for the next rows.
+    #[cold]
+    pub(super) fn by_reference(&mut self, field: &[u8]) -> Option<i64> {
+        let second = self.notation.parse(std::str::from_utf8(field).ok()?).ok()?;
+        if let Notation::Rfc3339 { .. } = self.notation
+            && field.len() == 20
+            && field[19] == b'Z'
+            && field[10] == b'T'
+            && let Some(time) = parse_time_of_day(&field[11..19])
+        {
+            let date = field[..11].try_into().expect("eleven bytes");
+            self.day = Some((date, second - time));
+        }
+        Some(second)
+    }
 }
 
 /// What a worker of either fast reader (CSV, JSON lines) counts, for [`merge`]: its builds and

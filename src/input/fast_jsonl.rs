@@ -36,7 +36,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 
-use super::fast::{Counted, WINDOW_BYTES, merge, parse_digits, parse_hms, parse_time_of_day};
+use super::fast::{Counted, Stamps, WINDOW_BYTES, merge, parse_digits};
 use super::jsonl::{self, FIELDS};
 use super::limit::{MAX_FIELD_BYTES, MAX_TIMESTAMP_BYTES};
 use super::progress::Progress;
@@ -375,8 +375,7 @@ struct Worker<'a> {
     /// Per build id, per code id: its tally cell, or [`NO_CELL`].
     cells: Vec<Vec<u32>>,
     cell_entries: usize,
-    /// RFC 3339: the `YYYY-MM-DDT` of the last date seen and the Unix second of its midnight.
-    day: Option<([u8; 11], i64)>,
+    stamps: Stamps,
     /// Whether the chunk being parsed is ASCII, so no line of it needs a UTF-8 check.
     ascii: bool,
     /// The rests of lines after their timestamp's value, for lines that start with
@@ -392,7 +391,7 @@ impl<'a> Worker<'a> {
             counted: Counted::new(WINDOW_BYTES),
             cells: Vec::new(),
             cell_entries: 0,
-            day: None,
+            stamps: Stamps::new(layout.notation),
             ascii: false,
             tails: Tails::new(),
         }
@@ -514,18 +513,7 @@ impl<'a> Worker<'a> {
     /// when it is not one (the reference path then judges the line).
     #[inline]
     fn timestamp(&mut self, field: &[u8]) -> Option<i64> {
-        let fast = match self.layout.notation {
-            Notation::Offset => parse_hms(field),
-            // Eleven digits stay within MAX_ABS_SECOND; longer values go to the reference parser.
-            Notation::Epoch => parse_digits(field, 11),
-            Notation::Rfc3339 { .. } => self.day.and_then(|(date, midnight)| {
-                (field.len() == 20 && field[..11] == date && field[19] == b'Z')
-                    .then(|| parse_time_of_day(&field[11..19]))
-                    .flatten()
-                    .map(|time| midnight + time)
-            }),
-        };
-        fast.or_else(|| self.timestamp_as_reference(field))
+        self.stamps.fast(field).or_else(|| self.timestamp_as_reference(field))
     }
 
     /// The reference parser, for a timestamp that needs no trimming and is within the length
@@ -535,17 +523,7 @@ impl<'a> Worker<'a> {
         if !plain_label(field) || field.len() > MAX_TIMESTAMP_BYTES {
             return None;
         }
-        let second = self.layout.notation.parse(std::str::from_utf8(field).ok()?).ok()?;
-        if let Notation::Rfc3339 { .. } = self.layout.notation
-            && field.len() == 20
-            && field[19] == b'Z'
-            && field[10] == b'T'
-            && let Some(time) = parse_time_of_day(&field[11..19])
-        {
-            let date = field[..11].try_into().expect("eleven bytes");
-            self.day = Some((date, second - time));
-        }
-        Some(second)
+        self.stamps.by_reference(field)
     }
 
     /// The second of a number timestamp of plain digits in the unit of the first line's; `None`
