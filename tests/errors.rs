@@ -133,10 +133,10 @@ const BAD_INPUTS: &[BadInput] = &[
         ),
     },
     BadInput {
-        case: "RFC 3339 without an offset",
-        csv: b"Timestamp,Build_Version,Error_Code\n2026-01-01T00:00:00Z,1.0,3\n2026-01-01T00:00:01,2.0,3\n",
+        case: "RFC 3339 with a time zone name",
+        csv: b"Timestamp,Build_Version,Error_Code\n2026-01-01T00:00:00Z,1.0,3\n2026-01-01T00:00:01[Europe/Paris],2.0,3\n",
         says: Says::Line(
-            "errwatch: x.csv:3: not an RFC 3339 timestamp (expected e.g. 2026-11-22T10:00:05Z) (\"2026-01-01T00:00:01\")",
+            "errwatch: x.csv:3: a time zone name is not read: give the UTC offset (Z, +01:00) (\"2026-01-01T00:00:01[Europe/Paris]\")",
         ),
     },
     BadInput {

@@ -219,3 +219,50 @@ fn the_heatmap_axis_is_labelled_in_readable_times() {
     assert!(svg.contains("time (Asia/Kolkata)"), "the caption names the zone");
     assert!(!svg.contains(&START.to_string()), "no raw epoch label");
 }
+
+/// The alert's times from the stream's first second, its counts, and the first second itself.
+fn relative_alert(out: &crate::util::Output) -> (Vec<i64>, u64, u64, i64) {
+    let v: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let first = v["time"]["first_s"].as_i64().unwrap();
+    let alerts = v["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{out:?}");
+    let a = &alerts[0];
+    let times = ["start_s", "stop_s", "detected_at_s", "windows_start_s", "windows_stop_s"]
+        .map(|key| a[key].as_i64().unwrap() - first);
+    (
+        times.to_vec(),
+        a["canary_count"].as_u64().unwrap(),
+        a["baseline_count"].as_u64().unwrap(),
+        first,
+    )
+}
+
+#[test]
+fn python_pandas_and_millisecond_timestamps_read_as_the_same_stream() {
+    let json = ["--format", "json"];
+    let (times, canary, baseline, first) = relative_alert(&analyze(&hms(), &json));
+    assert_eq!((canary, baseline, first), (60, 6, 0));
+    // START is 2026-12-01T15:52:16Z.
+    let civil = |sep: char| {
+        move |offset: i64| {
+            let s = 15 * 3600 + 52 * 60 + 16 + offset;
+            format!("2026-12-01{sep}{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+        }
+    };
+    let streams = [
+        // Python's str(timedelta): a day and the time, quoted for its comma.
+        (
+            regression(|s| format!("\"1 day, {}:{:02}:{:02}\"", s / 3600, s / 60 % 60, s % 60)),
+            86_400,
+        ),
+        // pandas and str(datetime): a space and no offset, read as UTC.
+        (regression(civil(' ')), START),
+        (regression(civil('T')), START),
+        // Unix milliseconds, with a fraction of a second.
+        (regression(|s| ((START + s) * 1000 + 250).to_string()), START),
+    ];
+    for (csv, start) in streams {
+        let out = analyze(&csv, &json);
+        assert_eq!(relative_alert(&out), (times.clone(), canary, baseline, start), "{out:?}");
+    }
+}

@@ -1068,11 +1068,15 @@ impl Stamps {
     pub(super) fn fast(&self, field: &[u8]) -> Option<i64> {
         match self.notation {
             Notation::Offset => parse_hms(field),
-            // Eleven digits stay within MAX_ABS_SECOND; longer values go to the reference parser,
-            // which refuses what is out of range.
-            Notation::Epoch => parse_digits(field, 11),
+            // Up to fourteen digits: seconds below EPOCH_MILLIS_FROM, milliseconds from it on,
+            // within MAX_ABS_SECOND either way; longer values go to the reference parser, which
+            // refuses what is out of range.
+            Notation::Epoch => parse_digits(field, 14)
+                .map(|n| if n >= super::timestamp::EPOCH_MILLIS_FROM { n / 1000 } else { n }),
+            // `...Z`, or no offset at all (read as UTC), on the day of the last date seen.
             Notation::Rfc3339 { .. } => self.day.and_then(|(date, midnight)| {
-                (field.len() == 20 && field[..11] == date && field[19] == b'Z')
+                (field.get(..11) == Some(&date[..])
+                    && (field.len() == 19 || (field.len() == 20 && field[19] == b'Z')))
                     .then(|| parse_time_of_day(&field[11..19]))
                     .flatten()
                     .map(|time| midnight + time)
@@ -1080,14 +1084,14 @@ impl Stamps {
         }
     }
 
-    /// The reference parser, and for an RFC 3339 `...Z` timestamp, its day for the next rows.
+    /// The reference parser, and for an RFC 3339 `...Z` timestamp (or one without an offset), its
+    /// day for the next rows.
     #[cold]
     pub(super) fn by_reference(&mut self, field: &[u8]) -> Option<i64> {
         let second = self.notation.parse(std::str::from_utf8(field).ok()?).ok()?;
         if let Notation::Rfc3339 { .. } = self.notation
-            && field.len() == 20
-            && field[19] == b'Z'
-            && field[10] == b'T'
+            && (field.len() == 19 || (field.len() == 20 && field[19] == b'Z'))
+            && matches!(field[10], b'T' | b' ')
             && let Some(time) = parse_time_of_day(&field[11..19])
         {
             let date = field[..11].try_into().expect("eleven bytes");

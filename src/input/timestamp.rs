@@ -3,10 +3,15 @@
 //! Three notations are accepted, detected from the first data row and then required of every row:
 //!
 //! - [`Notation::Offset`]: `H:MM:SS` offsets from the start of the capture, with any number of hour
-//!   digits (`0:00:00`, `1:00:00`, `25:00:00`);
-//! - [`Notation::Rfc3339`]: RFC 3339 instants with an offset (`2026-11-22T10:00:05Z`,
-//!   `2026-11-22T11:00:05+01:00`);
-//! - [`Notation::Epoch`]: integer Unix epoch seconds (`1795860005`).
+//!   digits (`0:00:00`, `1:00:00`, `25:00:00`), or after a number of days as Python writes a
+//!   `timedelta` (`1 day, 0:00:05`, `-1 day, 23:59:59`);
+//! - [`Notation::Rfc3339`]: RFC 3339 instants (`2026-11-22T10:00:05Z`,
+//!   `2026-11-22T11:00:05+01:00`), also with a space for the `T` (`2026-11-22 10:00:05+00:00`,
+//!   as SQL and pandas write them) and without an offset (`2026-11-22 10:00:05`, Python's
+//!   `str(datetime)`), which is read as UTC: only the differences between timestamps matter to
+//!   the analysis, and reports then write them in UTC;
+//! - [`Notation::Epoch`]: integer Unix epoch seconds (`1795860005`), or milliseconds from
+//!   [`EPOCH_MILLIS_FROM`] on (`1795860005250`), as for JSON numbers.
 //!
 //! Every notation maps to an `i64` second on the input's own clock: the offset in seconds, or Unix
 //! seconds. The smallest unit is one second; a fraction of a second is truncated (toward the past).
@@ -31,7 +36,7 @@ pub enum Notation {
         /// Seconds east of UTC used when writing timestamps back.
         offset_seconds: i32,
     },
-    /// Integer Unix epoch seconds.
+    /// Integer Unix epoch seconds, or milliseconds from [`EPOCH_MILLIS_FROM`] on.
     Epoch,
 }
 
@@ -82,7 +87,13 @@ impl Notation {
         match self {
             Notation::Offset => parse_offset(field),
             Notation::Rfc3339 { .. } => parse_rfc3339(field).map(|(second, _)| second),
-            Notation::Epoch => parse_epoch(field),
+            Notation::Epoch => parse_epoch(field).map(|second| {
+                if second.unsigned_abs() >= EPOCH_MILLIS_FROM as u64 {
+                    second.div_euclid(1000)
+                } else {
+                    second
+                }
+            }),
         }
         .and_then(|second| {
             if second.unsigned_abs() > MAX_ABS_SECOND as u64 {
@@ -128,8 +139,27 @@ impl Notation {
 }
 
 /// `H:MM:SS` with any number of hour digits, minutes and seconds below 60, and an optional
-/// fraction of a second (`0:00:01.250`), which is truncated.
+/// fraction of a second (`0:00:01.250`), which is truncated; optionally after a whole number of
+/// days as Python's `str(timedelta)` writes them (`2 days, 1:00:00`; `-1 day, 23:59:59` is one
+/// second before zero).
 fn parse_offset(field: &str) -> Result<i64, TimestampError> {
+    let Some((days, rest)) = field.split_once(", ") else {
+        return parse_hms(field);
+    };
+    let bad = || error("not an H:MM:SS timestamp");
+    let days = days.strip_suffix(" days").or_else(|| days.strip_suffix(" day")).ok_or_else(bad)?;
+    let unsigned = days.strip_prefix('-').unwrap_or(days);
+    if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let out_of_range = || error("days out of range in a timestamp");
+    let days: i64 = days.parse().map_err(|_| out_of_range())?;
+    let hms = parse_hms(rest)?;
+    days.checked_mul(86_400).and_then(|d| d.checked_add(hms)).ok_or_else(out_of_range)
+}
+
+/// `H:MM:SS` as [`parse_offset`] reads it after any days.
+fn parse_hms(field: &str) -> Result<i64, TimestampError> {
     let bad = || error("not an H:MM:SS timestamp");
     let mut parts = field.splitn(3, ':');
     let (hours, minutes, seconds) = match (parts.next(), parts.next(), parts.next()) {
@@ -185,21 +215,25 @@ fn parse_epoch(field: &str) -> Result<i64, TimestampError> {
     if whole.starts_with('-') && has_fraction { Ok(second - 1) } else { Ok(second) }
 }
 
-/// RFC 3339 with a mandatory offset; returns the Unix second (fraction truncated toward the past)
-/// and the offset in seconds.
+/// RFC 3339, with a `T` or a space between the date and the time (seconds required); without an
+/// offset the date and time are read as UTC. Returns the Unix second (fraction truncated toward
+/// the past) and the offset in seconds.
 fn parse_rfc3339(field: &str) -> Result<(i64, i32), TimestampError> {
-    // jiff parses a superset of RFC 3339 (e.g. a space for the `T`); require the `T` shape and an
-    // explicit offset so a date-only or local time is refused rather than guessed.
+    // jiff parses a superset of RFC 3339; require a date and a time with seconds, so that a date
+    // alone is refused rather than guessed.
     let bytes = field.as_bytes();
-    if bytes.len() < 20 || !matches!(bytes.get(10), Some(b'T' | b't')) {
+    if bytes.len() < 19 || !matches!(bytes.get(10), Some(b'T' | b't' | b' ')) {
         return Err(error("not an RFC 3339 timestamp (expected e.g. 2026-11-22T10:00:05Z)"));
     }
     let zoned: jiff::fmt::temporal::Pieces = jiff::fmt::temporal::Pieces::parse(field)
         .map_err(|e| error(format!("not a valid RFC 3339 timestamp: {e}")))?;
+    if zoned.time_zone_annotation().is_some() {
+        return Err(error("a time zone name is not read: give the UTC offset (Z, +01:00)"));
+    }
     let offset = match zoned.offset() {
-        Some(jiff::fmt::temporal::PiecesOffset::Zulu) => jiff::tz::Offset::UTC,
+        Some(jiff::fmt::temporal::PiecesOffset::Zulu) | None => jiff::tz::Offset::UTC,
         Some(jiff::fmt::temporal::PiecesOffset::Numeric(n)) => n.offset(),
-        _ => return Err(error("RFC 3339 timestamp needs an offset such as Z or +01:00")),
+        Some(_) => return Err(error("RFC 3339 timestamp with an unknown offset (-00:00)")),
     };
     let time = zoned.time().unwrap_or(jiff::civil::Time::midnight());
     let datetime = zoned.date().to_datetime(time);
@@ -209,7 +243,8 @@ fn parse_rfc3339(field: &str) -> Result<(i64, i32), TimestampError> {
     Ok((timestamp.as_second(), offset.seconds()))
 }
 
-/// JSON numbers from this magnitude on are Unix epoch milliseconds, below it seconds: 10^11
+/// Epoch timestamps (JSON numbers, and integers in any field) from this magnitude on are Unix
+/// epoch milliseconds, below it seconds: 10^11
 /// seconds is the year 5138, past any stream (and past [`MAX_ABS_SECOND`] once a few digits more),
 /// while 10^11 milliseconds is 1973-03-03, before any. So the rule cannot take a real timestamp of
 /// one unit for the other; an input whose number timestamps mix the two is refused by the reader.
@@ -312,6 +347,21 @@ mod tests {
         assert!(Notation::Offset.parse("1:0:00").is_err());
         assert!(Notation::Offset.parse(":00:00").is_err());
         assert!(Notation::Offset.parse("a:00:00").is_err());
+        assert!(Notation::Offset.parse("-0:00:01").is_err());
+    }
+
+    #[test]
+    fn python_timedeltas_add_their_days() {
+        assert_eq!(Notation::Offset.parse("1 day, 0:00:05"), Ok(86_405));
+        assert_eq!(Notation::Offset.parse("2 days, 1:00:00.500000"), Ok(2 * 86_400 + 3600));
+        assert_eq!(Notation::Offset.parse("-1 day, 23:59:59"), Ok(-1));
+        assert_eq!(Notation::detect("3 days, 0:00:00"), Some(Notation::Offset));
+        for bad in
+            ["1 day,0:00:05", "1 dy, 0:00:05", "x day, 0:00:05", " day, 0:00:05", "1 day, 0:0:05"]
+        {
+            assert!(Notation::Offset.parse(bad).is_err(), "{bad}");
+        }
+        assert!(Notation::Offset.parse("99999999999999 days, 0:00:00").is_err());
     }
 
     #[test]
@@ -323,7 +373,15 @@ mod tests {
         assert_eq!(utc.parse("2026-11-22T11:00:05+01:00"), Ok(expected));
         assert_eq!(utc.parse("2026-11-22T10:00:05.900Z"), Ok(expected));
         assert!(utc.parse("2026-13-01T00:00:00Z").is_err());
-        assert!(utc.parse("2026-11-22T10:00:05").is_err());
+        // A space for the `T`, and no offset (read as UTC), as SQL, pandas and Python write them.
+        assert_eq!(utc.parse("2026-11-22 10:00:05"), Ok(expected));
+        assert_eq!(utc.parse("2026-11-22T10:00:05"), Ok(expected));
+        assert_eq!(utc.parse("2026-11-22 10:00:05.123456"), Ok(expected));
+        assert_eq!(utc.parse("2026-11-22 11:00:05+01:00"), Ok(expected));
+        assert_eq!(Notation::detect("2026-11-22 10:00:05"), Some(utc));
+        for bad in ["2026-11-22", "2026-11-22 10:00", "2026-11-22T10:00:05[Europe/Paris]"] {
+            assert!(utc.parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -332,14 +390,19 @@ mod tests {
         assert_eq!(Notation::Epoch.parse("1795860005.75"), Ok(1_795_860_005));
         assert_eq!(Notation::Epoch.parse("-5.5"), Ok(-6));
         assert!(Notation::Epoch.parse("12a").is_err());
+        // Milliseconds from 10^11 on, as for JSON numbers.
+        assert_eq!(Notation::Epoch.parse("1795860005250"), Ok(1_795_860_005));
+        assert_eq!(Notation::Epoch.parse("99999999999"), Ok(99_999_999_999));
+        assert_eq!(Notation::Epoch.parse("-100000000001"), Ok(-100_000_001));
     }
 
     #[test]
     fn seconds_beyond_year_9999_are_refused_in_every_notation() {
         assert!(Notation::Epoch.parse("9223372036854775807").is_err());
         assert!(Notation::Epoch.parse("-9223372036854775808").is_err());
-        assert!(Notation::Epoch.parse("377705116800").is_ok());
-        assert!(Notation::Epoch.parse("377705116801").is_err());
+        // From 10^11 on, milliseconds: the year 9999's last second is 377705116800 seconds.
+        assert!(Notation::Epoch.parse("377705116800999").is_ok());
+        assert!(Notation::Epoch.parse("377705116801000").is_err());
         assert!(Notation::Offset.parse("200000000:00:00").is_err());
     }
 
