@@ -332,6 +332,31 @@ fn a_release_candidate_is_older_than_its_release() {
     assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
 }
 
+/// Builds labelled by their role (`baseline`/`canary`, `old`/`new`) take it, in batch and live
+/// runs: the regression of the canary is found, not read as the baseline's improvement.
+#[test]
+fn builds_labelled_by_their_role_take_it() {
+    for (baseline, canary) in [("baseline", "canary"), ("Old", "New"), ("stable", "3f9a2c1")] {
+        let csv = regression_between(baseline, canary);
+        let batch = Errwatch::new(&["analyze", "s.csv", "--format", "json"])
+            .args(&FLAGS)
+            .file("s.csv", csv.clone())
+            .run();
+        let live = Errwatch::new(&["analyze", "--follow", "-", "--format", "json"])
+            .args(&FLAGS)
+            .stdin(csv)
+            .run();
+        for out in [batch, live] {
+            assert_eq!(out.code, 1, "{out:?}");
+            let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            assert_eq!(v["builds"]["baseline"]["version"], baseline);
+            assert_eq!(v["builds"]["canary"]["version"], canary);
+            assert_eq!(v["builds"]["chosen_by"], "role_names");
+            assert_eq!(v["alerts"][0]["code"], 7);
+        }
+    }
+}
+
 #[test]
 fn names_and_equal_versions_are_refused_naming_both() {
     let out = Errwatch::new(&["analyze", "s.csv"])

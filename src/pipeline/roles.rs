@@ -1,8 +1,9 @@
 //! Build roles: which build is the baseline and which the canary.
 //!
 //! `--baseline` and `--canary` name them; one name implies the other when there are exactly two
-//! builds; with no names, the older of exactly two versions is the baseline, as
-//! [`order_versions`] reads them. When the two labels are not both versions (git SHAs, names) or
+//! builds; with no names, of exactly two builds one whose label says its role (`baseline`,
+//! `canary`, `old`, `new`, ... [`role_of`]) takes it, and otherwise the older of two versions is
+//! the baseline, as [`order_versions`] reads them. When the two labels are not both versions (git SHAs, names) or
 //! are the same version written differently, errwatch refuses to guess and asks for a name: a
 //! wrong guess swaps the roles, and a regression then reads as an improvement and passes. How
 //! the roles were told apart goes into the report ([`ChosenBy`]). A build whose every row was
@@ -70,6 +71,11 @@ pub fn choose_builds(
                 Roles { baseline: other, canary: known, chosen_by: ChosenBy::NamedCanary }
             }
         }
+        ((None, None), &[x, y]) if by_role(&builds[x].version, &builds[y].version).is_some() => {
+            let x_is_baseline = by_role(&builds[x].version, &builds[y].version) == Some(true);
+            let (baseline, canary) = if x_is_baseline { (x, y) } else { (y, x) };
+            Roles { baseline, canary, chosen_by: ChosenBy::RoleNames }
+        }
         ((None, None), &[x, y]) => {
             let (a, b) = (&builds[x].version, &builds[y].version);
             match order_versions(a, b) {
@@ -96,6 +102,36 @@ pub fn choose_builds(
         ),
     };
     Ok(roles)
+}
+
+/// A build label's role when the label says it, compared with only its ASCII letters and digits,
+/// case ignored (`Canary`, `new`, `OLD`): `Some(true)` for the baseline, `Some(false)` for the
+/// canary.
+fn role_of(label: &str) -> Option<bool> {
+    const BASELINE: [&str; 8] =
+        ["baseline", "base", "old", "stable", "control", "current", "production", "prod"];
+    const CANARY: [&str; 6] = ["canary", "new", "candidate", "treatment", "experiment", "next"];
+    let folded: String =
+        label.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
+    if BASELINE.contains(&folded.as_str()) {
+        Some(true)
+    } else if CANARY.contains(&folded.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Whether of two labels `a` is the baseline (`Some(true)`) or the canary (`Some(false)`) by what
+/// they say of themselves ([`role_of`]): both say opposite roles, or one says its role and the
+/// other says none; `None` otherwise (neither says, or both say the same).
+fn by_role(a: &str, b: &str) -> Option<bool> {
+    match (role_of(a), role_of(b)) {
+        (Some(ra), Some(rb)) if ra != rb => Some(ra),
+        (Some(ra), None) => Some(ra),
+        (None, Some(rb)) => Some(!rb),
+        _ => None,
+    }
 }
 
 /// [`choose_builds`] for a stream whose rows are still arriving: `Ok(None)` while the builds seen
@@ -220,6 +256,31 @@ mod tests {
         assert!(format!("{:#}", third.unwrap_err()).contains("3 builds seen"));
         let shas = choose_builds_so_far(None, None, &builds(&["3f9a2c1", "b71e0d4"]));
         assert!(format!("{:#}", shas.unwrap_err()).contains("are not both versions"));
+    }
+
+    #[test]
+    fn labels_that_say_their_role_take_it() {
+        for (labels, baseline) in [
+            (["baseline", "canary"], 0),
+            (["Canary", "Baseline"], 1),
+            (["new", "old"], 1),
+            (["stable", "3f9a2c1"], 0),
+            (["3f9a2c1", "CANDIDATE"], 0),
+            (["control", "treatment"], 0),
+            (["prod", "v2"], 0),
+        ] {
+            let roles = choose(None, None, &labels).unwrap();
+            assert_eq!(roles.baseline, baseline, "{labels:?}");
+            assert_eq!(roles.chosen_by, ChosenBy::RoleNames);
+        }
+        // Both saying the same role settle nothing; a version pair keeps its order.
+        let e = format!("{:#}", choose(None, None, &["old", "stable"]).unwrap_err());
+        assert!(e.contains("are not both versions"), "{e}");
+        assert_eq!(choose(None, None, &["1.0", "2.0"]).unwrap().chosen_by, ChosenBy::VersionOrder);
+        // A name still wins over what a label says.
+        let roles = choose(None, Some("old"), &["old", "new"]).unwrap();
+        assert_eq!((ids(roles), roles.chosen_by), ((1, 0), ChosenBy::NamedCanary));
+        assert_eq!(role_of("canary-7"), None);
     }
 
     #[test]

@@ -253,6 +253,8 @@ pub enum ChosenBy {
     NamedCanary,
     /// Neither: the older of two versions is the baseline.
     VersionOrder,
+    /// Neither: a label that says its role (`baseline`, `canary`, `old`, `new`, ...).
+    RoleNames,
 }
 
 impl ChosenBy {
@@ -263,6 +265,7 @@ impl ChosenBy {
             ChosenBy::NamedBaseline => "named_baseline",
             ChosenBy::NamedCanary => "named_canary",
             ChosenBy::VersionOrder => "version_order",
+            ChosenBy::RoleNames => "role_names",
         }
     }
 }
