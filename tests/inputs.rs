@@ -159,6 +159,20 @@ fn number_timestamps_are_seconds_below_1e11_and_milliseconds_from_it() {
     assert!(text.stdout.ends_with("0:00:01,1.0,E,1\n0:00:02,1.0,E,1\n"), "{text:?}");
 }
 
+/// The seed's columns spelled otherwise (`Build Version`, `error-code`, `TIMESTAMP`) are found by
+/// their letters and digits, and give the report the seed's spelling gives.
+#[test]
+fn the_seeds_columns_spelled_otherwise_give_the_same_report() {
+    let csv = generated_csv();
+    let expected = report(csv.as_bytes(), &[]);
+    assert_eq!(expected.code, 1, "{expected:?}");
+    for header in ["TIMESTAMP,Build Version,error-code", "time_stamp,BuildVersion,ErrorCode"] {
+        let respelled = csv.replacen("Timestamp,Build_Version,Error_Code", header, 1);
+        let out = report(respelled.as_bytes(), &[]);
+        assert_eq!((out.code, &out.stdout), (expected.code, &expected.stdout), "{header}");
+    }
+}
+
 #[test]
 fn a_missing_column_or_key_lists_what_was_found() {
     let csv = "time,version,code\n0:00:01,1.0,3\n";

@@ -2,15 +2,17 @@
 //!
 //! The defaults are the seed's column names, `Timestamp`, `Build_Version`, `Error_Code` and an
 //! optional `Count`; `--timestamp-column`, `--build-column`, `--code-column` and `--count-column`
-//! name others. Names are matched case-insensitively, in CSV headers as in JSON keys. In JSON lines a
+//! name others. Names are matched case-insensitively, in CSV headers as in JSON keys; a CSV or
+//! Parquet column named so nowhere is also found without spaces, underscores, hyphens and dots
+//! ([`position`]: `Build Version`, `build-version`, `BuildVersion`). In JSON lines a
 //! name is a dotted path into nested objects (`app.version` is the key `version` of the object
 //! under `app`); in CSV the dots are part of the column's name. A count column named on the
 //! command line is required; the default `Count` is used when present.
 //!
 //! A fifth, optional column names the *unit* an event comes from (a client, user, device or
 //! session): `--unit-column NAME`, or by default the header (JSON lines: key path) named as the
-//! earliest of [`UNIT_CANDIDATES`], compared with everything but ASCII letters and digits left out
-//! and case ignored ([`unit_rank`]: `client_id`, `ClientId`, `client-id`, `Client ID` and, in JSON
+//! earliest of [`UNIT_CANDIDATES`], compared without spaces, underscores, hyphens and dots, case
+//! ignored ([`unit_rank`]: `client_id`, `ClientId`, `client-id`, `Client ID` and, in JSON
 //! lines, `client.id` are one name); `--unit-column none` turns that off.
 
 use anyhow::{Result, bail};
@@ -43,15 +45,32 @@ pub const UNIT_CANDIDATES: [&str; 14] = [
     "session",
 ];
 
-/// Where a column name stands among [`UNIT_CANDIDATES`] (0 first), comparing only ASCII letters
-/// and digits, case ignored, so that a header's spelling (`ClientId`, `client-id`, `Client ID`,
-/// a JSON path `client.id`) does not hide the unit; `None` when it is none of them.
+/// Where a column name stands among [`UNIT_CANDIDATES`] (0 first), compared without spaces,
+/// underscores, hyphens and dots, case ignored ([`folded`]), so that a header's spelling
+/// (`ClientId`, `client-id`, `Client ID`, a JSON path `client.id`) does not hide the unit; `None`
+/// when it is none of them.
 pub fn unit_rank(name: &str) -> Option<usize> {
-    let folded = |name: &str| -> String {
-        name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
-    };
     let name = folded(name);
     UNIT_CANDIDATES.iter().position(|candidate| folded(candidate) == name)
+}
+
+/// A name without its spaces, underscores, hyphens and dots, ASCII letters lowercased: how
+/// spellings of one name compare (any other character stays and must match).
+pub fn folded(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Where the column `wanted` is among a header's (trimmed) `names`: the first named as it is,
+/// case ignored, else the first that is it without spaces, underscores, hyphens and dots
+/// ([`folded`]: `Build Version`, `build-version` and `BuildVersion` for `Build_Version`).
+pub fn position<S: AsRef<str>>(names: &[S], wanted: &str) -> Option<usize> {
+    names.iter().position(|n| n.as_ref().eq_ignore_ascii_case(wanted)).or_else(|| {
+        let wanted = folded(wanted);
+        (!wanted.is_empty()).then(|| names.iter().position(|n| folded(n.as_ref()) == wanted))?
+    })
 }
 
 /// The value of `--unit-column` that turns auto-detection off.
@@ -208,15 +227,26 @@ mod tests {
     }
 
     #[test]
-    fn unit_candidates_match_with_only_letters_and_digits_compared() {
+    fn unit_candidates_match_whatever_their_separators_and_case() {
         for name in ["client_id", "ClientId", "client-id", "Client ID", "client.id", "CLIENT__ID"] {
             assert_eq!(unit_rank(name), Some(0), "{name}");
         }
         assert_eq!(unit_rank("user"), Some(11));
         assert_eq!(unit_rank("uid"), Some(9));
-        for name in ["", "_", "client_ids", "clientid2", "Error_Code", "id"] {
+        for name in ["", "_", "client_ids", "clientid2", "Error_Code", "id", "client\u{fffd}id"] {
             assert_eq!(unit_rank(name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn a_column_is_found_as_named_first_then_whatever_its_separators() {
+        let header = ["time", "Build Version", "error-code", "ERROR_CODE", "_"];
+        assert_eq!(position(&header, "Build_Version"), Some(1));
+        // The exact name, case ignored, wins over a spelling that comes first.
+        assert_eq!(position(&header, "Error_Code"), Some(3));
+        assert_eq!(position(&header, "Timestamp"), None);
+        assert_eq!(position(&header, "__"), None);
+        assert_eq!(position(&["Time\u{fffd}stamp"], "Timestamp"), None);
     }
 
     #[test]

@@ -346,7 +346,7 @@ impl Columns {
     fn find(header: &csv::ByteRecord, name: &str, wanted: &ColumnNames) -> Result<Columns> {
         let names: Vec<String> =
             header.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
-        let position = |wanted: &str| names.iter().position(|n| n.eq_ignore_ascii_case(wanted));
+        let position = |wanted: &str| columns::position(&names, wanted);
         let required = |wanted: &str| {
             position(wanted).ok_or_else(|| {
                 anyhow!(

@@ -140,7 +140,7 @@ impl ParquetRows {
             .map_err(|e| anyhow!("{shown}: not a readable Parquet file: {e:#}"))?;
         let schema = reader.metadata().file_metadata().schema_descr_ptr();
         let found: Vec<String> = schema.columns().iter().map(|c| c.path().string()).collect();
-        let position = |wanted: &str| found.iter().position(|n| n.eq_ignore_ascii_case(wanted));
+        let position = |wanted: &str| super::columns::position(&found, wanted);
         let missing = |wanted: &str| {
             anyhow!(
                 "{shown}: missing required column {} (columns found: {})",

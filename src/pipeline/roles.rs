@@ -104,15 +104,14 @@ pub fn choose_builds(
     Ok(roles)
 }
 
-/// A build label's role when the label says it, compared with only its ASCII letters and digits,
-/// case ignored (`Canary`, `new`, `OLD`): `Some(true)` for the baseline, `Some(false)` for the
-/// canary.
+/// A build label's role when the label says it, compared without spaces, underscores, hyphens and
+/// dots, case ignored (`Canary`, `new`, `OLD`, `Base-Line`): `Some(true)` for the baseline,
+/// `Some(false)` for the canary.
 fn role_of(label: &str) -> Option<bool> {
     const BASELINE: [&str; 8] =
         ["baseline", "base", "old", "stable", "control", "current", "production", "prod"];
     const CANARY: [&str; 6] = ["canary", "new", "candidate", "treatment", "experiment", "next"];
-    let folded: String =
-        label.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
+    let folded = crate::input::columns::folded(label);
     if BASELINE.contains(&folded.as_str()) {
         Some(true)
     } else if CANARY.contains(&folded.as_str()) {
@@ -281,6 +280,8 @@ mod tests {
         let roles = choose(None, Some("old"), &["old", "new"]).unwrap();
         assert_eq!((ids(roles), roles.chosen_by), ((1, 0), ChosenBy::NamedCanary));
         assert_eq!(role_of("canary-7"), None);
+        assert_eq!(role_of("canary!"), None);
+        assert_eq!(role_of("Base-Line"), Some(true));
     }
 
     #[test]
