@@ -5,9 +5,9 @@
 //! `canary`, `old`, `new`, ... [`role_of`]) takes it, and otherwise the older of two versions is
 //! the baseline, as [`order_versions`] reads them. When the two labels are not both versions (git
 //! SHAs, names) or are the same version written differently, errwatch refuses to guess and asks
-//! for a name: a wrong guess swaps the roles, and a regression then reads as an improvement and passes. How
-//! the roles were told apart goes into the report ([`ChosenBy`]). A build whose every row was
-//! skipped as invalid was never really seen, so it takes no part.
+//! for a name: a wrong guess swaps the roles, and a regression then reads as an improvement and
+//! passes. How the roles were told apart goes into the report ([`ChosenBy`]). A build whose every
+//! row was skipped as invalid was never really seen, so it takes no part.
 //!
 //! One function decides for batch and live runs alike ([`choose_builds`]). A batch run knows all
 //! its builds; a live run asks as its rows arrive ([`choose_builds_so_far`]) and is told to wait
