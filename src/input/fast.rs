@@ -649,6 +649,24 @@ impl<'a> Worker<'a> {
     }
 }
 
+/// The id of `bytes[start..end]` in `interner`, and whether it is new: at its first sight it is
+/// interned ([`intern`]) and `where_seen` is noted in `first`.
+#[inline]
+fn sight(
+    interner: &mut Interner,
+    first: &mut Vec<u64>,
+    bytes: &[u8],
+    (start, end): (usize, usize),
+    where_seen: u64,
+) -> Result<(usize, bool), GaveUp> {
+    if let Some(id) = interner.get(bytes, start, end) {
+        return Ok((id, false));
+    }
+    let id = intern(interner, &bytes[start..end])?;
+    first.push(where_seen);
+    Ok((id, true))
+}
+
 /// Interns a new build or code: non-empty UTF-8, as the reference path requires.
 #[cold]
 fn intern(interner: &mut Interner, key: &[u8]) -> Result<usize, GaveUp> {
@@ -1132,39 +1150,32 @@ impl Counted {
         }
     }
 
-    /// The id of the build `bytes[start..end]`, interning it at its first sight, in the line at
-    /// file offset `where_seen`.
+    /// The id of the build `bytes[range]`, interning it at its first sight, in the line at file
+    /// offset `where_seen`.
     #[inline]
     pub(super) fn build(
         &mut self,
         bytes: &[u8],
-        (start, end): (usize, usize),
+        range: (usize, usize),
         where_seen: u64,
     ) -> Result<usize, GaveUp> {
-        if let Some(id) = self.builds.get(bytes, start, end) {
-            return Ok(id);
+        let (id, new) = sight(&mut self.builds, &mut self.build_first, bytes, range, where_seen)?;
+        if new {
+            self.build_rows.push(0);
+            self.build_events.push(0);
         }
-        let id = intern(&mut self.builds, &bytes[start..end])?;
-        self.build_first.push(where_seen);
-        self.build_rows.push(0);
-        self.build_events.push(0);
         Ok(id)
     }
 
-    /// The id of the code `bytes[start..end]`, as [`Counted::build`].
+    /// The id of the code `bytes[range]`, as [`Counted::build`].
     #[inline]
     pub(super) fn code(
         &mut self,
         bytes: &[u8],
-        (start, end): (usize, usize),
+        range: (usize, usize),
         where_seen: u64,
     ) -> Result<usize, GaveUp> {
-        if let Some(id) = self.codes.get(bytes, start, end) {
-            return Ok(id);
-        }
-        let id = intern(&mut self.codes, &bytes[start..end])?;
-        self.code_first.push(where_seen);
-        Ok(id)
+        sight(&mut self.codes, &mut self.code_first, bytes, range, where_seen).map(|(id, _)| id)
     }
 
     /// Counts a row of `count` events of `build` at `second`, in the tally's cell `cell`.
