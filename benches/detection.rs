@@ -715,14 +715,9 @@ fn main() {
             }
             print_row(&prefix, "reference (binomial + Bonferroni)", &mut score, oracle_delays);
             let banded = family == "bursty-mixed";
-            let reference_reports: Vec<&Value> = streams.iter().map(|s| &s.reference).collect();
             if banded {
-                print_bands(
-                    &prefix,
-                    "reference (binomial + Bonferroni)",
-                    &streams,
-                    &reference_reports,
-                );
+                let reports: Vec<&Value> = streams.iter().map(|s| &s.reference).collect();
+                print_bands(&prefix, "reference (binomial + Bonferroni)", &streams, &reports);
             }
             for rule in &o.rules {
                 let reports: Vec<Value> = parallel_map(&streams, o.jobs, |s| {

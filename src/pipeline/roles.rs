@@ -71,17 +71,17 @@ pub fn choose_builds(
                 Roles { baseline: other, canary: known, chosen_by: ChosenBy::NamedCanary }
             }
         }
-        ((None, None), &[x, y]) if by_role(&builds[x].version, &builds[y].version).is_some() => {
-            let x_is_baseline = by_role(&builds[x].version, &builds[y].version) == Some(true);
-            let (baseline, canary) = if x_is_baseline { (x, y) } else { (y, x) };
-            Roles { baseline, canary, chosen_by: ChosenBy::RoleNames }
-        }
         ((None, None), &[x, y]) => {
             let (a, b) = (&builds[x].version, &builds[y].version);
-            match order_versions(a, b) {
-                Ok(order) => {
-                    let (baseline, canary) = if order.is_lt() { (x, y) } else { (y, x) };
-                    Roles { baseline, canary, chosen_by: ChosenBy::VersionOrder }
+            // Whether `x` is the baseline, and how that was told.
+            let told = match by_role(a, b) {
+                Some(x_is_baseline) => Ok((x_is_baseline, ChosenBy::RoleNames)),
+                None => order_versions(a, b).map(|order| (order.is_lt(), ChosenBy::VersionOrder)),
+            };
+            match told {
+                Ok((x_is_baseline, chosen_by)) => {
+                    let (baseline, canary) = if x_is_baseline { (x, y) } else { (y, x) };
+                    Roles { baseline, canary, chosen_by }
                 }
                 Err(why) => bail!(
                     "cannot tell which build is newer: \"{}\" and \"{}\" {}; name the new one \
