@@ -44,13 +44,15 @@ const FLAGS: [&str; 5] = ["--bins", "10", "--threshold-bins", "3", "--no-heatmap
 fn a_regression_prints_the_seed_alert_block_and_exits_1() {
     let out = Errwatch::new(&["analyze", "s.csv"]).args(&FLAGS).file("s.csv", regression()).run();
     assert_eq!(out.code, 1, "{out:?}");
-    // Each closing 10-second bin saves 0.05 x 10 / 3600 / 2 codes = 6.94e-5 for each code's
-    // three-bin window. A window of 12 events (2 + 2 a bin) can reach 0.5^12 = 2.44e-4 at best, so
-    // it waits until four bins have saved enough. Bins 8-10 (C = 24, B = 6) are tested at the
-    // 2.08e-4 saved since bin 7 and miss (P(X >= 24 | 30, 1/2) = 7.15e-4); bins 9-11 (C = 42,
-    // B = 6, P = 5.04e-8) fire at 6.94e-5, and so do the windows up to bins 13-15; bins 14-16
-    // (24 against 6 again) do not. The largest value is bins 10-12 and its neighbours at
-    // 60 / 6 = 10. Within the windows (bins 9-15), the span of the increase is bins 10-14: with
+    // Each closing 10-second bin brings 0.05 x 10 / 3600 = 1.39e-4 to the budget, and what its
+    // tests leave carries over. A window of 12 events (2 + 2 a bin) can reach 0.5^12 = 2.44e-4 at
+    // best, so both codes' are tested together every fourth bin (5.56e-4 carried, 2.78e-4 each).
+    // Bins 8-10 (C = 24, B = 6) are tested at 2.08e-4 (4.17e-4 carried: code 9's window reaches
+    // all of it but not half, so two share it and only code 7's can use its half) and miss
+    // (P(X >= 24 | 30, 1/2) = 7.15e-4); bins 9-11 (C = 42, B = 6, P = 5.04e-8) fire at 1.74e-4,
+    // and so do the windows up to bins 13-15; bins 14-16 (24 against 6 again) do not. The largest
+    // value is bins 10-12 and its neighbours at 60 / 6 = 10. Within the windows (bins 9-15), the
+    // span of the increase is bins 10-14: with
     // q = 60.5 / 67 each of them scores 20 ln(2q) + 2 ln(2(1 - q)) > 0 and every other bin
     // 2 ln(2q) + 2 ln(2(1 - q)) < 0. The traffic check's cells are the codes in quarters of 5
     // bins: seven at 10 + 10 events and code 7's third at 100 + 10, so the median share is 0.5,
@@ -109,11 +111,13 @@ fn json_reports_every_alert_field() {
     assert_eq!(v["rows"], 2 * 20 + (2 * 15 + 20 * 5) + 2 * 40);
     assert_eq!(v["builds"]["baseline"]["version"], BASELINE);
     assert_eq!(v["builds"]["canary"]["events"], 2 * 20 + 18 * 5 + 2 * 20);
-    // 2 codes x 18 windows closed. Tested (enough events for the savings): code 9's windows of
-    // 12 every fourth bin (bins 3, 7, 11, 15), code 7's at bins 3 and 7, then 10 to 16 where the
-    // regression gives them 30 or more events.
+    // 2 codes x 18 windows closed. Tested: both codes' windows of 12 at bins 3 and 7 (the budget
+    // carried over four bins reaches 0.5^12 shared by two), code 7's at bins 10 to 16, where the
+    // regression gives it 30 or more events (code 9's window reaches the budget but not half of
+    // it, so two share it and only code 7's is tested). The last bin is one second long: the
+    // budget carried into it reaches 0.5^12 but not shared by two.
     assert_eq!(v["summary"]["significance"]["windows"], 36);
-    assert_eq!(v["summary"]["significance"]["windows_tested"], 13);
+    assert_eq!(v["summary"]["significance"]["windows_tested"], 11);
     assert_eq!(v["summary"]["significance"]["false_alarms_per_hour"], 0.05);
     let alert = &v["alerts"][0];
     assert_eq!(alert["code"], 7);

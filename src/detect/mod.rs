@@ -132,9 +132,10 @@ pub enum Gate {
         alpha: f64,
         /// Windows closed: codes x window lengths x positions.
         windows: u64,
-        /// Windows tested: those with enough events to reach the budget saved for them.
+        /// Windows tested: those with enough events to reach their share of the bin's budget.
         tested: u64,
-        /// The budget one window of one code gets per bin, with the codes seen at the end.
+        /// The plain Bonferroni share of one window of one code per bin, with the codes seen at
+        /// the end: the least a tested window is tested at.
         per_window_alpha: f64,
     },
     /// The sequential rule's e-detector.

@@ -16,11 +16,12 @@
 //! with `b` fixed, so "fires" is monotone in `r`. A code for which even `MAX_RATIO` would not fire
 //! (too few events, or no window fits in the run) has no bound (`None`).
 //!
-//! This is an approximation: real windows hold more or fewer events than the average, and a rare
-//! code's window may be tested at more than one bin's budget (savings), so the real power of the
-//! rule is somewhat better than the MDR says for rare codes. The sequential rule has no windows;
-//! its MDR uses the same computation at level `alpha / (windows per hour x codes)`, a stand-in
-//! for its `ln(3600 / alpha)` bound that asks about the same evidence.
+//! This is an approximation: real windows hold more or fewer events than the average, and a window
+//! is tested at least at that level (more when other codes' windows cannot reach their share, or
+//! budget is carried over from quiet bins), so the real power of the rule is somewhat better than
+//! the MDR says. The sequential rule has no windows; its MDR uses the same computation at level
+//! `alpha / (windows per hour x codes)`, a stand-in for its `ln(3600 / alpha)` bound that asks
+//! about the same evidence.
 
 use crate::stats;
 
@@ -44,9 +45,9 @@ pub struct Power {
     pub level: f64,
 }
 
-/// The per-window level an average window gets: the rolling rule's budget for one bin of one
-/// code and window length, `alpha x (bin_seconds / 3600) / (codes x lengths)`
-/// ([`super::rolling`]), or for the sequential rule `alpha / (windows per hour x codes)` with
+/// The per-window level an average window gets at least: the rolling rule's plain Bonferroni share
+/// of one bin's budget for one code and window length, `alpha x (bin_seconds / 3600) / (codes x
+/// lengths)` ([`super::rolling`]), or for the sequential rule `alpha / (windows per hour x codes)` with
 /// windows of `window_seconds`.
 pub fn level(
     rule: super::RuleKind,

@@ -43,8 +43,28 @@ pub struct Fired {
     pub dispersion: f64,
 }
 
+/// A window that ends with the closing bin and has events, as [`BinRule::plan`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// The code's id.
+    pub code: usize,
+    /// The index of the window's length in `window_bins`.
+    pub length: usize,
+    /// Its events, both builds.
+    pub events: u64,
+    /// Its effective events: what its test sees once the counts are scaled by their dispersion
+    /// ([`Scaling::effective`]); `events` for independent events.
+    pub effective: f64,
+}
+
 /// The decision of a window rule.
 pub trait BinRule {
+    /// Called once when bin `bin` closes, before [`BinRule::close_bin`] is called for its codes,
+    /// with every window that ends with it and holds events (codes in order), so that a rule can
+    /// share the bin's budget among the windows that can use it. `length_s` is the closing bin's
+    /// length, `codes_seen` the codes with any event so far and `codes` the number of code ids.
+    fn plan(&mut self, _length_s: u64, _codes_seen: usize, _codes: usize, _windows: &[Candidate]) {}
+
     /// Called when bin `bin` closes, once for every code seen so far. `history` holds the code's
     /// (canary, baseline) events of the last closed bins, the closing one last (missing older bins
     /// had no events); `length_s` is the closing bin's length in seconds (the last bin may be
@@ -111,8 +131,11 @@ pub struct Binned<R> {
     /// Per code, at the close of each of the last `max window` bins: the local estimate's
     /// running sums `(squares, mass)`.
     snapshots: Vec<VecDeque<(f64, f64)>>,
-    /// How each window length's test scales its counts, for the code being closed.
-    window_dispersion: Vec<Scaling>,
+    /// How each window's test scales its counts, for every code at the closing bin: the code's
+    /// window lengths side by side, in the order of `window_bins`.
+    scalings: Vec<Scaling>,
+    /// The windows of the closing bin that hold events ([`BinRule::plan`]).
+    candidates: Vec<Candidate>,
 }
 
 impl<R: BinRule> Binned<R> {
@@ -137,7 +160,8 @@ impl<R: BinRule> Binned<R> {
             dispersion: Dispersion::new(0),
             local: Local::new(0),
             snapshots: Vec::new(),
-            window_dispersion: Vec::new(),
+            scalings: Vec::new(),
+            candidates: Vec::new(),
         }
     }
 
@@ -149,8 +173,17 @@ impl<R: BinRule> Binned<R> {
         self.binner.bin_end(bin)
     }
 
+    /// Closes bin `bin` for every code seen so far: first every code's windows are measured (their
+    /// sums and dispersions) and handed to [`BinRule::plan`] together, then each code's are
+    /// decided.
     fn close_bin(&mut self, Closed { bin, length_s }: Closed, events: &mut Vec<Event>) {
-        for code in 0..self.binner.codes() {
+        let lengths = self.window_bins.len();
+        let codes = self.binner.codes();
+        self.candidates.clear();
+        let mut all = std::mem::take(&mut self.scalings);
+        all.clear();
+        all.resize(codes * lengths, Scaling::INDEPENDENT);
+        for code in 0..codes {
             let counts = self.binner.take(code);
             if !self.seen[code] {
                 continue;
@@ -159,11 +192,27 @@ impl<R: BinRule> Binned<R> {
             if let Some(open) = &mut self.open[code] {
                 open.bins.push(counts);
             }
+            let scalings = &mut all[code * lengths..(code + 1) * lengths];
+            if self.uses_dispersion {
+                self.measure_dispersion(code, bin, scalings);
+            }
+            for (length, &w) in self.window_bins.iter().enumerate() {
+                let (c, b) = window_sum(&self.history[code], w);
+                if bin + 1 < w || c + b == 0 {
+                    continue;
+                }
+                let (_, effective) = scalings[length].effective(c, b);
+                self.candidates.push(Candidate { code, length, events: c + b, effective });
+            }
+        }
+        self.scalings = all;
+        self.rule.plan(length_s, self.codes_seen, codes, &self.candidates);
+        for code in 0..codes {
+            if !self.seen[code] {
+                continue;
+            }
             let mut fired = std::mem::take(&mut self.fired);
             fired.clear();
-            if self.uses_dispersion {
-                self.measure_dispersion(code, bin);
-            }
             self.rule.close_bin(
                 code,
                 bin,
@@ -171,7 +220,7 @@ impl<R: BinRule> Binned<R> {
                 &self.window_bins,
                 length_s,
                 self.codes_seen,
-                &self.window_dispersion,
+                &self.scalings[code * lengths..(code + 1) * lengths],
                 &mut fired,
             );
             if !fired.is_empty() {
@@ -191,7 +240,7 @@ impl<R: BinRule> Binned<R> {
     /// ([`Dispersion::is_calm`]). The long-run estimate includes the window's baseline events,
     /// so it is not independent of the window's split; it is at least 1, so a test at it is
     /// never more lenient than the exact test.
-    fn measure_dispersion(&mut self, code: usize, bin: usize) {
+    fn measure_dispersion(&mut self, code: usize, bin: usize, scalings: &mut [Scaling]) {
         let end = self.bin_end(bin) + 1;
         let long_run = self.dispersion.phi(code, end);
         let (squares, mass) = self.local.cumulative(code, end);
@@ -201,15 +250,14 @@ impl<R: BinRule> Binned<R> {
         let calm = self.dispersion.is_calm();
         let surge = self.local.surge(code, end, rate, self.canary_share, burst_pool);
         let snapshots = &mut self.snapshots[code];
-        self.window_dispersion.clear();
-        for &w in &self.window_bins {
+        for (&w, scaling) in self.window_bins.iter().zip(scalings) {
             // The snapshot at the close of the bin before the window, if there was one.
             let before = snapshots.len().checked_sub(w).map(|i| snapshots[i]);
             let (start_squares, start_mass) = before.unwrap_or((0.0, 0.0));
             // A window shorter than a few tau cannot tell a burst from a change inside it: there
             // the long-run estimate alone speaks.
             if (w as u64 * self.bin_seconds) < dispersion::LOCAL_MIN_WINDOW_S {
-                self.window_dispersion.push(Scaling::uniform(long_run));
+                *scaling = Scaling::uniform(long_run);
                 continue;
             }
             // On a stream known to be calm, a window's clumps are a regression's onset.
@@ -221,7 +269,7 @@ impl<R: BinRule> Binned<R> {
             };
             let phi = long_run.max(local);
             let surge = if surge.phi > phi { surge } else { dispersion::Surge::NONE };
-            self.window_dispersion.push(Scaling { phi, surge });
+            *scaling = Scaling { phi, surge };
         }
         // The oldest leaves first, so the queue never outgrows its first allocation.
         if snapshots.len() == self.max_window {
