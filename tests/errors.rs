@@ -62,9 +62,9 @@ const BAD_INPUTS: &[BadInput] = &[
     },
     BadInput {
         case: "missing required column",
-        csv: b"Timestamp,Build,Error_Code\n0:00:01,1.0,3\n",
+        csv: b"Timestamp,Tag,Error_Code\n0:00:01,1.0,3\n",
         says: Says::Line(
-            "errwatch: x.csv:1: missing required column Build_Version (columns found: \"Timestamp\", \"Build\", \"Error_Code\")",
+            "errwatch: x.csv:1: missing required column Build_Version (columns found: \"Timestamp\", \"Tag\", \"Error_Code\")",
         ),
     },
     BadInput {

@@ -159,6 +159,63 @@ fn number_timestamps_are_seconds_below_1e11_and_milliseconds_from_it() {
     assert!(text.stdout.ends_with("0:00:01,1.0,E,1\n0:00:02,1.0,E,1\n"), "{text:?}");
 }
 
+/// Without flags, other exporters' names for the fields are found (CSV, JSON lines with nested
+/// keys, the fast path and the reference one, a live read), said once on stderr, and give the
+/// report the seed's names give.
+#[test]
+fn other_exporters_column_names_are_found_said_and_give_the_same_report() {
+    let csv = generated_csv();
+    let rows = rows(&csv);
+    let expected = report(csv.as_bytes(), &[]);
+    assert_eq!(expected.code, 1, "{expected:?}");
+    let mut renamed = String::from("host,error_type,event_time,app_version\n");
+    let mut jsonl = String::new();
+    for (ts, build, code) in &rows {
+        renamed.push_str(&format!("h1,{code},{ts},{build}\n"));
+        jsonl.push_str(&format!(
+            "{{\"ts\":\"{ts}\",\"app\":{{\"version\":\"{build}\"}},\"error\":{{\"code\":{code}}}}}\n"
+        ));
+    }
+    let said = |columns: &str| {
+        format!(
+            "errwatch: events: reading {columns} (name others with --timestamp-column, \
+             --build-column, --code-column)\n"
+        )
+    };
+    let csv_said = said(
+        "Timestamp from \"event_time\", Build_Version from \"app_version\", Error_Code from \"error_type\"",
+    );
+    // `error.code` is the seed's Error_Code spelled as a path: nothing to say of it.
+    let json_said = said("Timestamp from \"ts\", Build_Version from \"app.version\"");
+    for (case, contents, stderr) in [
+        ("CSV", renamed.as_bytes().to_vec(), &csv_said),
+        ("gzip CSV (the reference reader)", gzip(renamed.as_bytes()), &csv_said),
+        ("JSON lines", jsonl.as_bytes().to_vec(), &json_said),
+        ("gzip JSON lines", gzip(jsonl.as_bytes()), &json_said),
+    ] {
+        let out = Errwatch::new(&["analyze", "events", "--no-heatmap", "--format", "json"])
+            .file("events", contents)
+            .run();
+        assert_eq!(&out.stderr, stderr, "{case}");
+        assert_eq!((out.code, &out.stdout), (expected.code, &expected.stdout), "{case}");
+    }
+    // A live read says it once, before its alerts.
+    let out = Errwatch::new(&["analyze", "-", "--no-heatmap", "--follow", "--format", "jsonl"])
+        .stdin(renamed.into_bytes())
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.matches("reading Timestamp from \"event_time\"").count(), 1, "{out:?}");
+    // A flag wins over any guess, and a guess never takes a column a flag named.
+    let out = Errwatch::new(&["analyze", "events", "--no-heatmap", "--timestamp-column", "when"])
+        .file("events", "when,time,version,code\n0:00:01,x,1.0,3\n")
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("reading Build_Version from \"version\", Error_Code from \"code\"")
+    );
+    assert!(out.stderr.contains("cannot tell the baseline from the canary"), "{out:?}");
+}
+
 /// The seed's columns spelled otherwise (`Build Version`, `error-code`, `TIMESTAMP`) are found by
 /// their letters and digits, and give the report the seed's spelling gives.
 #[test]
@@ -175,18 +232,18 @@ fn the_seeds_columns_spelled_otherwise_give_the_same_report() {
 
 #[test]
 fn a_missing_column_or_key_lists_what_was_found() {
-    let csv = "time,version,code\n0:00:01,1.0,3\n";
+    let csv = "when,version,code\n0:00:01,1.0,3\n";
     let out = Errwatch::new(&["analyze", "x.csv", "--no-heatmap", "--build-column", "version"])
         .file("x.csv", csv)
         .run();
     assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:?}");
     assert_eq!(
         out.stderr,
-        "errwatch: x.csv:1: missing required column Timestamp (columns found: \"time\", \
+        "errwatch: x.csv:1: missing required column Timestamp (columns found: \"when\", \
          \"version\", \"code\")\n"
     );
     // A named count column is required.
-    let out = Errwatch::new(&["aggregate", "x.csv", "--timestamp-column", "time"])
+    let out = Errwatch::new(&["aggregate", "x.csv", "--timestamp-column", "when"])
         .file("x.csv", csv)
         .args(&["--build-column", "version", "--code-column", "code", "--count-column", "n"])
         .run();

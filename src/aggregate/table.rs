@@ -43,6 +43,9 @@ pub struct Table {
     /// The unit column in use, if any: `counts` then holds units affected per second (each unit
     /// once per code, build and slot, [`super::units`]), and `raw` the events.
     pub unit_column: Option<String>,
+    /// The fields the reader found by another exporter's name for them: `(seed name, column)`
+    /// ([`crate::input::columns::ColumnNames::resolved`]), over every shard merged.
+    pub chosen_columns: Vec<(&'static str, String)>,
     /// Per-second events, when `counts` holds units.
     pub raw: Option<Counts>,
 }
@@ -60,6 +63,7 @@ impl Table {
             repeated_headers: inventory.repeated_headers,
             skipped: inventory.skipped,
             unit_column: None,
+            chosen_columns: inventory.chosen_columns,
             raw: None,
         }
     }
@@ -194,6 +198,7 @@ pub fn merge(shards: impl IntoIterator<Item = Result<Table>>, name: &str) -> Res
         repeated_headers: 0,
         skipped: Skipped::default(),
         unit_column: None,
+        chosen_columns: Vec::new(),
         raw: None,
     };
     let mut aggregator = Aggregator::new();
@@ -252,6 +257,11 @@ pub fn merge(shards: impl IntoIterator<Item = Result<Table>>, name: &str) -> Res
             .map_err(|e| anyhow!("{}: {e:#} once merged with the inputs before it", shard.name))?;
         merged.rows += shard.rows;
         merged.repeated_headers += shard.repeated_headers;
+        for chosen in shard.chosen_columns {
+            if !merged.chosen_columns.contains(&chosen) {
+                merged.chosen_columns.push(chosen);
+            }
+        }
     }
     merged.counts = aggregator.finish();
     Ok(merged)
@@ -298,11 +308,15 @@ mod tests {
 
     #[test]
     fn a_missing_column_lists_the_columns_found() {
-        let e = error("Timestamp,Build,Error_Code\n0:00:01,1.0,3\n");
+        let e = error("Timestamp,Tag,Error_Code\n0:00:01,1.0,3\n");
         assert_eq!(
             e,
-            "t.csv:1: missing required column Build_Version (columns found: \"Timestamp\", \"Build\", \"Error_Code\")"
+            "t.csv:1: missing required column Build_Version (columns found: \"Timestamp\", \"Tag\", \"Error_Code\")"
         );
+        // Another exporter's name for it is taken, and the table says so.
+        let t = read_str("Timestamp,Build,Error_Code\n0:00:01,1.0,3\n").unwrap();
+        assert_eq!(t.chosen_columns, [("Build_Version", "Build".to_string())]);
+        assert_eq!(t.builds[0].version, "1.0");
     }
 
     #[test]

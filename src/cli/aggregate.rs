@@ -38,15 +38,18 @@ pub struct AggregateArgs {
     )]
     pub quiet: bool,
     /// The column (CSV) or key path (JSON lines: `event.time` is the key `time` of the object
-    /// under `event`) that holds the timestamp; matched case-insensitively.
-    #[arg(long, env = "ERRWATCH_AGGREGATE_TIMESTAMP_COLUMN", default_value = input::columns::DEFAULT_TIMESTAMP, value_name = "NAME")]
-    pub timestamp_column: String,
-    /// The column or key path of the build version.
-    #[arg(long, env = "ERRWATCH_AGGREGATE_BUILD_COLUMN", default_value = input::columns::DEFAULT_BUILD, value_name = "NAME")]
-    pub build_column: String,
-    /// The column or key path of the error code.
-    #[arg(long, env = "ERRWATCH_AGGREGATE_CODE_COLUMN", default_value = input::columns::DEFAULT_CODE, value_name = "NAME")]
-    pub code_column: String,
+    /// under `event`) that holds the timestamp; matched case-insensitively [default: Timestamp,
+    /// or in CSV and Parquet another exporter's name for it: time, ts, event_time, ...]
+    #[arg(long, env = "ERRWATCH_AGGREGATE_TIMESTAMP_COLUMN", value_name = "NAME")]
+    pub timestamp_column: Option<String>,
+    /// The column or key path of the build version [default: Build_Version, or build, version,
+    /// app_version, ...]
+    #[arg(long, env = "ERRWATCH_AGGREGATE_BUILD_COLUMN", value_name = "NAME")]
+    pub build_column: Option<String>,
+    /// The column or key path of the error code [default: Error_Code, or code, error,
+    /// error_type, ...]
+    #[arg(long, env = "ERRWATCH_AGGREGATE_CODE_COLUMN", value_name = "NAME")]
+    pub code_column: Option<String>,
     /// The column or key path of the number of events a row stands for; once named, it is
     /// required [default: a column named Count, when there is one].
     #[arg(long, env = "ERRWATCH_AGGREGATE_COUNT_COLUMN", value_name = "NAME")]
@@ -70,9 +73,9 @@ impl AggregateArgs {
             );
         }
         let columns = ColumnNames::new(
-            Some(self.timestamp_column),
-            Some(self.build_column),
-            Some(self.code_column),
+            self.timestamp_column,
+            self.build_column,
+            self.code_column,
             self.count_column,
         )?;
         Ok(AggregateConfig { inputs: self.inputs, output, quiet: self.quiet, columns })

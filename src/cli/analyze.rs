@@ -139,15 +139,18 @@ pub struct AnalyzeArgs {
     #[arg(long, env = "ERRWATCH_LATENESS", default_value_t = 5, value_name = "SECONDS")]
     pub lateness: u64,
     /// The column (CSV) or key path (JSON lines: `event.time` is the key `time` of the object
-    /// under `event`) that holds the timestamp; matched case-insensitively.
-    #[arg(long, env = "ERRWATCH_TIMESTAMP_COLUMN", default_value = input::columns::DEFAULT_TIMESTAMP, value_name = "NAME")]
-    pub timestamp_column: String,
-    /// The column or key path of the build version.
-    #[arg(long, env = "ERRWATCH_BUILD_COLUMN", default_value = input::columns::DEFAULT_BUILD, value_name = "NAME")]
-    pub build_column: String,
-    /// The column or key path of the error code.
-    #[arg(long, env = "ERRWATCH_CODE_COLUMN", default_value = input::columns::DEFAULT_CODE, value_name = "NAME")]
-    pub code_column: String,
+    /// under `event`) that holds the timestamp; matched case-insensitively [default: Timestamp,
+    /// or in CSV and Parquet another exporter's name for it: time, ts, event_time, ...]
+    #[arg(long, env = "ERRWATCH_TIMESTAMP_COLUMN", value_name = "NAME")]
+    pub timestamp_column: Option<String>,
+    /// The column or key path of the build version [default: Build_Version, or build, version,
+    /// app_version, ...]
+    #[arg(long, env = "ERRWATCH_BUILD_COLUMN", value_name = "NAME")]
+    pub build_column: Option<String>,
+    /// The column or key path of the error code [default: Error_Code, or code, error,
+    /// error_type, ...]
+    #[arg(long, env = "ERRWATCH_CODE_COLUMN", value_name = "NAME")]
+    pub code_column: Option<String>,
     /// The column or key path of the number of events a row stands for; once named, it is
     /// required [default: a column named Count, when there is one].
     #[arg(long, env = "ERRWATCH_COUNT_COLUMN", value_name = "NAME")]
@@ -305,9 +308,9 @@ impl AnalyzeArgs {
             Some(self.heatmap.unwrap_or_else(|| default_heatmap_path(&self.input)))
         };
         let columns = ColumnNames::new(
-            Some(self.timestamp_column),
-            Some(self.build_column),
-            Some(self.code_column),
+            self.timestamp_column,
+            self.build_column,
+            self.code_column,
             self.count_column,
         )?
         .with_unit(self.unit_column)?;

@@ -9,6 +9,11 @@
 //! under `app`); in CSV the dots are part of the column's name. A count column named on the
 //! command line is required; the default `Count` is used when present.
 //!
+//! A field no flag names whose seed name the header lacks is looked for among the names other
+//! exporters give it ([`TIMESTAMP_CANDIDATES`], [`BUILD_CANDIDATES`], [`CODE_CANDIDATES`]), in their
+//! order, compared as [`position`] compares ([`ColumnNames::resolved`]): `time,version,code` or
+//! `event_time,app_version,error_type` need no flags. The columns so chosen are said on stderr.
+//!
 //! A fifth, optional column names the *unit* an event comes from (a client, user, device or
 //! session): `--unit-column NAME`, or by default the header (JSON lines: key path) named as the
 //! earliest of [`UNIT_CANDIDATES`], compared without spaces, underscores, hyphens and dots, case
@@ -25,6 +30,52 @@ pub const DEFAULT_BUILD: &str = "Build_Version";
 pub const DEFAULT_CODE: &str = "Error_Code";
 /// The default (optional) count column.
 pub const DEFAULT_COUNT: &str = "Count";
+
+/// The names tried for the timestamp when no flag names it and the header has no `Timestamp`, the
+/// earlier preferred.
+pub const TIMESTAMP_CANDIDATES: [&str; 12] = [
+    "time",
+    "ts",
+    "event_time",
+    "event_timestamp",
+    "datetime",
+    "date_time",
+    "time_stamp",
+    "created_at",
+    "occurred_at",
+    "@timestamp",
+    "_time",
+    "timestamp_utc",
+];
+
+/// The names tried for the build version, as [`TIMESTAMP_CANDIDATES`] are.
+pub const BUILD_CANDIDATES: [&str; 10] = [
+    "build",
+    "version",
+    "app_version",
+    "build_id",
+    "build_number",
+    "release",
+    "release_version",
+    "client_version",
+    "app_build",
+    "sdk_version",
+];
+
+/// The names tried for the error code, as [`TIMESTAMP_CANDIDATES`] are.
+pub const CODE_CANDIDATES: [&str; 11] = [
+    "code",
+    "error",
+    "error_type",
+    "error_id",
+    "error_name",
+    "error_class",
+    "exception",
+    "exception_type",
+    "status_code",
+    "fault_code",
+    "event_code",
+];
 
 /// The unit column's names tried when none is named, the earlier preferred (matched as
 /// [`unit_rank`] says).
@@ -103,6 +154,9 @@ pub struct ColumnNames {
     pub count_required: bool,
     /// The unit's column, if any ([`ColumnNames::with_unit`]; off by default).
     pub unit: UnitColumn,
+    /// Whether the timestamp, build and code keep the seed's names because no flag named them,
+    /// so that another exporter's names may stand in ([`ColumnNames::resolved`]).
+    defaulted: [bool; 3],
 }
 
 impl Default for ColumnNames {
@@ -114,6 +168,7 @@ impl Default for ColumnNames {
             count: DEFAULT_COUNT.into(),
             count_required: false,
             unit: UnitColumn::Off,
+            defaulted: [true; 3],
         }
     }
 }
@@ -130,6 +185,7 @@ impl ColumnNames {
     ) -> Result<ColumnNames> {
         let defaults = ColumnNames::default();
         let names = ColumnNames {
+            defaulted: [timestamp.is_none(), build.is_none(), code.is_none()],
             count_required: count.is_some(),
             timestamp: timestamp.unwrap_or(defaults.timestamp),
             build: build.unwrap_or(defaults.build),
@@ -204,6 +260,49 @@ impl ColumnNames {
             }
         };
         Ok(self)
+    }
+
+    /// The names as the header `found` (trimmed) has them: a field that no flag named takes its
+    /// seed name as the header spells it, or when [`position`] does not find it, the first of its
+    /// candidates
+    /// ([`TIMESTAMP_CANDIDATES`], ...) that it finds in a column no other field reads, written as
+    /// the header writes it. Also returns what was so chosen, `(seed name, column)`, for the
+    /// message that says it. A field found nowhere keeps its name, for the error that names it.
+    pub fn resolved<S: AsRef<str>>(
+        &self,
+        found: &[S],
+    ) -> (ColumnNames, Vec<(&'static str, String)>) {
+        let mut names = self.clone();
+        let mut chosen = Vec::new();
+        let defaults = [DEFAULT_TIMESTAMP, DEFAULT_BUILD, DEFAULT_CODE];
+        let candidates: [&[&str]; 3] = [&TIMESTAMP_CANDIDATES, &BUILD_CANDIDATES, &CODE_CANDIDATES];
+        let mut taken: Vec<usize> = [&names.timestamp, &names.build, &names.code, &names.count]
+            .iter()
+            .filter_map(|name| position(found, name))
+            .collect();
+        for field in 0..3 {
+            let name = [&names.timestamp, &names.build, &names.code][field];
+            if !self.defaulted[field] {
+                continue;
+            }
+            if let Some(at) = position(found, name) {
+                // The seed's name as the header spells it (`Build Version`; in JSON lines the
+                // path `error.code`): not a guess, nothing to say.
+                *[&mut names.timestamp, &mut names.build, &mut names.code][field] =
+                    found[at].as_ref().to_string();
+                continue;
+            }
+            let free =
+                |candidate: &&str| position(found, candidate).filter(|at| !taken.contains(at));
+            let Some(at) = candidates[field].iter().find_map(free) else {
+                continue;
+            };
+            taken.push(at);
+            let column = found[at].as_ref().to_string();
+            chosen.push((defaults[field], column.clone()));
+            *[&mut names.timestamp, &mut names.build, &mut names.code][field] = column;
+        }
+        (names, chosen)
     }
 
     /// Each field's flag and name, the count last.
@@ -288,6 +387,36 @@ mod tests {
         assert!(e.contains("--unit-column") && e.contains("trimmed"), "{e}");
         let e = with(Some("error_code")).unwrap_err().to_string();
         assert!(e.contains("--code-column and --unit-column"), "{e}");
+    }
+
+    #[test]
+    fn another_exporters_names_stand_in_for_the_seeds() {
+        let guess = |header: &[&str]| {
+            let (names, chosen) = ColumnNames::default().resolved(header);
+            let fields = [names.timestamp, names.build, names.code];
+            (fields, chosen.into_iter().map(|(_, column)| column).collect::<Vec<_>>())
+        };
+        // Written as the header writes them, whatever their separators and case.
+        let (fields, chosen) = guess(&["Time", "host", "App Version", "error-type"]);
+        assert_eq!(fields, ["Time", "App Version", "error-type"]);
+        assert_eq!(chosen, ["Time", "App Version", "error-type"]);
+        // The earlier candidate wins; a column the seed's name finds is never taken by another.
+        let (fields, chosen) = guess(&["ts", "time", "version", "build", "Error_Code", "code"]);
+        assert_eq!(fields, ["time", "build", "Error_Code"]);
+        assert_eq!(chosen, ["time", "build"]);
+        // The seed's names are taken as the header spells them; nothing is said of them.
+        let (fields, chosen) = guess(&["timestamp", "Build Version", "error.code"]);
+        assert_eq!(fields, ["timestamp", "Build Version", "error.code"]);
+        assert!(chosen.is_empty());
+        // None found: the seed's name stays, for the error.
+        let (fields, chosen) = guess(&["when", "version", "what"]);
+        assert_eq!(fields, ["Timestamp", "version", "Error_Code"]);
+        assert_eq!(chosen, ["version"]);
+        // A field a flag named is never guessed.
+        let named = named("when", "", "", "").unwrap();
+        let (names, chosen) = named.resolved(&["time", "build", "code"]);
+        assert_eq!(names.timestamp, "when");
+        assert_eq!(chosen.len(), 2);
     }
 
     #[test]

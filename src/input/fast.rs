@@ -113,6 +113,7 @@ pub fn read_file<S: CountSink>(
             *repeated
         },
     )
+    .map(|inventory| Inventory { chosen_columns: layout.columns.chosen.clone(), ..inventory })
 }
 
 /// What the start of the file says about all of it.
@@ -1265,6 +1266,7 @@ pub(super) fn merge<S: CountSink, X>(
         codes: codes.iter().map(|c| Code::parse(c)).collect(),
         repeated_headers,
         skipped: super::Skipped::default(),
+        chosen_columns: Vec::new(),
     })
 }
 

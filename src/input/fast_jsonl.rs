@@ -84,6 +84,7 @@ pub fn read_file<S: CountSink>(
     )?;
     let workers = workers.into_iter().map(|w| (w.counted, ())).collect();
     merge(layout.notation, workers, sink, |_, _, _, _| 0)
+        .map(|inventory| Inventory { chosen_columns: layout.chosen.clone(), ..inventory })
 }
 
 /// A key the scanner looks for.
@@ -113,6 +114,8 @@ fn wanted(paths: &[Vec<String>; FIELDS]) -> Vec<Wanted> {
 /// What the start of the file says about all of it.
 struct Layout {
     names: ColumnNames,
+    /// The fields found by another exporter's name: `(seed name, key path)`.
+    chosen: Vec<(&'static str, String)>,
     /// The key paths, as the reference parser takes them.
     paths: [Vec<String>; FIELDS],
     wanted: Vec<Wanted>,
@@ -134,7 +137,6 @@ impl Layout {
     /// Reads the layout from the first bytes of the file; `whole` says they are the whole file.
     fn find(head: &[u8], whole: bool, names: &ColumnNames) -> Result<Layout, GaveUp> {
         let data_start = if head.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-        let paths = jsonl::split_paths(names);
         let mut rest = &head[data_start..];
         let first = loop {
             let (line, next) = match memchr::memchr(b'\n', rest) {
@@ -152,6 +154,9 @@ impl Layout {
         };
         let invalid = |_| GaveUp("an invalid first line");
         let text = jsonl::object_text(1, first).map_err(invalid)?;
+        let (resolved, chosen) = names.resolved(&jsonl::key_paths(text));
+        let names = &resolved;
+        let paths = jsonl::split_paths(names);
         if names.unit == UnitColumn::Auto && jsonl::unit_key(text, names).is_some() {
             return Err(GaveUp("a unit key (units are counted on the reference path)"));
         }
@@ -163,6 +168,7 @@ impl Layout {
             .and_then(|found| found[TIMESTAMP])
             .map(|stamp| first[..stamp.start].to_vec());
         Ok(Layout {
+            chosen,
             names: names.clone(),
             wanted,
             prefix,

@@ -74,9 +74,15 @@ pub struct JsonLines<R> {
     paths: [Vec<String>; FIELDS],
     /// The unit's key path (empty in `paths` when there is none).
     unit: Option<String>,
-    /// The field names while the unit key is still to be found among the first line's key
-    /// paths (auto-detection).
-    unit_auto: Option<ColumnNames>,
+    /// Whether the unit key is still to be found among the first line's key paths
+    /// (auto-detection).
+    unit_auto: bool,
+    /// The fields' key paths as the first line writes them ([`ColumnNames::resolved`]), and
+    /// whether that line is still to come.
+    names: ColumnNames,
+    unresolved: bool,
+    /// The fields found by another exporter's name: `(seed name, key path)`.
+    chosen: Vec<(&'static str, String)>,
 }
 
 impl<R: BufRead> JsonLines<R> {
@@ -96,8 +102,17 @@ impl<R: BufRead> JsonLines<R> {
             line: 0,
             paths,
             unit,
-            unit_auto: (names.unit == UnitColumn::Auto).then(|| names.clone()),
+            unit_auto: names.unit == UnitColumn::Auto,
+            names: names.clone(),
+            unresolved: true,
+            chosen: Vec::new(),
         }
+    }
+
+    /// The fields found by another exporter's name for them, once the first line has shown its
+    /// keys: `(seed name, key path)`.
+    pub fn chosen(&self) -> &[(&'static str, String)] {
+        &self.chosen
     }
 
     /// The unit's key path, once known.
@@ -105,8 +120,9 @@ impl<R: BufRead> JsonLines<R> {
         self.unit.as_deref()
     }
 
-    /// The next non-blank line's values, `None` at the end of the input.
-    pub fn next_line(&mut self) -> Result<Option<Line<'_>>, LineError> {
+    /// The next non-blank line's values, `None` at the end of the input, with the fields' key
+    /// paths as the first line wrote them.
+    pub fn next_line(&mut self) -> Result<Option<(Line<'_>, &ColumnNames)>, LineError> {
         let (start, end) = loop {
             self.buf.clear();
             match self.reader.read_until(b'\n', &mut self.buf) {
@@ -122,13 +138,21 @@ impl<R: BufRead> JsonLines<R> {
         };
         let line = self.line;
         let text = object_text(line, &self.buf[start..end])?;
-        if let Some(names) = self.unit_auto.take()
-            && let Some(key) = unit_key(text, &names)
+        if std::mem::take(&mut self.unresolved) {
+            let (names, chosen) = self.names.resolved(&key_paths(text));
+            let unit = std::mem::take(&mut self.paths[UNIT]);
+            self.paths = split_paths(&names);
+            self.paths[UNIT] = unit;
+            (self.names, self.chosen) = (names, chosen);
+        }
+        if std::mem::take(&mut self.unit_auto)
+            && let Some(key) = unit_key(text, &self.names)
         {
             self.paths[UNIT] = split_path(&key);
             self.unit = Some(key);
         }
-        parse_line(line, text, &self.paths, self.unit.as_deref()).map(Some)
+        let line = parse_line(line, text, &self.paths, self.unit.as_deref())?;
+        Ok(Some((line, &self.names)))
     }
 }
 
@@ -400,7 +424,7 @@ mod tests {
     fn first(text: &str, names: &ColumnNames) -> Result<[Option<Value<'static>>; FIELDS], String> {
         let mut lines = JsonLines::new(text.as_bytes(), names);
         match lines.next_line() {
-            Ok(Some(line)) => Ok(line.values.map(|v| {
+            Ok(Some((line, _))) => Ok(line.values.map(|v| {
                 v.map(|v| match v {
                     Value::Text(t) => Value::Text(Cow::Owned(t.into_owned())),
                     Value::Number(n) => Value::Text(Cow::Owned(format!("#{n}"))),

@@ -98,6 +98,9 @@ pub struct Inventory {
     pub repeated_headers: u64,
     /// Invalid rows skipped (with `--skip-invalid`).
     pub skipped: Skipped,
+    /// The fields found by another exporter's name for them: `(seed name, column)`
+    /// ([`ColumnNames::resolved`]).
+    pub chosen_columns: Vec<(&'static str, String)>,
 }
 
 /// Where a reader that counts (the fast path) puts its counts: the per-second aggregator is one.
@@ -340,12 +343,18 @@ struct Columns {
     /// The unit column's position and name as the header writes it.
     unit: Option<(usize, String)>,
     width: usize,
+    /// The fields' names as the header writes them ([`ColumnNames::resolved`]).
+    names: ColumnNames,
+    /// The fields found by another exporter's name: `(seed name, column)`.
+    chosen: Vec<(&'static str, String)>,
 }
 
 impl Columns {
     fn find(header: &csv::ByteRecord, name: &str, wanted: &ColumnNames) -> Result<Columns> {
         let names: Vec<String> =
             header.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
+        let (wanted, chosen) = wanted.resolved(&names);
+        let wanted = &wanted;
         let position = |wanted: &str| columns::position(&names, wanted);
         let required = |wanted: &str| {
             position(wanted).ok_or_else(|| {
@@ -383,6 +392,8 @@ impl Columns {
             count,
             unit: unit.map(|at| (at, names[at].clone())),
             width: names.len(),
+            names: wanted.clone(),
+            chosen,
         })
     }
 }
@@ -638,6 +649,10 @@ impl<R: Read> Rows<R> {
                 },
             }
         };
+        let names = match &format {
+            Format::Csv(csv) => &csv.columns.names.clone(),
+            _ => names,
+        };
         Ok(Rows::with_format(shown, format, names))
     }
 
@@ -646,8 +661,9 @@ impl<R: Read> Rows<R> {
     #[cfg(feature = "parquet")]
     pub fn parquet(path: &std::path::Path, name: &str, names: &ColumnNames) -> Result<Rows<R>> {
         let shown = visible(name).into_owned();
-        let format = Format::Parquet(Box::new(parquet::ParquetRows::open(path, &shown, names)?));
-        Ok(Rows::with_format(shown, format, names))
+        let rows = parquet::ParquetRows::open(path, &shown, names)?;
+        let names = rows.names().clone();
+        Ok(Rows::with_format(shown, Format::Parquet(Box::new(rows)), &names))
     }
 
     fn with_format(shown: String, format: Format<R>, names: &ColumnNames) -> Rows<R> {
@@ -695,9 +711,21 @@ impl<R: Read> Rows<R> {
         }
     }
 
+    /// The fields found by another exporter's name for them, `(seed name, column as the header
+    /// writes it)` ([`ColumnNames::resolved`]).
+    pub fn chosen_columns(&self) -> &[(&'static str, String)] {
+        match &self.format {
+            Format::Csv(csv) => &csv.columns.chosen,
+            #[cfg(feature = "parquet")]
+            Format::Parquet(parquet) => parquet.chosen(),
+            Format::Json(json) => json.chosen(),
+        }
+    }
+
     /// What the rows read so far said of the input, once they are all read.
     pub fn into_inventory(self) -> Inventory {
         Inventory {
+            chosen_columns: self.chosen_columns().to_vec(),
             notation: self.notation,
             rows: self.rows,
             builds: self.builds,
@@ -727,9 +755,7 @@ impl<R: Read> Rows<R> {
             Format::Csv(csv) => {
                 csv.next(&self.shown, &self.names, self.notation, &mut self.repeated_headers)?
             }
-            Format::Json(json) => {
-                next_json(json, &self.shown, &self.names, self.notation, self.epoch_unit)?
-            }
+            Format::Json(json) => next_json(json, &self.shown, self.notation, self.epoch_unit)?,
             #[cfg(feature = "parquet")]
             Format::Parquet(rows) => {
                 next_parquet(rows, &self.shown, &self.names, self.notation, self.epoch_unit)?
@@ -932,11 +958,10 @@ impl<R: Read> CsvRecords<R> {
 fn next_json<'a, R: BufRead>(
     json: &'a mut JsonLines<R>,
     name: &str,
-    names: &ColumnNames,
     notation: Option<Notation>,
     epoch_unit: Option<EpochUnit>,
 ) -> std::result::Result<Step<'a>, Bad> {
-    let line = match json.next_line() {
+    let (line, names) = match json.next_line() {
         Ok(Some(line)) => line,
         Ok(None) => return Ok(Step::End),
         Err(e) => return Err(line_error(name, e)),

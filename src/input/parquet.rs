@@ -118,6 +118,10 @@ pub struct ParquetRows {
     at: usize,
     /// Rows handed out so far.
     row: u64,
+    /// The fields' names as the file's columns write them ([`ColumnNames::resolved`]).
+    names: ColumnNames,
+    /// The fields found by another exporter's name: `(seed name, column)`.
+    chosen: Vec<(&'static str, String)>,
 }
 
 /// The columns read: timestamp, build, code and count, in that order. (A unit column,
@@ -140,6 +144,8 @@ impl ParquetRows {
             .map_err(|e| anyhow!("{shown}: not a readable Parquet file: {e:#}"))?;
         let schema = reader.metadata().file_metadata().schema_descr_ptr();
         let found: Vec<String> = schema.columns().iter().map(|c| c.path().string()).collect();
+        let (resolved, chosen) = names.resolved(&found);
+        let names = &resolved;
         let position = |wanted: &str| super::columns::position(&found, wanted);
         let missing = |wanted: &str| {
             anyhow!(
@@ -189,7 +195,19 @@ impl ParquetRows {
             batch_rows: 0,
             at: 0,
             row: 0,
+            names: resolved.clone(),
+            chosen,
         })
+    }
+
+    /// The fields' names as the file's columns write them.
+    pub fn names(&self) -> &ColumnNames {
+        &self.names
+    }
+
+    /// The fields found by another exporter's name: `(seed name, column)`.
+    pub fn chosen(&self) -> &[(&'static str, String)] {
+        &self.chosen
     }
 
     /// The next row's number (from 1) and its four cells (`None` for an absent count column),

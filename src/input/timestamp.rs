@@ -4,7 +4,8 @@
 //!
 //! - [`Notation::Offset`]: `H:MM:SS` offsets from the start of the capture, with any number of hour
 //!   digits (`0:00:00`, `1:00:00`, `25:00:00`), or after a number of days as Python writes a
-//!   `timedelta` (`1 day, 0:00:05`, `-1 day, 23:59:59`);
+//!   `timedelta` (`1 day, 0:00:05`, `-1 day, 23:59:59`) or pandas a `Timedelta` (`0 days
+//!   00:00:05`, `-1 days +23:59:59`);
 //! - [`Notation::Rfc3339`]: RFC 3339 instants (`2026-11-22T10:00:05Z`,
 //!   `2026-11-22T11:00:05+01:00`), also with a space for the `T` (`2026-11-22 10:00:05+00:00`,
 //!   as SQL and pandas write them) and without an offset (`2026-11-22 10:00:05`, Python's
@@ -141,13 +142,19 @@ impl Notation {
 /// `H:MM:SS` with any number of hour digits, minutes and seconds below 60, and an optional
 /// fraction of a second (`0:00:01.250`), which is truncated; optionally after a whole number of
 /// days as Python's `str(timedelta)` writes them (`2 days, 1:00:00`; `-1 day, 23:59:59` is one
-/// second before zero).
+/// second before zero) or as pandas writes a `Timedelta` (`2 days 01:00:00`, `-1 days
+/// +23:59:59`).
 fn parse_offset(field: &str) -> Result<i64, TimestampError> {
-    let Some((days, rest)) = field.split_once(", ") else {
+    let bad = || error("not an H:MM:SS timestamp");
+    let (days, rest) = if let Some((days, rest)) = field.split_once(", ") {
+        let days = days.strip_suffix(" days").or_else(|| days.strip_suffix(" day"));
+        (days.ok_or_else(bad)?, rest)
+    } else if let Some((days, rest)) = field.split_once(" days ") {
+        // pandas: `0 days 00:00:05`, `-1 days +23:59:59`.
+        (days, rest.strip_prefix('+').unwrap_or(rest))
+    } else {
         return parse_hms(field);
     };
-    let bad = || error("not an H:MM:SS timestamp");
-    let days = days.strip_suffix(" days").or_else(|| days.strip_suffix(" day")).ok_or_else(bad)?;
     let unsigned = days.strip_prefix('-').unwrap_or(days);
     if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
@@ -362,6 +369,17 @@ mod tests {
             assert!(Notation::Offset.parse(bad).is_err(), "{bad}");
         }
         assert!(Notation::Offset.parse("99999999999999 days, 0:00:00").is_err());
+    }
+
+    #[test]
+    fn pandas_timedeltas_add_their_days() {
+        assert_eq!(Notation::Offset.parse("0 days 00:00:05"), Ok(5));
+        assert_eq!(Notation::Offset.parse("1 days 01:00:00.500000"), Ok(86_400 + 3600));
+        assert_eq!(Notation::Offset.parse("-1 days +23:59:59"), Ok(-1));
+        assert_eq!(Notation::detect("0 days 00:00:00"), Some(Notation::Offset));
+        for bad in ["0 days  00:00:05", "x days 00:00:05", " days 00:00:05", "0 days 0:0:05"] {
+            assert!(Notation::Offset.parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::report::Report;
 /// Runs the pipeline after reading: choose builds, bin, detect. Returns the report and the bins
 /// (for the heatmap).
 pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
+    say_chosen_columns(&table.name, &table.chosen_columns);
     if let Some(column) = &table.unit_column {
         say_unit_column(&table.name, column);
     }
@@ -134,6 +135,24 @@ fn auto_share(bins: &Bins) -> Result<f64> {
         )),
         Some(share) => Ok(share),
     }
+}
+
+/// Says, once, which fields were found by another exporter's name for them (nothing when none
+/// was), so that a guess is never silent.
+pub fn say_chosen_columns(input: &str, chosen: &[(&'static str, String)]) {
+    if chosen.is_empty() {
+        return;
+    }
+    let columns: Vec<String> = chosen
+        .iter()
+        .map(|(field, column)| format!("{field} from \"{}\"", crate::escape::visible(column)))
+        .collect();
+    eprintln!(
+        "errwatch: {}: reading {} (name others with --timestamp-column, --build-column, \
+         --code-column)",
+        crate::escape::visible(input),
+        columns.join(", ")
+    );
 }
 
 /// Says, once, which column the clients affected are counted by.

@@ -37,6 +37,7 @@ pub fn run(config: &AggregateConfig) -> Result<()> {
                 ..Default::default()
             },
         )?;
+        super::batch::say_chosen_columns(&table.name, &table.chosen_columns);
         if table.repeated_headers > 0 {
             eprintln!(
                 "errwatch: warning: {}: skipped {} repeated header line(s)",

@@ -456,9 +456,14 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     let (mut clients, mut raw) = (aggregate::Aggregator::new(), aggregate::Aggregator::new());
     let mut latest: Option<i64> = None;
     let mut said_unit = false;
+    let mut said_columns = false;
     let mut last_heatmap: Option<Instant> = None;
     let mut heatmap_failed = false;
     while let Some(row) = rows.next_row()? {
+        // Once the header, or the first JSON line, has shown its names.
+        if !std::mem::replace(&mut said_columns, true) {
+            super::batch::say_chosen_columns(name, rows.chosen_columns());
+        }
         // A row the counters cannot hold is refused, or skipped, as a file read refuses it.
         let refused = if !live.span_allows(row.second) {
             Some(aggregate::SPAN_TOO_LONG.to_string())
