@@ -216,6 +216,24 @@ fn other_exporters_column_names_are_found_said_and_give_the_same_report() {
     assert!(out.stderr.contains("cannot tell the baseline from the canary"), "{out:?}");
 }
 
+/// Tab-, semicolon- and bar-separated files (told by a header line without commas) give the
+/// report the CSV gives.
+#[test]
+fn tab_semicolon_and_bar_separated_files_give_the_same_report() {
+    let csv = generated_csv();
+    let expected = report(csv.as_bytes(), &[]);
+    assert_eq!(expected.code, 1, "{expected:?}");
+    for delimiter in ["\t", ";", "|"] {
+        let out = report(csv.replace(',', delimiter).as_bytes(), &[]);
+        assert_eq!((out.code, &out.stdout), (expected.code, &expected.stdout), "{delimiter:?}");
+    }
+    // A header with a comma is CSV, whatever else its names hold.
+    let out = Errwatch::new(&["analyze", "x.csv", "--no-heatmap", "--baseline", "1.0"])
+        .file("x.csv", "Timestamp,Build_Version,Error_Code;x\n0:00:01,1.0,3\n0:00:02,2.0,3\n")
+        .run();
+    assert!(out.stderr.contains("missing required column Error_Code"), "{out:?}");
+}
+
 /// The seed's columns spelled otherwise (`Build Version`, `error-code`, `TIMESTAMP`) are found by
 /// their letters and digits, and give the report the seed's spelling gives.
 #[test]

@@ -475,6 +475,20 @@ impl<R: Read> Sniffed<R> {
         is_json_lines(name, &self.head)
     }
 
+    /// The CSV field delimiter its header line uses: a comma, unless the line has none and has a
+    /// tab, a semicolon or a bar (tab-separated values, or CSV as spreadsheets write it where a
+    /// comma is the decimal mark), the first of those it has.
+    fn delimiter(&self) -> u8 {
+        let head = self.head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.head);
+        let start = head.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(head.len());
+        let line = &head[start..];
+        let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
+        if line.contains(&b',') {
+            return b',';
+        }
+        [b'\t', b';', b'|'].into_iter().find(|d| line.contains(d)).unwrap_or(b',')
+    }
+
     /// What the input looks like when it is neither CSV nor JSON lines, for the error that says
     /// its columns are missing.
     fn not_csv(&self) -> Option<&'static str> {
@@ -816,11 +830,13 @@ impl<R: Read> CsvRecords<R> {
     /// Reads the header; `name` is the input's name, `shown` the same made [`visible`].
     fn open(reader: Sniffed<R>, name: &str, shown: &str, names: &ColumnNames) -> Result<Self> {
         let cuts = Cuts::default();
+        let delimiter = reader.delimiter();
         let limited = FieldLimit::new(LineLimit::new(reader), std::sync::Arc::clone(&cuts));
         let mut buffered = BufReader::with_capacity(1 << 16, limited);
         skip_bom(&mut buffered).with_context(|| format!("{shown}: cannot read"))?;
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
+            .delimiter(delimiter)
             .flexible(true)
             .trim(csv::Trim::All)
             .from_reader(buffered);
