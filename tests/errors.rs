@@ -61,6 +61,13 @@ const BAD_INPUTS: &[BadInput] = &[
         ),
     },
     BadInput {
+        case: "no header line",
+        csv: b"0:00:01,1.0,3\n0:00:02,2.0,3\n",
+        says: Says::Line(
+            "errwatch: x.csv:1: missing required column Timestamp (columns found: \"0:00:01\", \"1.0\", \"3\"); the first line looks like a data row: the file needs a header line naming its columns (Timestamp,Build_Version,Error_Code)",
+        ),
+    },
+    BadInput {
         case: "missing required column",
         csv: b"Timestamp,Tag,Error_Code\n0:00:01,1.0,3\n",
         says: Says::Line(

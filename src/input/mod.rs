@@ -356,15 +356,23 @@ impl Columns {
         let (wanted, chosen) = wanted.resolved(&names);
         let wanted = &wanted;
         let position = |wanted: &str| columns::position(&names, wanted);
+        // A first line whose fields read as a timestamp is data: the header is missing.
+        let headless = names.iter().any(|n| Notation::detect(n).is_some());
         let required = |wanted: &str| {
             position(wanted).ok_or_else(|| {
                 anyhow!(
-                    "{}:1: missing required column {} (columns found: {})",
+                    "{}:1: missing required column {} (columns found: {}){}",
                     visible(name),
                     visible(wanted),
                     crate::escape::list_cut(
                         names.iter().map(|n| quote(n)).collect::<Vec<_>>().iter()
-                    )
+                    ),
+                    if headless {
+                        "; the first line looks like a data row: the file needs a header line \
+                         naming its columns (Timestamp,Build_Version,Error_Code)"
+                    } else {
+                        ""
+                    }
                 )
             })
         };
