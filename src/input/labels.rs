@@ -183,15 +183,31 @@ pub enum Unordered {
 }
 
 /// How build `a` orders against build `b` as versions (`Less`: `a` is older), or why it cannot be
-/// told.
+/// told. Two labels that are not both versions but share a name before their versions
+/// (`build_7` and `build_12`, `release-2024.11.01` and `release-2024.11.15`, `app-v1.2` and
+/// `app-v1.10`) are ordered by what follows it ([`shared_name`]).
 pub fn order_versions(a: &str, b: &str) -> Result<Ordering, Unordered> {
-    let (Some(x), Some(y)) = (Version::parse(a), Version::parse(b)) else {
+    let parsed = |a, b| Some((Version::parse(a)?, Version::parse(b)?));
+    let Some((x, y)) = parsed(a, b).or_else(|| {
+        let name = shared_name(a, b)?;
+        parsed(&a[name..], &b[name..])
+    }) else {
         return Err(Unordered::NotVersions);
     };
     match x.cmp(&y) {
         Ordering::Equal => Err(Unordered::EqualVersions),
         ord => Ok(ord),
     }
+}
+
+/// The length of the name two labels share before their versions: their common prefix, cut back
+/// to just after its last character that is neither an ASCII digit nor a dot (so `release-2024.11.`
+/// of `release-2024.11.01` and `release-2024.11.15` is `release-`), `None` when that leaves
+/// nothing or the cut is at the end of one of them.
+fn shared_name(a: &str, b: &str) -> Option<usize> {
+    let common = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    let cut = a.as_bytes()[..common].iter().rposition(|&c| !c.is_ascii_digit() && c != b'.')? + 1;
+    (cut < a.len() && cut < b.len()).then_some(cut)
 }
 
 /// A total order on build labels, for listing them: versions first, in version order (equal
@@ -270,6 +286,22 @@ mod tests {
         assert_eq!(order("1.2", "1.2.1"), Ok(Ordering::Less));
         assert_eq!(order("1.2", "1.2.0"), Ok(Ordering::Less), "a prefix is lower");
         assert_eq!(order("2.10.0", "2.4.0"), Ok(Ordering::Greater));
+    }
+
+    #[test]
+    fn labels_that_share_a_name_before_their_versions_order_by_them() {
+        assert_eq!(order("build_7", "build_12"), Ok(Ordering::Less));
+        assert_eq!(order("release-2024.11.15", "release-2024.11.01"), Ok(Ordering::Greater));
+        assert_eq!(order("app-v1.2", "app-v1.10"), Ok(Ordering::Less));
+        assert_eq!(order("web-1.2.0-rc1", "web-1.2.0"), Ok(Ordering::Less));
+        assert_eq!(shared_name("release-2024.11.01", "release-2024.11.15"), Some(8));
+        // Nothing shared, nothing after it, or no version after it: not ordered.
+        for (a, b) in [("A", "B"), ("abc123f", "abc124f"), ("node-a1", "node-b2"), ("x-", "x-1")] {
+            assert_eq!(order(a, b), Err(Unordered::NotVersions), "{a} {b}");
+        }
+        assert_eq!(order("2025-12-31", "2026-01-01"), Err(Unordered::NotVersions));
+        assert_eq!(order("build_1.0", "build_1"), Ok(Ordering::Greater));
+        assert_eq!(order("build_01", "build_1"), Err(Unordered::EqualVersions));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! `--baseline` and `--canary` name them; one name implies the other when there are exactly two
 //! builds; with no names, of exactly two builds one whose label says its role (`baseline`,
 //! `canary`, `old`, `new`, ... [`role_of`]) takes it, and otherwise the older of two versions is
-//! the baseline, as [`order_versions`] reads them. When the two labels are not both versions (git
+//! the baseline, as [`order_versions`] reads them (also after a name both labels share,
+//! `build_7` and `build_12`). When the two labels are not both versions (git
 //! SHAs, names) or are the same version written differently, errwatch refuses to guess and asks
 //! for a name: a wrong guess swaps the roles, and a regression then reads as an improvement and
 //! passes. How the roles were told apart goes into the report ([`ChosenBy`]). A build whose every
