@@ -5,7 +5,8 @@
 //! fed. When a bin closes (a second of a later bin arrives, or the input ends), every window of
 //! every length in `--threshold-bins` that ends with it is handed to the [`BinRule`] for every code
 //! seen so far, with the code's last bins as running sums ([`WindowSums`]), so a window costs the
-//! same whatever its length. Seconds without events need not be fed: a window rule does nothing
+//! same whatever its length: first all of them together, with their events and dispersions
+//! ([`BinRule::plan`], where the rolling rule shares the bin's budget), then code by code. Seconds without events need not be fed: a window rule does nothing
 //! with a quiet second but count it into its bin, so a gap between two seconds fed is quiet
 //! seconds, and the bins it spans close when the later second arrives. Windows that fire extend the code's open episode when they overlap or touch it (their
 //! first bin is at most one past its last); otherwise the open episode ends and a new one starts.
