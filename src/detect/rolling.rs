@@ -18,7 +18,7 @@
 //! - a window with `n` events cannot produce a p-value below `s^n` (all `n` on the canary), so
 //!   one that cannot reach its level is not tested and needs no share of the budget (Tarone
 //!   1990): the budget is shared equally by the `k` windows, over all codes and lengths, that
-//!   can reach `budget / k`, the smallest `k` for which no more than `k` can ([`tarone_level`]).
+//!   can reach `budget / k`, the smallest `k` for which no more than `k` can (`tarone_level`).
 //!   Each of them is tested at `budget / k`; that is at least the plain Bonferroni share,
 //!   `budget / (codes x lengths)`, and on a stream whose rare codes cannot reach it, several times
 //!   it;

@@ -185,7 +185,7 @@ pub enum Unordered {
 /// How build `a` orders against build `b` as versions (`Less`: `a` is older), or why it cannot be
 /// told. Two labels that are not both versions but share a name before their versions
 /// (`build_7` and `build_12`, `release-2024.11.01` and `release-2024.11.15`, `app-v1.2` and
-/// `app-v1.10`) are ordered by what follows it ([`shared_name`]).
+/// `app-v1.10`) are ordered by what follows it (`shared_name`).
 pub fn order_versions(a: &str, b: &str) -> Result<Ordering, Unordered> {
     let parsed = |a, b| Some((Version::parse(a)?, Version::parse(b)?));
     let Some((x, y)) = parsed(a, b).or_else(|| {
