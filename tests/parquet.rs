@@ -171,6 +171,35 @@ fn timestamp_columns_of_every_unit_give_the_alerts_of_the_csv() {
     }
 }
 
+/// `TIME` columns (what DuckDB makes of `H:MM:SS`) are offsets, seconds since midnight.
+#[test]
+fn time_of_day_columns_give_the_alerts_of_the_offset_csv() {
+    let events = events();
+    let offset = |second: i64| second - generate::DEFAULT_EPOCH_START;
+    let mut csv = String::from("Timestamp,Build_Version,Error_Code\n");
+    for (second, build, code) in &events {
+        let s = offset(*second);
+        csv.push_str(&format!("{}:{:02}:{:02},{build},{code}\n", s / 3600, s / 60 % 60, s % 60));
+    }
+    for (unit, per_second) in [("MILLIS", 1_000), ("MICROS", 1_000_000), ("NANOS", 1_000_000_000)] {
+        let physical = if unit == "MILLIS" { "int32" } else { "int64" };
+        let schema = format!(
+            "message events {{ required {physical} Timestamp (TIME({unit},false)); \
+             required binary Build_Version (STRING); required binary Error_Code (STRING); }}"
+        );
+        // A fraction of a second is floored, as in the CSV notations.
+        let stamps = events.iter().map(|e| offset(e.0) * per_second + per_second / 2);
+        let stamps = if unit == "MILLIS" {
+            Values::Int32(stamps.map(|s| Some(i32::try_from(s).unwrap())).collect())
+        } else {
+            Values::Int64(stamps.map(Some).collect())
+        };
+        let [builds, codes] = builds_and_codes(&events);
+        let parquet = write_parquet(&schema, &[stamps, builds, codes], 7_000);
+        assert_eq!(same_analysis(&csv, &parquet, &[]), 1, "{unit}: the stream has a regression");
+    }
+}
+
 #[test]
 fn spark_int96_timestamps_give_the_alerts_of_the_csv() {
     const JULIAN_DAY_OF_EPOCH: i64 = 2_440_588;
@@ -305,8 +334,8 @@ fn a_column_of_another_type_is_named_with_its_type() {
     assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:?}");
     assert_eq!(
         out.stderr,
-        "errwatch: x.parquet: column Timestamp is of type DOUBLE: expected a TIMESTAMP, an \
-         integer or a string\n"
+        "errwatch: x.parquet: column Timestamp is of type DOUBLE: expected a TIMESTAMP, a TIME, \
+         an integer or a string\n"
     );
 }
 

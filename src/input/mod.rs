@@ -1139,6 +1139,7 @@ fn next_parquet<'a>(
             }
             (Notation::Epoch, second, Some(unit))
         }
+        Cell::TimeOfDay(second) => (Notation::Offset, second, None),
         Cell::Text(bytes) => {
             let stamp = parquet_text(bytes, &names.timestamp, &at)?;
             let (notation, second) =
@@ -1151,7 +1152,7 @@ fn next_parquet<'a>(
         Cell::Int(n) => Ok(Cow::Owned(n.to_string())),
         Cell::Text(bytes) => parquet_text(bytes, column, &at),
         // The open refuses a timestamp-typed column for any other field.
-        Cell::Instant(_) => Err(at(
+        Cell::Instant(_) | Cell::TimeOfDay(_) => Err(at(
             Invalid::FieldType,
             format!("{} is a timestamp, not a string or an integer", visible(column)),
         )),

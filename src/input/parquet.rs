@@ -67,6 +67,9 @@ pub enum Cell<'a> {
     Text(&'a [u8]),
     /// A timestamp-typed value, as Unix seconds (floored).
     Instant(i64),
+    /// A time-of-day value (`TIME`, as DuckDB writes `H:MM:SS` offsets), as seconds since
+    /// midnight (floored): an `H:MM:SS` offset.
+    TimeOfDay(i64),
 }
 
 /// How a column's values become [`Cell`]s.
@@ -80,6 +83,8 @@ enum Kind {
     Instant { per_second: i64 },
     /// Spark's `INT96` timestamps.
     Int96,
+    /// Times of day in units of 1 / `per_second` seconds since midnight.
+    TimeOfDay { per_second: i64 },
 }
 
 /// A column's decoder and the values of its current batch.
@@ -130,7 +135,7 @@ const FIELDS: usize = 4;
 
 /// The types a column may have for each field, for the message refusing another.
 const EXPECTED: [&str; FIELDS] = [
-    "a TIMESTAMP, an integer or a string",
+    "a TIMESTAMP, a TIME, an integer or a string",
     "a string or an integer",
     "a string or an integer",
     "an integer or a string",
@@ -361,6 +366,12 @@ impl Column {
                 Cell::Instant(v.get(value)?.div_euclid(per_second))
             }
             (Values::I96(_, v), Kind::Int96) => Cell::Instant(v.get(value)?.to_seconds()),
+            (Values::I64(_, v), Kind::TimeOfDay { per_second }) => {
+                Cell::TimeOfDay(v.get(value)?.div_euclid(per_second))
+            }
+            (Values::I32(_, v), Kind::TimeOfDay { per_second }) => {
+                Cell::TimeOfDay(i64::from(*v.get(value)?).div_euclid(per_second))
+            }
             (Values::Bytes(_, v), Kind::Text) => Cell::Text(v.get(value)?.data()),
             _ => return None,
         })
@@ -372,6 +383,9 @@ impl Column {
 fn kind_of(descr: &ColumnDescPtr, timestamp: bool) -> Option<Kind> {
     let logical = descr.logical_type_ref();
     match descr.physical_type() {
+        _ if timestamp && time_of_day(descr).is_some() => {
+            time_of_day(descr).map(|per_second| Kind::TimeOfDay { per_second })
+        }
         PhysicalType::INT64 if timestamp => {
             let per_second = match (logical, descr.converted_type()) {
                 (Some(LogicalType::Timestamp(t)), _) => match t.unit {
@@ -393,6 +407,24 @@ fn kind_of(descr: &ColumnDescPtr, timestamp: bool) -> Option<Kind> {
         },
         _ => None,
     }
+}
+
+/// Units per second of a `TIME` column (milliseconds in `INT32`, micro- or nanoseconds in
+/// `INT64`), `None` for any other.
+fn time_of_day(descr: &ColumnDescPtr) -> Option<i64> {
+    let unit = |unit: &TimeUnit| match unit {
+        TimeUnit::MILLIS => 1_000,
+        TimeUnit::MICROS => 1_000_000,
+        TimeUnit::NANOS => 1_000_000_000,
+    };
+    let per_second = match (descr.logical_type_ref(), descr.converted_type()) {
+        (Some(LogicalType::Time(t)), _) => unit(&t.unit),
+        (_, ConvertedType::TIME_MILLIS) => 1_000,
+        (_, ConvertedType::TIME_MICROS) => 1_000_000,
+        _ => return None,
+    };
+    let physical = if per_second == 1_000 { PhysicalType::INT32 } else { PhysicalType::INT64 };
+    (descr.physical_type() == physical).then_some(per_second)
 }
 
 /// An integer column's kind: plain or signed/unsigned integers, not dates, times or decimals.
