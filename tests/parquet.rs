@@ -450,6 +450,22 @@ fn a_duckdb_parquet_export_gives_the_alerts_of_the_csv() {
             assert_eq!((from_parquet.code, renamed), (expected.code, expected.stdout));
         }
     }
+    // The bundled data copied as it is: DuckDB makes its H:MM:SS a TIME, read as the offsets.
+    let bundled = crate::util::repo().join("data/ErrorStreamSetA.csv");
+    let query = format!("COPY (FROM '{}') TO 'seed.parquet' (FORMAT parquet)", bundled.display());
+    let duckdb =
+        Command::new("duckdb").args(["-c", &query]).current_dir(run.dir()).output().unwrap();
+    assert!(duckdb.status.success(), "{}", String::from_utf8_lossy(&duckdb.stderr));
+    let from_csv = run.clone_with(&["analyze", &bundled.to_string_lossy()]).args(&ANALYZE).run();
+    let from_parquet = run.clone_with(&["analyze", "seed.parquet"]).args(&ANALYZE).run();
+    assert_eq!(from_csv.code, 1, "{from_csv:?}");
+    let input = |out: &crate::util::Output| {
+        let mut report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        report["input"] = serde_json::Value::Null;
+        report
+    };
+    assert_eq!((from_parquet.code, input(&from_parquet)), (1, input(&from_csv)));
+    assert_eq!(input(&from_parquet)["time"]["notation"], "H:MM:SS");
     // The other codecs read: the same report as the snappy file DuckDB writes by default.
     let snappy = run.clone_with(&["analyze", "labels.parquet"]).args(&ANALYZE).run();
     for codec in ["zstd", "gzip"] {
