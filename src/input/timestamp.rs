@@ -8,7 +8,8 @@
 //!   00:00:05`, `-1 days +23:59:59`);
 //! - [`Notation::Rfc3339`]: RFC 3339 instants (`2026-11-22T10:00:05Z`,
 //!   `2026-11-22T11:00:05+01:00`), also with a space for the `T` (`2026-11-22 10:00:05+00:00`,
-//!   as SQL and pandas write them) and without an offset (`2026-11-22 10:00:05`, Python's
+//!   as SQL and pandas write them), with slashes in a year-first date (`2026/11/22 10:00:05`),
+//!   and without an offset (`2026-11-22 10:00:05`, Python's
 //!   `str(datetime)`), which is read as UTC: only the differences between timestamps matter to
 //!   the analysis, and reports then write them in UTC;
 //! - [`Notation::Epoch`]: integer Unix epoch seconds (`1795860005`), or milliseconds from
@@ -222,10 +223,23 @@ fn parse_epoch(field: &str) -> Result<i64, TimestampError> {
     if whole.starts_with('-') && has_fraction { Ok(second - 1) } else { Ok(second) }
 }
 
-/// RFC 3339, with a `T` or a space between the date and the time (seconds required); without an
-/// offset the date and time are read as UTC. Returns the Unix second (fraction truncated toward
+/// RFC 3339, with a `T` or a space between the date and the time (seconds required), the date
+/// also with slashes year first (`2026/11/22`); without an offset the date and time are read as
+/// UTC. Returns the Unix second (fraction truncated toward
 /// the past) and the offset in seconds.
 fn parse_rfc3339(field: &str) -> Result<(i64, i32), TimestampError> {
+    // A year-first date with slashes (`2026/11/22 10:00:05`, as some exporters write it) is the
+    // same date with dashes; day- or month-first dates are ambiguous and stay refused.
+    let dashed;
+    let field = match field.as_bytes() {
+        [y0, y1, y2, y3, b'/', m0, m1, b'/', d0, d1, ..]
+            if [y0, y1, y2, y3, m0, m1, d0, d1].iter().all(|b| b.is_ascii_digit()) =>
+        {
+            dashed = format!("{}-{}-{}", &field[..4], &field[5..7], &field[8..]);
+            dashed.as_str()
+        }
+        _ => field,
+    };
     // jiff parses a superset of RFC 3339; require a date and a time with seconds, so that a date
     // alone is refused rather than guessed.
     let bytes = field.as_bytes();
@@ -397,6 +411,13 @@ mod tests {
         assert_eq!(utc.parse("2026-11-22 10:00:05.123456"), Ok(expected));
         assert_eq!(utc.parse("2026-11-22 11:00:05+01:00"), Ok(expected));
         assert_eq!(Notation::detect("2026-11-22 10:00:05"), Some(utc));
+        // Slashes year first; day- or month-first dates are ambiguous and refused.
+        assert_eq!(utc.parse("2026/11/22 10:00:05"), Ok(expected));
+        assert_eq!(utc.parse("2026/11/22T11:00:05+01:00"), Ok(expected));
+        assert_eq!(Notation::detect("2026/11/22 10:00:05"), Some(utc));
+        for bad in ["22/11/2026 10:00:05", "11/22/2026 10:00:05", "2026/11-22 10:00:05"] {
+            assert!(Notation::detect(bad).is_none(), "{bad}");
+        }
         for bad in ["2026-11-22", "2026-11-22 10:00", "2026-11-22T10:00:05[Europe/Paris]"] {
             assert!(utc.parse(bad).is_err(), "{bad}");
         }
