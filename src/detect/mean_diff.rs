@@ -24,8 +24,6 @@ impl BinRule for MeanDiff {
         bin: usize,
         history: &WindowSums,
         window_bins: &[usize],
-        _length_s: u64,
-        _codes_seen: usize,
         _scaling: &[super::dispersion::Scaling],
         fired: &mut Vec<Fired>,
     ) {
@@ -79,8 +77,6 @@ mod tests {
                 bin,
                 &history,
                 &[2],
-                10,
-                1,
                 &[super::super::dispersion::Scaling::INDEPENDENT],
                 &mut fired,
             );

@@ -63,7 +63,9 @@ pub struct Rolling {
     /// The level each window of the closing bin is tested at, 0 for one not tested: per code
     /// and window length, the code's lengths side by side in the order of `window_bins`.
     levels: Vec<f64>,
-    /// The smallest attainable p-values of the closing bin's windows (scratch).
+    /// The smallest attainable p-value of each window of the closing bin, in the order
+    /// [`BinRule::plan`] hands them over, and those that reach the bin's budget, sorted (scratch).
+    reach: Vec<f64>,
     smallest: Vec<f64>,
     /// The budget the windows tested so far left unspent, carried to the next bin (capped).
     reserve: f64,
@@ -85,6 +87,7 @@ impl Rolling {
             lengths: lengths.len().max(1),
             bin_seconds: config.bin_seconds,
             levels: Vec::new(),
+            reach: Vec::new(),
             smallest: Vec::new(),
             reserve: 0.0,
             windows: 0,
@@ -122,15 +125,16 @@ impl BinRule for Rolling {
         let budget = self.alpha * (length_s as f64 / SECONDS_PER_HOUR) + self.reserve;
         let ln_share = self.share.ln();
         // The smallest p-value a window can give is s^(its effective events).
-        let smallest = |window: &Candidate| (window.effective * ln_share).exp();
-        self.smallest.clear();
+        self.reach.clear();
+        self.reach.extend(windows.iter().map(|window| (window.effective * ln_share).exp()));
         // A window that cannot reach the whole budget can reach no share of it.
-        self.smallest.extend(windows.iter().map(smallest).filter(|&p| p <= budget));
+        self.smallest.clear();
+        self.smallest.extend(self.reach.iter().copied().filter(|&p| p <= budget));
         let level = tarone_level(budget, &mut self.smallest);
         self.levels.clear();
         self.levels.resize(codes * self.lengths, 0.0);
         let mut spent = 0.0;
-        for window in windows.iter().filter(|window| smallest(window) <= level) {
+        for (window, _) in windows.iter().zip(&self.reach).filter(|&(_, &p)| p <= level) {
             self.levels[window.code * self.lengths + window.length] = level;
             spent += level;
         }
@@ -145,8 +149,6 @@ impl BinRule for Rolling {
         bin: usize,
         history: &WindowSums,
         window_bins: &[usize],
-        _length_s: u64,
-        _codes_seen: usize,
         scaling: &[Scaling],
         fired: &mut Vec<Fired>,
     ) {
@@ -247,16 +249,7 @@ mod tests {
         let mut fired = Vec::new();
         for (code, history) in codes.iter().enumerate() {
             let scaling = &AS_COUNTED[..window_bins.len()];
-            rule.close_bin(
-                code,
-                bin,
-                history,
-                window_bins,
-                length_s,
-                codes.len(),
-                scaling,
-                &mut fired,
-            );
+            rule.close_bin(code, bin, history, window_bins, scaling, &mut fired);
         }
         fired
     }

@@ -68,19 +68,15 @@ pub trait BinRule {
 
     /// Called when bin `bin` closes, once for every code seen so far. `history` holds the code's
     /// (canary, baseline) events of the last closed bins, the closing one last (missing older bins
-    /// had no events); `length_s` is the closing bin's length in seconds (the last bin may be
-    /// short); `codes_seen` counts the codes with any event so far; `scaling[k]` is how the test
-    /// of the window of length `window_bins[k]` scales its counts ([`super::dispersion`]).
-    /// Windows that fire are appended to `fired`.
-    #[allow(clippy::too_many_arguments)]
+    /// had no events); `scaling[k]` is how the test of the window of length `window_bins[k]`
+    /// scales its counts ([`super::dispersion`]). The bin's length and the codes seen are
+    /// [`BinRule::plan`]'s. Windows that fire are appended to `fired`.
     fn close_bin(
         &mut self,
         code: usize,
         bin: usize,
         history: &WindowSums,
         window_bins: &[usize],
-        length_s: u64,
-        codes_seen: usize,
         scaling: &[Scaling],
         fired: &mut Vec<Fired>,
     );
@@ -219,8 +215,6 @@ impl<R: BinRule> Binned<R> {
                 bin,
                 &self.history[code],
                 &self.window_bins,
-                length_s,
-                self.codes_seen,
                 &self.scalings[code * lengths..(code + 1) * lengths],
                 &mut fired,
             );
@@ -473,8 +467,6 @@ mod tests {
             bin: usize,
             history: &WindowSums,
             window_bins: &[usize],
-            _length_s: u64,
-            _codes_seen: usize,
             _scaling: &[Scaling],
             fired: &mut Vec<Fired>,
         ) {

@@ -280,16 +280,12 @@ impl ColumnNames {
             .iter()
             .filter_map(|name| position(found, name))
             .collect();
-        for field in 0..3 {
-            let name = [&names.timestamp, &names.build, &names.code][field];
-            if !self.defaulted[field] {
-                continue;
-            }
+        let fields = [&mut names.timestamp, &mut names.build, &mut names.code];
+        for (field, name) in fields.into_iter().enumerate().filter(|&(i, _)| self.defaulted[i]) {
             if let Some(at) = position(found, name) {
                 // The seed's name as the header spells it (`Build Version`; in JSON lines the
                 // path `error.code`): not a guess, nothing to say.
-                *[&mut names.timestamp, &mut names.build, &mut names.code][field] =
-                    found[at].as_ref().to_string();
+                *name = found[at].as_ref().to_string();
                 continue;
             }
             let free =
@@ -298,9 +294,8 @@ impl ColumnNames {
                 continue;
             };
             taken.push(at);
-            let column = found[at].as_ref().to_string();
-            chosen.push((defaults[field], column.clone()));
-            *[&mut names.timestamp, &mut names.build, &mut names.code][field] = column;
+            *name = found[at].as_ref().to_string();
+            chosen.push((defaults[field], name.clone()));
         }
         (names, chosen)
     }

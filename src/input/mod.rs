@@ -672,8 +672,8 @@ impl<R: Read> Rows<R> {
             }
         };
         let names = match &format {
-            Format::Csv(csv) => &csv.columns.names.clone(),
-            _ => names,
+            Format::Csv(csv) => csv.columns.names.clone(),
+            _ => names.clone(),
         };
         Ok(Rows::with_format(shown, format, names))
     }
@@ -685,14 +685,14 @@ impl<R: Read> Rows<R> {
         let shown = visible(name).into_owned();
         let rows = parquet::ParquetRows::open(path, &shown, names)?;
         let names = rows.names().clone();
-        Ok(Rows::with_format(shown, Format::Parquet(Box::new(rows)), &names))
+        Ok(Rows::with_format(shown, Format::Parquet(Box::new(rows)), names))
     }
 
-    fn with_format(shown: String, format: Format<R>, names: &ColumnNames) -> Rows<R> {
+    fn with_format(shown: String, format: Format<R>, names: ColumnNames) -> Rows<R> {
         Rows {
             shown,
             format,
-            names: names.clone(),
+            names,
             build_ids: Interner::default(),
             code_ids: Interner::default(),
             notation: None,

@@ -382,17 +382,13 @@ impl Column {
 /// timestamp types.
 fn kind_of(descr: &ColumnDescPtr, timestamp: bool) -> Option<Kind> {
     let logical = descr.logical_type_ref();
+    if let Some(per_second) = time_of_day(descr).filter(|_| timestamp) {
+        return Some(Kind::TimeOfDay { per_second });
+    }
     match descr.physical_type() {
-        _ if timestamp && time_of_day(descr).is_some() => {
-            time_of_day(descr).map(|per_second| Kind::TimeOfDay { per_second })
-        }
         PhysicalType::INT64 if timestamp => {
             let per_second = match (logical, descr.converted_type()) {
-                (Some(LogicalType::Timestamp(t)), _) => match t.unit {
-                    TimeUnit::MILLIS => 1_000,
-                    TimeUnit::MICROS => 1_000_000,
-                    TimeUnit::NANOS => 1_000_000_000,
-                },
+                (Some(LogicalType::Timestamp(t)), _) => per_second(&t.unit),
                 (_, ConvertedType::TIMESTAMP_MILLIS) => 1_000,
                 (_, ConvertedType::TIMESTAMP_MICROS) => 1_000_000,
                 _ => return integer(descr),
@@ -409,16 +405,20 @@ fn kind_of(descr: &ColumnDescPtr, timestamp: bool) -> Option<Kind> {
     }
 }
 
-/// Units per second of a `TIME` column (milliseconds in `INT32`, micro- or nanoseconds in
-/// `INT64`), `None` for any other.
-fn time_of_day(descr: &ColumnDescPtr) -> Option<i64> {
-    let unit = |unit: &TimeUnit| match unit {
+/// A time unit's units per second.
+fn per_second(unit: &TimeUnit) -> i64 {
+    match unit {
         TimeUnit::MILLIS => 1_000,
         TimeUnit::MICROS => 1_000_000,
         TimeUnit::NANOS => 1_000_000_000,
-    };
+    }
+}
+
+/// Units per second of a `TIME` column (milliseconds in `INT32`, micro- or nanoseconds in
+/// `INT64`), `None` for any other.
+fn time_of_day(descr: &ColumnDescPtr) -> Option<i64> {
     let per_second = match (descr.logical_type_ref(), descr.converted_type()) {
-        (Some(LogicalType::Time(t)), _) => unit(&t.unit),
+        (Some(LogicalType::Time(t)), _) => per_second(&t.unit),
         (_, ConvertedType::TIME_MILLIS) => 1_000,
         (_, ConvertedType::TIME_MICROS) => 1_000_000,
         _ => return None,
