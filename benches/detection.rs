@@ -34,6 +34,12 @@
 //!   a spread from 5 s to 5 minutes, geometric or Pareto sizes, a rank exponent from 0.8 to 1.8.
 //!   No constant of the rules was chosen on it, so it stands in for streams the rules were never
 //!   tuned to.
+//! - `bursty-long-clients` and `bursty-pareto-clients`: `bursty-long` and `bursty-pareto` with a
+//!   `client_id` column (`--clients 20000`: each burst from one client, single events from
+//!   clients drawn at random), which `errwatch analyze` finds by its name and counts by: each
+//!   client once per code, build and bin ("Users affected" in README.md). The detectable
+//!   regressions are judged as on the streams without clients (by the events' dispersion), and
+//!   the reference row still counts events, as a test that knows nothing of clients would.
 //!
 //! On bursty streams a count's variance is `D` times its mean (`D`, the index of dispersion, is in
 //! the truth file: `(1 - f) + f x E[N^2] / E[N]` for a share `f` of events in bursts of size `N`),
@@ -80,13 +86,18 @@ const ALPHA: f64 = 0.05;
 const QUICK_STREAMS: (u64, u64) = (40, 20);
 
 /// The stream families: name and the `errwatch generate` flags that make them.
-const FAMILIES: [(&str, &[&str]); 6] = [
+const FAMILIES: [(&str, &[&str]); 8] = [
     ("poisson", &[]),
     ("heavy", &["--code-exponent", "1.0"]),
     ("bursty-geo", &["--bursts", "0.2:16:30"]),
     ("bursty-pareto", &["--bursts", "0.2:16:30", "--burst-shape", "pareto"]),
     ("bursty-long", &["--bursts", "0.2:16:300"]),
     ("bursty-mixed", &[]),
+    ("bursty-long-clients", &["--bursts", "0.2:16:300", "--clients", "20000"]),
+    (
+        "bursty-pareto-clients",
+        &["--bursts", "0.2:16:30", "--burst-shape", "pareto", "--clients", "20000"],
+    ),
 ];
 
 /// The bands of burst spread (seconds, inclusive) that the `bursty-mixed` rows are also given
@@ -162,7 +173,8 @@ fn options() -> Options {
                     assert!(
                         FAMILIES.iter().any(|(name, _)| name == family),
                         "unknown family {family}: expected some of poisson,heavy,bursty-geo,\
-                         bursty-pareto,bursty-long,bursty-mixed"
+                         bursty-pareto,bursty-long,bursty-mixed,bursty-long-clients,\
+                         bursty-pareto-clients"
                     );
                 }
             }
@@ -170,7 +182,7 @@ fn options() -> Options {
             "--help" | "-h" => {
                 println!(
                     "cargo bench --bench detection -- [--null N] [--injected N] [--quick] \
-                     [--families poisson,heavy,bursty-geo,bursty-pareto,bursty-long,bursty-mixed] \
+                     [--families poisson,heavy,bursty-geo,bursty-pareto,bursty-long,bursty-mixed,...] \
                      [--scales 14000,140000] [--traffic 0.5,0.1] \
                      [--rules rolling,sequential,mean-diff] [--jobs 2] \
                      [--extra 'ANALYZE FLAGS'] [--verbose]\n\

@@ -76,6 +76,15 @@
 //! default exponent the draws and weights are those of the first version, so the bundled data
 //! sets still regenerate byte for byte. The burst-size tables are built with the same operations
 //! (the Pareto tail index is 3/2 so that its powers are `t x sqrt(t)`).
+//!
+//! # Clients
+//!
+//! With [`Config::clients`] (`--clients N`) each row also names its client, in a fourth column
+//! `client_id` ([`Clients`]): each build has its own clients, in proportion to its traffic share;
+//! a burst's events all come from one client, drawn when the burst is; a single event's client is
+//! drawn when its row is written. These draws come from a second ChaCha8 stream of the same seed
+//! (stream 1), so they move none of the draws above: a stream with clients is, byte for byte, the
+//! stream without them with each row's client appended.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -131,6 +140,56 @@ pub const MAX_TABLE_CELLS: u64 = 1 << 28;
 /// The largest code range, in codes.
 pub const MAX_CODES: u64 = 1 << 16;
 
+/// The most clients a stream may have (`--clients`).
+pub const MAX_CLIENTS: u64 = 1 << 32;
+
+/// The clients of a stream with a client column: each build has its own, `round(N x its traffic
+/// share)` of them (at least one), numbered on after the builds before it and written `c0`,
+/// `c1`, ... A single event's client is drawn uniformly among its build's; all the events of a
+/// burst come from one client, drawn the same way. The draws come from a stream of their own
+/// (the same seed, ChaCha stream 1), so a stream with clients is the stream without them, each
+/// row with its client appended.
+#[derive(Debug, Clone)]
+struct Clients {
+    /// The clients of each build, baseline first.
+    per_build: Vec<u64>,
+    /// The number of the first client of each build.
+    first: Vec<u64>,
+    rng: ChaCha8Rng,
+}
+
+impl Clients {
+    fn new(total: u64, config: &Config) -> Clients {
+        let builds = config.builds.len();
+        let per_build: Vec<u64> = (0..builds)
+            .map(|b| {
+                let share = match (builds, b + 1 == builds) {
+                    (1, _) => 1.0,
+                    (_, true) => config.traffic,
+                    (_, false) => (1.0 - config.traffic) / (builds - 1) as f64,
+                };
+                ((total as f64 * share).round() as u64).max(1)
+            })
+            .collect();
+        let first = per_build
+            .iter()
+            .scan(0, |next, &n| {
+                let first = *next;
+                *next += n;
+                Some(first)
+            })
+            .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        rng.set_stream(1);
+        Clients { per_build, first, rng }
+    }
+
+    /// A client of `build`, drawn uniformly.
+    fn draw(&mut self, build: usize) -> u64 {
+        self.first[build] + below(&mut self.rng, self.per_build[build])
+    }
+}
+
 /// Unix second of `2026-11-22T00:00:00Z`, the default start of RFC 3339 and epoch streams.
 pub const DEFAULT_EPOCH_START: i64 = 1_795_305_600;
 
@@ -167,6 +226,9 @@ pub struct Config {
     pub code_exponent: f64,
     /// Client bursts, if any.
     pub bursts: Option<Bursts>,
+    /// The number of clients, when each row names its client ([`Clients`]); `None` writes no
+    /// client column.
+    pub clients: Option<u64>,
 }
 
 impl Default for Config {
@@ -184,6 +246,7 @@ impl Default for Config {
             injections: Vec::new(),
             code_exponent: DEFAULT_CODE_EXPONENT,
             bursts: None,
+            clients: None,
         }
     }
 }
@@ -601,6 +664,12 @@ impl Config {
         if let Some(bursts) = &self.bursts {
             bursts.check().map_err(|e| anyhow::anyhow!("bursts: {e}"))?;
         }
+        if let Some(clients) = self.clients {
+            ensure!(
+                (1..=MAX_CLIENTS).contains(&clients),
+                "{clients} clients is not between 1 and {MAX_CLIENTS}"
+            );
+        }
         for injection in &self.injections {
             self.check_injection(injection).map_err(|e| {
                 anyhow::anyhow!("{} {}: {e}", injection.kind.flag(), injection.code)
@@ -643,6 +712,10 @@ pub struct Truth {
     /// The client bursts and the dispersion they imply; absent without bursts (dispersion 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bursts: Option<BurstTruth>,
+    /// The number of clients of each build, baseline first, when the rows name their client;
+    /// absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients: Option<Vec<u64>>,
     /// Every code of the range, in code order, with its rank and base rate.
     pub codes: Vec<CodeTruth>,
     /// Every injection, in the order given.
@@ -778,6 +851,8 @@ pub struct Generator {
     total: u64,
     /// The burst-size table, with bursts.
     sizes: Option<SizeTable>,
+    /// The clients of each build, with a client column.
+    clients: Option<Clients>,
 }
 
 impl fmt::Debug for Generator {
@@ -965,7 +1040,8 @@ impl Generator {
             bail!("every weight rounds to zero: no event can be drawn");
         }
         let sizes = config.bursts.map(|b| SizeTable::new(b.shape, b.mean));
-        Ok(Generator { config, rng, codes, ranks, segments, plain, total, sizes })
+        let clients = config.clients.map(|n| Clients::new(n, &config));
+        Ok(Generator { config, rng, codes, ranks, segments, plain, total, sizes, clients })
     }
 
     /// The configuration.
@@ -1030,6 +1106,7 @@ impl Generator {
                     .then(|| f64::from(steps) / f64::from(EXPONENT_STEPS))
             },
             bursts: self.burst_truth(),
+            clients: self.clients.as_ref().map(|c| c.per_build.clone()),
             codes,
             injections,
         }
@@ -1082,7 +1159,10 @@ impl Generator {
     ///
     /// Output goes out in chunks of about 1 MiB, so the writer needs no buffer of its own.
     pub fn write<W: Write + ?Sized>(mut self, out: &mut W) -> io::Result<()> {
-        out.write_all(b"Timestamp,Build_Version,Error_Code\n")?;
+        out.write_all(match self.clients {
+            Some(_) => b"Timestamp,Build_Version,Error_Code,client_id\n".as_slice(),
+            None => b"Timestamp,Build_Version,Error_Code\n".as_slice(),
+        })?;
         let builds = self.config.builds.len();
         let cells = self.codes.len() * builds;
         let seconds = self.config.duration_s + 1;
@@ -1090,6 +1170,7 @@ impl Generator {
         // First pass: one multinomial draw of the single events over (second, cell), then the
         // bursts, each anchored on a cell drawn the same way.
         let burst_events = self.burst_events();
+        let mut burst_clients: Vec<(u32, u32, u64)> = Vec::new();
         let segments = &self.segments;
         let total = self.total;
         let draw_cell = |rng: &mut ChaCha8Rng| {
@@ -1111,13 +1192,21 @@ impl Generator {
                 let size = sizes.draw(&mut self.rng).min(left);
                 let span = (1 + below(&mut self.rng, bursts.spread_s)).min(seconds);
                 let first = anchor.min(seconds - span);
+                let client = self.clients.as_mut().map(|c| c.draw(cell % builds));
                 for _ in 0..size {
                     let second = first + below(&mut self.rng, span);
                     counts[second as usize * cells + cell] += 1;
+                    if let Some(client) = client {
+                        burst_clients.push((second as u32, cell as u32, client));
+                    }
                 }
                 left -= size;
             }
         }
+        // The clients of the bursts' events, by second and cell (in the order drawn within one).
+        burst_clients.sort_by_key(|&(second, cell, _)| (second, cell));
+        let mut burst_clients = burst_clients.into_iter().peekable();
+        let mut in_second: Vec<(u32, u64)> = Vec::new();
         // Second pass: each second's events in a shuffled order.
         let suffixes: Vec<Vec<u8>> = (0..cells)
             .map(|cell| {
@@ -1141,9 +1230,25 @@ impl Generator {
             }
             let stamp = self.config.notation.format(self.config.start + second as i64);
             let stamp = stamp.as_bytes();
+            in_second.clear();
+            while let Some(&(_, cell, client)) =
+                burst_clients.peek().filter(|&&(s, _, _)| s as usize == second)
+            {
+                in_second.push((cell, client));
+                burst_clients.next();
+            }
             for &cell in &events {
                 buf.extend_from_slice(stamp);
                 buf.extend_from_slice(&suffixes[cell as usize]);
+                if let Some(clients) = &mut self.clients {
+                    // A burst's event if one of this cell is left, else a single event.
+                    let client = match in_second.iter().position(|&(c, _)| c == cell) {
+                        Some(i) => in_second.swap_remove(i).1,
+                        None => clients.draw(cell as usize % builds),
+                    };
+                    buf.pop();
+                    writeln!(buf, ",c{client}")?;
+                }
                 if buf.len() >= CHUNK {
                     out.write_all(&buf)?;
                     buf.clear();

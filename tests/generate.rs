@@ -449,6 +449,8 @@ fn bad_flag_values_exit_2_naming_the_flag() {
         (&["--timestamps", "iso"], "--timestamps"),
         (&["--timestamps", "epoch", "--start", "0:00:00"], "--start"),
         (&["--builds", "a,a"], "--builds"),
+        (&["--clients", "0"], "--clients 0"),
+        (&["--clients=-3"], "--clients"),
     ] {
         let mut full = vec!["generate"];
         full.extend_from_slice(args);
@@ -689,6 +691,19 @@ fn bursty_streams_and_other_exponents_keep_their_bytes() {
         ]);
         assert_eq!(fnv1a(&csv), checksum, "{shape}");
     }
+    let csv = generate(&[
+        "--seed",
+        "4",
+        "--rows",
+        "5000",
+        "--duration",
+        "600",
+        "--bursts",
+        "0.3:6:20",
+        "--clients",
+        "300",
+    ]);
+    assert_eq!(fnv1a(&csv), 0xe3b3_b0e9_e208_11ea, "clients");
 }
 
 #[test]
@@ -724,6 +739,106 @@ fn the_code_exponent_changes_the_mix() {
             .unwrap()
     };
     assert!((default_rate(1) / default_rate(4) - 8.0).abs() < 1e-3);
+}
+
+/// The rows of a stream with a client column: (second, build, code, client).
+fn client_rows(csv: &[u8]) -> Vec<(i64, String, String, String)> {
+    let text = std::str::from_utf8(csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("Timestamp,Build_Version,Error_Code,client_id"));
+    lines
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f.len(), 4, "{line}");
+            let second = Notation::Offset.parse(f[0]).unwrap();
+            (second, f[1].to_string(), f[2].to_string(), f[3].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn clients_belong_to_one_build_and_a_burst_to_one_client() {
+    // All events in bursts (SHARE 1) of mean 8 over up to 20 s, among a million clients: two
+    // bursts share a client with a chance of about 1 in 2000 (2000 bursts, each drawing one of
+    // the 500,000 clients of its build), so every client's events are one burst: one build, one
+    // code, within 20 s.
+    let args = ["--seed", "8", "--rows", "16000", "--bursts", "1:8:20", "--clients", "1000000"];
+    let (csv, truth) = generate_with_truth(&args);
+    assert_eq!(truth["clients"], serde_json::json!([500000, 500000]));
+    let rows = client_rows(&csv);
+    assert_eq!(rows.len(), 16000);
+    let mut by_client: BTreeMap<&str, Vec<&(i64, String, String, String)>> = BTreeMap::new();
+    for row in &rows {
+        by_client.entry(&row.3).or_default().push(row);
+    }
+    // Each build's clients are its own range: c0..c499999 the baseline's, the rest the canary's.
+    let baseline = &truth["baseline"];
+    for (client, events) in &by_client {
+        let number: u64 = client.strip_prefix('c').unwrap().parse().unwrap();
+        let build = &events[0].1;
+        assert_eq!(number < 500_000, baseline == build.as_str(), "{client} {build}");
+    }
+    let one_burst = by_client
+        .values()
+        .filter(|events| {
+            let (first, last) = (events[0].0, events[events.len() - 1].0);
+            events.iter().all(|e| e.1 == events[0].1 && e.2 == events[0].2) && last - first < 20
+        })
+        .count();
+    assert!(one_burst + 2 >= by_client.len(), "{one_burst} of {}", by_client.len());
+    // Bursts of mean 8: about 2000 clients for 16000 events.
+    assert!((1700..2300).contains(&by_client.len()), "{}", by_client.len());
+
+    // Without bursts, single events among a million clients are almost all from distinct ones
+    // (16000 draws among 500,000 per build: about 256 repeats).
+    let (csv, _) = generate_with_truth(&["--seed", "8", "--rows", "16000", "--clients", "1000000"]);
+    let rows = client_rows(&csv);
+    let distinct: BTreeSet<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+    assert!(distinct.len() > 15_600, "{}", distinct.len());
+}
+
+#[test]
+fn a_client_column_changes_no_other_byte_of_the_stream() {
+    // The clients are drawn from a random stream of their own, so the rows are those of the
+    // stream without them, each with its client appended; a 10% canary gets 10% of the clients.
+    let args = ["--seed", "9", "--rows", "3000", "--traffic", "0.1", "--bursts", "0.3:6:40"];
+    let plain = String::from_utf8(generate(&args)).unwrap();
+    let mut with = args.to_vec();
+    with.extend(["--clients", "50"]);
+    let (csv, truth) = generate_with_truth(&with);
+    assert_eq!(truth["clients"], serde_json::json!([45, 5]));
+    let text = String::from_utf8(csv).unwrap();
+    let stripped: Vec<String> =
+        text.lines().skip(1).map(|line| line.rsplit_once(',').unwrap().0.to_string()).collect();
+    let plain: Vec<&str> = plain.lines().skip(1).collect();
+    assert_eq!(stripped, plain);
+}
+
+#[test]
+fn a_client_column_makes_a_crash_loop_of_minutes_harmless() {
+    // Bursts of geometric size (mean 16) over up to five minutes, no regression: counted by
+    // events, the dispersion estimate learns bursts of minutes too late and this stream raises
+    // two false alarms; counted by clients (each once per code, build and bin), none.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("loops.csv");
+    let csv = csv.to_str().unwrap();
+    let made = errwatch(
+        &["generate", "--seed", "1007", "--bursts", "0.2:16:300", "--clients", "20000", "-o", csv],
+        dir.path(),
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let analyze = |extra: &[&str]| {
+        let mut args = vec!["analyze", csv, "--no-heatmap", "--format", "json"];
+        args.extend_from_slice(extra);
+        let run = errwatch(&args, dir.path());
+        let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+        (run.code, report)
+    };
+    let (code, by_events) = analyze(&["--unit-column", "none"]);
+    assert_eq!((code, by_events["alerts"].as_array().unwrap().len()), (1, 2));
+    let (code, by_clients) = analyze(&[]);
+    assert_eq!(by_clients["unit_column"], "client_id");
+    assert_eq!((code, by_clients["alerts"].as_array().unwrap().len()), (0, 0));
 }
 
 #[test]

@@ -151,6 +151,12 @@ pub struct GenerateArgs {
     #[arg(long, env = "ERRWATCH_GENERATE_BURST_SHAPE", value_enum, value_name = "SHAPE")]
     pub burst_shape: Option<BurstShapeArg>,
 
+    /// Name each row's client in a fourth column, client_id: N clients split among the builds
+    /// by traffic share; a single event comes from a client drawn at random among its build's,
+    /// all the events of a burst from one
+    #[arg(long, env = "ERRWATCH_GENERATE_CLIENTS", value_name = "N")]
+    pub clients: Option<u64>,
+
     /// Timestamp notation
     #[arg(long, env = "ERRWATCH_GENERATE_TIMESTAMPS", value_enum, default_value_t = TimestampFormat::Hms)]
     pub timestamps: TimestampFormat,
@@ -209,6 +215,14 @@ pub fn validate(args: &GenerateArgs) -> Result<Config> {
             Some(bursts)
         }
     };
+    if let Some(n) = args.clients
+        && !(1..=generate::MAX_CLIENTS).contains(&n)
+    {
+        bail!(
+            "--clients {n}: the number of clients must be between 1 and {}",
+            generate::MAX_CLIENTS
+        );
+    }
     let (notation, start) = parse_start(args.timestamps, args.start.as_deref())?;
     let mut config = Config {
         seed: args.seed,
@@ -222,6 +236,7 @@ pub fn validate(args: &GenerateArgs) -> Result<Config> {
         injections: Vec::new(),
         code_exponent: args.code_exponent,
         bursts,
+        clients: args.clients,
     };
     let mut parsed = Vec::new();
     for (kind, specs) in [
