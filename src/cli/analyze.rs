@@ -159,8 +159,9 @@ pub struct AnalyzeArgs {
     /// session): each unit counts at most once per code, build and --bins slot, and alerts say
     /// how many were affected. `none` turns units off [default: the column named as the earliest
     /// of client_id, user_id, device_id, session_id, installation_id, install_id, account_id,
-    /// customer_id, visitor_id, uid, client, user, device and session, comparing letters and
-    /// digits only (ClientId and client-id are client_id), when there is one].
+    /// customer_id, visitor_id, anonymous_id, distinct_id, user_pseudo_id, uid, client, user,
+    /// device and session, comparing letters and digits only (ClientId and client-id are
+    /// client_id), when there is one].
     #[arg(long, env = "ERRWATCH_UNIT_COLUMN", value_name = "NAME")]
     pub unit_column: Option<String>,
 }

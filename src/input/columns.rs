@@ -79,7 +79,7 @@ pub const CODE_CANDIDATES: [&str; 11] = [
 
 /// The unit column's names tried when none is named, the earlier preferred (matched as
 /// [`unit_rank`] says).
-pub const UNIT_CANDIDATES: [&str; 14] = [
+pub const UNIT_CANDIDATES: [&str; 17] = [
     "client_id",
     "user_id",
     "device_id",
@@ -89,6 +89,11 @@ pub const UNIT_CANDIDATES: [&str; 14] = [
     "account_id",
     "customer_id",
     "visitor_id",
+    // What analytics SDKs call a client: Segment's anonymousId, Mixpanel's and PostHog's
+    // distinct_id, Google Analytics 4's exported user_pseudo_id.
+    "anonymous_id",
+    "distinct_id",
+    "user_pseudo_id",
     "uid",
     "client",
     "user",
@@ -325,8 +330,11 @@ mod tests {
         for name in ["client_id", "ClientId", "client-id", "Client ID", "client.id", "CLIENT__ID"] {
             assert_eq!(unit_rank(name), Some(0), "{name}");
         }
-        assert_eq!(unit_rank("user"), Some(11));
-        assert_eq!(unit_rank("uid"), Some(9));
+        assert_eq!(unit_rank("user"), Some(14));
+        assert_eq!(unit_rank("uid"), Some(12));
+        assert_eq!(unit_rank("anonymousId"), Some(9));
+        assert_eq!(unit_rank("distinct_id"), Some(10));
+        assert_eq!(unit_rank("user_pseudo_id"), Some(11));
         for name in ["", "_", "client_ids", "clientid2", "Error_Code", "id", "client\u{fffd}id"] {
             assert_eq!(unit_rank(name), None, "{name}");
         }
