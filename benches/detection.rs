@@ -34,9 +34,9 @@
 //!   a spread from 5 s to 5 minutes, geometric or Pareto sizes, a rank exponent from 0.8 to 1.8.
 //!   No constant of the rules was chosen on it, so it stands in for streams the rules were never
 //!   tuned to.
-//! - `bursty-long-clients` and `bursty-pareto-clients`: `bursty-long` and `bursty-pareto` with a
-//!   `client_id` column (`--clients 20000`: each burst from one client, single events from
-//!   clients drawn at random), which `errwatch analyze` finds by its name and counts by: each
+//! - `bursty-long-clients`, `bursty-pareto-clients` and `bursty-mixed-clients`: `bursty-long`,
+//!   `bursty-pareto` and `bursty-mixed`, the same streams, with a `client_id` column (`--clients
+//!   20000`: each burst from one client, single events from clients drawn at random), which `errwatch analyze` finds by its name and counts by: each
 //!   client once per code, build and bin ("Users affected" in README.md). The detectable
 //!   regressions are judged as on the streams without clients (by the events' dispersion), and
 //!   the reference row still counts events, as a test that knows nothing of clients would.
@@ -86,7 +86,7 @@ const ALPHA: f64 = 0.05;
 const QUICK_STREAMS: (u64, u64) = (40, 20);
 
 /// The stream families: name and the `errwatch generate` flags that make them.
-const FAMILIES: [(&str, &[&str]); 8] = [
+const FAMILIES: [(&str, &[&str]); 9] = [
     ("poisson", &[]),
     ("heavy", &["--code-exponent", "1.0"]),
     ("bursty-geo", &["--bursts", "0.2:16:30"]),
@@ -98,6 +98,7 @@ const FAMILIES: [(&str, &[&str]); 8] = [
         "bursty-pareto-clients",
         &["--bursts", "0.2:16:30", "--burst-shape", "pareto", "--clients", "20000"],
     ),
+    ("bursty-mixed-clients", &["--clients", "20000"]),
 ];
 
 /// The bands of burst spread (seconds, inclusive) that the `bursty-mixed` rows are also given
@@ -174,7 +175,7 @@ fn options() -> Options {
                         FAMILIES.iter().any(|(name, _)| name == family),
                         "unknown family {family}: expected some of poisson,heavy,bursty-geo,\
                          bursty-pareto,bursty-long,bursty-mixed,bursty-long-clients,\
-                         bursty-pareto-clients"
+                         bursty-pareto-clients,bursty-mixed-clients"
                     );
                 }
             }
@@ -305,7 +306,7 @@ fn make_stream(
     let mut args = strings(&["generate", "--seed", &seed.to_string(), "--rows", &rows.to_string()]);
     args.extend(strings(&["--traffic", traffic]));
     args.extend(strings(family_flags));
-    if name == "bursty-mixed" {
+    if name.starts_with("bursty-mixed") {
         args.extend(mixed_flags(seed, rows));
     }
     args.extend(flags);
@@ -726,7 +727,7 @@ fn main() {
                 }
             }
             print_row(&prefix, "reference (binomial + Bonferroni)", &mut score, oracle_delays);
-            let banded = family == "bursty-mixed";
+            let banded = family.starts_with("bursty-mixed");
             if banded {
                 let reports: Vec<&Value> = streams.iter().map(|s| &s.reference).collect();
                 print_bands(&prefix, "reference (binomial + Bonferroni)", &streams, &reports);

@@ -452,6 +452,9 @@ pub struct Dispersion {
     /// The second of the last check of whether the stream is calm by its codes, and its result
     /// ([`Dispersion::refresh_calm`]).
     calm_by_codes: (i64, bool),
+    /// Whether the counts are affected clients in slots of at least [`SURGE_S`] seconds, so that
+    /// no clump of them can be one client's burst ([`Dispersion::counting_clients`]).
+    clients: bool,
 }
 
 impl Dispersion {
@@ -463,7 +466,25 @@ impl Dispersion {
             short: Scale::new(origin, SCALE_S),
             wider: WIDER_SCALES_S.iter().map(|&tau| Scale::new(origin, tau)).collect(),
             calm_by_codes: (origin, false),
+            clients: false,
         }
+    }
+
+    /// A fresh estimate for a stream whose first second is `origin`, keeping what was said of
+    /// the counts ([`Dispersion::counting_clients`]).
+    pub fn restarted(&self, origin: i64) -> Dispersion {
+        Dispersion { clients: self.clients, ..Dispersion::new(origin) }
+    }
+
+    /// Says that the counts fed are affected clients, each at most once per code, build and slot
+    /// of `slot_seconds` ("Users affected" in README.md). With slots of at least [`SURGE_S`]
+    /// seconds, a client adds at most two to any [`SURGE_S`] seconds of a code, so a surge or a
+    /// clump inside a window is many clients, not one client's burst: the stream is then calm by
+    /// construction ([`Dispersion::is_calm`]), and what clustering remains (a client counted in
+    /// consecutive slots) is what the long-run estimate measures. With shorter slots a client in
+    /// a crash loop can still be a clump, and calm is learnt as without clients.
+    pub fn counting_clients(&mut self, slot_seconds: u64) {
+        self.clients = slot_seconds >= SURGE_S as u64;
     }
 
     /// Takes the baseline's `events` of `code` at second `t` (seconds in order). The canary's
@@ -535,7 +556,8 @@ impl Dispersion {
         self.calm_by_codes = (t, calm);
     }
 
-    /// Whether the stream is known to be calm: the stream-wide estimate, raised by
+    /// Whether the stream is known to be calm: it counts clients in slots of a minute or more
+    /// ([`Dispersion::counting_clients`]), or the stream-wide estimate, raised by
     /// [`STANDS_OUT_Z`] of its standard errors, is below [`CALM_BELOW`], or, as of the last
     /// minute, the codes' own estimates weighted by their samples, raised the same way, are below
     /// [`CALM_BY_CODES_BELOW`] ([`Dispersion::refresh_calm`]). Then a window's or a
@@ -547,7 +569,7 @@ impl Dispersion {
     /// the guarantee is unchanged; on a bursty stream that happens to look calm the local
     /// guards are off, which is why the bound is an upper one.
     pub fn is_calm(&self) -> bool {
-        if self.calm_by_codes.1 {
+        if self.clients || self.calm_by_codes.1 {
             return true;
         }
         let samples = self.short.samples(self.seen, Samples::Disjoint);
@@ -825,6 +847,20 @@ impl Scaling {
 mod tests {
     use super::*;
     use crate::detect::Draws;
+
+    #[test]
+    fn counting_clients_in_slots_of_a_minute_makes_a_stream_calm_from_its_start() {
+        let mut d = Dispersion::new(0);
+        assert!(!d.is_calm());
+        d.counting_clients(SURGE_S as u64 - 1);
+        assert!(!d.is_calm(), "a client can still be a clump within a surge");
+        d.counting_clients(SURGE_S as u64);
+        assert!(d.is_calm());
+        // A detector starts its estimate at the first second it is fed; what was said stays.
+        let d = d.restarted(500);
+        assert!(d.is_calm());
+        assert!(!Dispersion::new(500).is_calm());
+    }
 
     #[test]
     fn one_burst_counts_its_size_whatever_its_alignment() {

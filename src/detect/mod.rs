@@ -56,6 +56,10 @@ pub trait Detector {
     /// its size, where growing it code by code would leave it up to twice as large.
     fn reserve_codes(&mut self, codes: usize);
 
+    /// Says, before any second is fed, that the counts are affected clients, each at most once
+    /// per code, build and slot of `slot_seconds` ([`dispersion::Dispersion::counting_clients`]).
+    fn counting_clients(&mut self, _slot_seconds: u64) {}
+
     /// Ends the input: closes what is still open and appends the last events.
     fn finish(&mut self, events: &mut Vec<Event>);
 

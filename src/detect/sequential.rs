@@ -784,7 +784,7 @@ impl SequentialDetector {
     fn enter(&mut self, second: i64) -> i64 {
         self.last_second = Some(second);
         *self.origin.get_or_insert_with(|| {
-            self.dispersion = Dispersion::new(second);
+            self.dispersion = self.dispersion.restarted(second);
             self.local = Local::new(second);
             second
         })
@@ -856,6 +856,10 @@ impl Detector for SequentialDetector {
 
     fn reserve_codes(&mut self, codes: usize) {
         self.codes.reserve_exact(codes.saturating_sub(self.codes.len()));
+    }
+
+    fn counting_clients(&mut self, slot_seconds: u64) {
+        self.dispersion.counting_clients(slot_seconds);
     }
 
     fn finish(&mut self, events: &mut Vec<Event>) {

@@ -345,7 +345,7 @@ impl<R: BinRule> Binned<R> {
     /// Starts second `second`: closes the bins before it.
     fn start_second(&mut self, second: i64, events: &mut Vec<Event>) {
         if self.binner.origin().is_none() {
-            self.dispersion = Dispersion::new(second);
+            self.dispersion = self.dispersion.restarted(second);
             self.local = Local::new(second);
         }
         while let Some(closed) = self.binner.close_before(second) {
@@ -395,6 +395,10 @@ impl<R: BinRule> Detector for Binned<R> {
             let room = self.max_window.min(1 << 10);
             self.snapshots.resize_with(codes, || VecDeque::with_capacity(room));
         }
+    }
+
+    fn counting_clients(&mut self, slot_seconds: u64) {
+        self.dispersion.counting_clients(slot_seconds);
     }
 
     fn finish(&mut self, events: &mut Vec<Event>) {

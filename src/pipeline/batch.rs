@@ -75,6 +75,9 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
     let rows = compared_series(&table.counts, &compared, baseline, canary);
     let mut detector = rule.detector();
     detector.reserve_codes(compared.rows());
+    if table.unit_column.is_some() {
+        detector.counting_clients(config.read.unit_slot_seconds);
+    }
     let mut records = table.counts.by_second();
     let next_second = |counts: &mut Vec<(usize, u64, u64)>| {
         let (second, pairs) = records.next()?;

@@ -491,6 +491,8 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
                 if !said_unit && let Some(column) = rows.unit_column() {
                     said_unit = true;
                     super::batch::say_unit_column(name, column);
+                    // The first row: nothing has been fed to the detector yet.
+                    live.detector.counting_clients(config.rule.bin_seconds);
                 }
                 let first = units.first(unit, row.build, row.code, row.second);
                 let _ = raw.add(row.second, row.build, row.code, row.count);
