@@ -136,11 +136,12 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
         eprintln!(
             "errwatch: warning: {}: the error counts vary {:.1} times as much as independent \
              events would (client bursts, retry storms); the tests count them as that many times \
-             fewer events, and their false-alarm guarantee is approximate here{}{}",
+             fewer events, and their false-alarm guarantee is approximate here{}{}{}",
             visible(&report.input),
             dispersion.stream,
             if codes.is_empty() { String::new() } else { format!("; most dispersed: {listed}") },
-            small_share_clause(report.parameters.traffic)
+            small_share_clause(report.parameters.traffic),
+            if report.unit_column.is_none() { UNIT_HINT } else { "" }
         );
     }
     let outcome = match report.verdict {
@@ -165,6 +166,13 @@ pub fn run(config: &AnalyzeConfig) -> Result<Outcome> {
         None => Ok(outcome),
     }
 }
+
+/// What the bursty warning adds when events are counted, not clients: on the benchmark's bursty
+/// streams a client column keeps every family within the budget, bursts of minutes and a 10%
+/// canary included (BENCHMARKS.md, seventh round).
+const UNIT_HINT: &str = "; if the rows say which client, user or session sent them, name that \
+    column (--unit-column NAME): each client then counts once per code, build and bin, and bursts \
+    cannot pass for a regression";
 
 /// The canary share below which the bursty warning says that bursts weigh more: from there the
 /// binomial's skew, `1 - 2 s`, is over a third of its largest (README, "What an alert means").
