@@ -495,3 +495,57 @@ fn a_duckdb_parquet_export_gives_the_alerts_of_the_csv() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_unit_column_is_found_and_counted_as_in_the_csv() {
+    // The stream's events, each from its own client, then one canary client in a crash loop: 300
+    // events of code -5 over seconds 3000 to 3059. Counted by events, code -5 alerts; by clients
+    // (a string column named user_id, found by its name, or integers named with --unit-column)
+    // it is one client a slot and does not, and the report is the CSV's with the same column.
+    let mut events = events();
+    let (first, canary) = (events[0].0, events.iter().map(|e| e.1.clone()).max().unwrap());
+    let mut units: Vec<i64> = (0..events.len() as i64).collect();
+    for i in 0..300 {
+        events.push((first + 3000 + i / 5, canary.clone(), "-5".to_string()));
+        units.push(-1);
+    }
+    let mut csv = String::from("Timestamp,Build_Version,Error_Code,user_id\n");
+    for ((second, build, code), unit) in events.iter().zip(&units) {
+        csv.push_str(&format!("{second},{build},{code},u{unit}\n"));
+    }
+    let [builds, codes] = builds_and_codes(&events);
+    let stamps = Values::Int64(events.iter().map(|e| Some(e.0)).collect());
+    let schema = "message events { required int64 Timestamp; required binary Build_Version \
+                  (UTF8); required binary Error_Code (UTF8); required binary user_id (UTF8); }";
+    let labels = Values::Text(units.iter().map(|u| Some(format!("u{u}"))).collect());
+    let parquet = write_parquet(schema, &[stamps, builds, codes, labels], 4096);
+    same_analysis(&csv, &parquet, &[]);
+    same_analysis(&csv, &parquet, &["--unit-column", "none"]);
+    let alerts_of_minus_5 = |extra: &[&str]| {
+        let out = Errwatch::new(&["analyze", "x.parquet"])
+            .args(&ANALYZE)
+            .args(extra)
+            .file("x.parquet", &parquet)
+            .run();
+        let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let alerts = report["alerts"].as_array().unwrap().clone();
+        (report["unit_column"].clone(), alerts.iter().filter(|a| a["code"] == -5).count())
+    };
+    assert_eq!(alerts_of_minus_5(&[]), (serde_json::json!("user_id"), 0));
+    assert_eq!(alerts_of_minus_5(&["--unit-column", "none"]), (serde_json::Value::Null, 1));
+
+    // Integers under another name: read when named, their label is their decimal text.
+    let [builds, codes] = builds_and_codes(&events);
+    let stamps = Values::Int64(events.iter().map(|e| Some(e.0)).collect());
+    let schema = "message events { required int64 Timestamp; required binary Build_Version \
+                  (UTF8); required binary Error_Code (UTF8); required int64 sender; }";
+    let numbers = Values::Int64(units.iter().map(|&u| Some(u)).collect());
+    let parquet = write_parquet(schema, &[stamps, builds, codes, numbers], 4096);
+    let csv = csv.replacen("user_id", "sender", 1).replace(",u", ",");
+    same_analysis(&csv, &parquet, &["--unit-column", "sender"]);
+    let out = Errwatch::new(&["analyze", "x.parquet", "--no-heatmap", "--unit-column", "client"])
+        .file("x.parquet", &parquet)
+        .run();
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("missing required column client"), "{}", out.stderr);
+}

@@ -729,7 +729,7 @@ impl<R: Read> Rows<R> {
             Format::Csv(csv) => csv.columns.unit.as_ref().map(|(_, name)| name.as_str()),
             Format::Json(json) => json.unit_path(),
             #[cfg(feature = "parquet")]
-            Format::Parquet(_) => None,
+            Format::Parquet(rows) => rows.unit_column(),
         }
     }
 
@@ -1100,7 +1100,9 @@ fn next_parquet<'a>(
     epoch_unit: Option<EpochUnit>,
 ) -> std::result::Result<Step<'a>, Bad> {
     use parquet::Cell;
-    let (number, [stamp, version, code, count]) = match rows.next_row() {
+    // The unit column's name, for a message about its cell (taken before the row borrows `rows`).
+    let unit_name = rows.unit_column().map(str::to_string);
+    let (number, [stamp, version, code, count, unit]) = match rows.next_row() {
         Ok(Some(row)) => row,
         Ok(None) => return Ok(Step::End),
         Err(e) => return Err(Bad::Fatal(e)),
@@ -1169,6 +1171,10 @@ fn next_parquet<'a>(
             parse_count(&names.count, &text).map_err(|what| at(Invalid::Count, what))?
         }
     };
+    let unit = match (unit, unit_name) {
+        (Some(cell), Some(column)) => Some(unit_hash(label(Some(cell), &column)?.as_bytes())),
+        _ => None,
+    };
     Ok(Step::Fields(Fields {
         line: number,
         notation,
@@ -1177,7 +1183,7 @@ fn next_parquet<'a>(
         version,
         code,
         count,
-        unit: None,
+        unit,
     }))
 }
 

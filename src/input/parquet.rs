@@ -1,11 +1,14 @@
-//! Parquet: the four fields read column by column from a Parquet file, one row at a time.
+//! Parquet: the four fields (and a unit) read column by column from a Parquet file, one row at a
+//! time.
 //!
 //! A file is read as Parquet when its name ends in `.parquet` or its first bytes are the magic
 //! `PAR1` ([`is_parquet`]). Parquet keeps its metadata at the end of the file, so it is read only
 //! from a file that can be seeked: from standard input, or with `--follow`, the reader of
 //! [`super::Rows`] names the format and says to write it to a file.
 //!
-//! The four columns are found by the names of [`super::columns::ColumnNames`], case-insensitively;
+//! The columns are found by the names of [`super::columns::ColumnNames`], case-insensitively, the
+//! unit (`--unit-column`, or by default the earliest of [`super::columns::UNIT_CANDIDATES`] among
+//! the columns no other field reads) as in CSV;
 //! a column inside a group is named by its dotted path (`app.version`), as a JSON key path is.
 //! A column that repeats (a list) is refused. What each column may hold:
 //!
@@ -13,7 +16,7 @@
 //!   adjusted to UTC or not, the instant is taken as UTC), Spark's legacy `INT96`, an integer
 //!   (Unix seconds below 10^11, milliseconds from it on, as JSON lines numbers:
 //!   [`super::timestamp::EPOCH_MILLIS_FROM`]) or a string in one of the CSV notations;
-//! - the build and the code: a string, or an integer, whose label is its decimal text;
+//! - the build, the code and the unit: a string, or an integer, whose label is its decimal text;
 //! - the count: an integer, or a string holding one.
 //!
 //! The pages are decoded by the parquet crate's column readers, [`BATCH_ROWS`] rows of the four
@@ -34,7 +37,7 @@ use ::parquet::file::serialized_reader::SerializedFileReader;
 use ::parquet::schema::types::ColumnDescPtr;
 use anyhow::{Result, anyhow, bail};
 
-use super::columns::ColumnNames;
+use super::columns::{ColumnNames, UnitColumn, unit_rank};
 
 /// The first (and last) four bytes of a Parquet file.
 pub const MAGIC: &[u8; 4] = b"PAR1";
@@ -114,7 +117,7 @@ pub struct ParquetRows {
     /// The file's name as messages show it.
     shown: String,
     reader: SerializedFileReader<File>,
-    /// The four columns, as [`FIELDS`] orders them; `None` for an absent (optional) count.
+    /// The columns, as [`FIELDS`] orders them; `None` for an absent (optional) count or unit.
     columns: [Option<Column>; FIELDS],
     /// The next row group to open.
     next_group: usize,
@@ -127,11 +130,15 @@ pub struct ParquetRows {
     names: ColumnNames,
     /// The fields found by another exporter's name: `(seed name, column)`.
     chosen: Vec<(&'static str, String)>,
+    /// The unit column, when units are counted.
+    unit_column: Option<String>,
 }
 
-/// The columns read: timestamp, build, code and count, in that order. (A unit column,
-/// `--unit-column`, is not read from Parquet: its files are counted by events.)
-const FIELDS: usize = 4;
+/// The columns read: timestamp, build, code, count and unit, in that order.
+const FIELDS: usize = 5;
+
+/// The unit's place in [`FIELDS`].
+const UNIT: usize = 4;
 
 /// The types a column may have for each field, for the message refusing another.
 const EXPECTED: [&str; FIELDS] = [
@@ -139,6 +146,7 @@ const EXPECTED: [&str; FIELDS] = [
     "a string or an integer",
     "a string or an integer",
     "an integer or a string",
+    "a string or an integer",
 ];
 
 impl ParquetRows {
@@ -159,14 +167,30 @@ impl ParquetRows {
                 crate::escape::list_cut(found.iter().map(|n| super::quote(n)))
             )
         };
-        let wanted = [&names.timestamp, &names.build, &names.code, &names.count];
-        let mut columns: [Option<Column>; FIELDS] = [None, None, None, None];
-        for (field, (slot, name)) in columns.iter_mut().zip(wanted).enumerate() {
-            let index = match position(name) {
-                Some(index) => index,
-                None if field == 3 && !names.count_required => continue,
+        let fields = [&names.timestamp, &names.build, &names.code, &names.count];
+        let mut indices: [Option<usize>; FIELDS] = [None; FIELDS];
+        for (field, name) in fields.iter().enumerate() {
+            indices[field] = match position(name) {
+                Some(index) => Some(index),
+                None if field == 3 && !names.count_required => None,
                 None => return Err(missing(name)),
             };
+        }
+        let unit = match &names.unit {
+            UnitColumn::Off => None,
+            UnitColumn::Named(unit) => Some(position(unit).ok_or_else(|| missing(unit))?),
+            UnitColumn::Auto => (0..found.len())
+                .filter(|at| !indices.contains(&Some(*at)))
+                .filter_map(|at| unit_rank(&found[at]).map(|rank| (rank, at)))
+                .min()
+                .map(|(_, at)| at),
+        };
+        indices[UNIT] = unit;
+        let unit_column = unit.map(|at| found[at].clone());
+        let mut columns: [Option<Column>; FIELDS] = [None, None, None, None, None];
+        for (field, (slot, index)) in columns.iter_mut().zip(indices).enumerate() {
+            let Some(index) = index else { continue };
+            let name = &found[index];
             let descr = schema.column(index);
             if descr.max_rep_level() > 0 {
                 bail!(
@@ -202,7 +226,13 @@ impl ParquetRows {
             row: 0,
             names: resolved.clone(),
             chosen,
+            unit_column,
         })
+    }
+
+    /// The unit column in use, as the file names it.
+    pub fn unit_column(&self) -> Option<&str> {
+        self.unit_column.as_deref()
     }
 
     /// The fields' names as the file's columns write them.
@@ -215,7 +245,7 @@ impl ParquetRows {
         &self.chosen
     }
 
-    /// The next row's number (from 1) and its four cells (`None` for an absent count column),
+    /// The next row's number (from 1) and its cells (`None` for an absent count or unit column),
     /// `None` at the end of the file.
     #[allow(clippy::type_complexity)]
     pub fn next_row(&mut self) -> Result<Option<(u64, [Option<Cell<'_>>; FIELDS])>> {
