@@ -324,3 +324,51 @@ fn with_slots_of_a_minute_a_clump_of_clients_is_never_weighed_as_one_clients_bur
     assert_eq!(detected("100"), 697);
     assert_eq!(detected("30"), 743);
 }
+
+/// An hour in which one canary client's install is broken: it sends code 2 every 20 s. Code 2
+/// comes otherwise from a new client of each build every 400 s, code 1 (the background) from a
+/// new client of each build every 2 s.
+fn broken_install() -> String {
+    let mut rows: Vec<Event> = Vec::new();
+    for s in (0..3600).step_by(2) {
+        rows.push((s, "1.0", format!("b{s}"), 1));
+        rows.push((s + 1, "2.0", format!("c{s}"), 1));
+    }
+    for s in (0..3600).step_by(400) {
+        rows.push((s + 7, "1.0", format!("b2-{s}"), 2));
+        rows.push((s + 207, "2.0", format!("c2-{s}"), 2));
+    }
+    for s in (0..3600).step_by(20) {
+        rows.push((s, "2.0", "broken".to_string(), 2));
+    }
+    rows.sort_by_key(|r| r.0);
+    csv(&rows, "client_id")
+}
+
+#[test]
+fn one_clients_lasting_error_alerts_per_bin_slot_and_not_with_a_slot_as_long_as_the_windows() {
+    // Counted once per 100 s slot, the broken install is 36 counts of code 2 on the canary
+    // against 9 on the baseline, and the sequential rule, which gathers evidence over the hour,
+    // takes it for an increase; counted once per 1000 s (the longest window, 10 bins), it is 4,
+    // and it does not. (The rolling rule sees at most 10 of them in a window, with one or two
+    // of the code's other clients: not significant here.)
+    let input = broken_install();
+    let run = |extra: &[&str]| {
+        let out = Errwatch::new(&["analyze", "s.csv", "--rule", "sequential"])
+            .args(&FLAGS)
+            .args(extra)
+            .file("s.csv", &input)
+            .run();
+        let v = json(&out);
+        assert_eq!(v["unit_column"], "client_id", "{v}");
+        v["alerts"].as_array().unwrap().iter().map(|a| a["code"].clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(run(&[]), vec![serde_json::json!(2)]);
+    assert_eq!(run(&["--unit-slot", "1000"]), Vec::<serde_json::Value>::new());
+    let refused = Errwatch::new(&["analyze", "s.csv", "--unit-slot", "0"])
+        .args(&FLAGS)
+        .file("s.csv", &input)
+        .run();
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("--unit-slot must be at least 1 second"), "{refused:?}");
+}

@@ -164,6 +164,11 @@ pub struct AnalyzeArgs {
     /// client_id), when there is one].
     #[arg(long, env = "ERRWATCH_UNIT_COLUMN", value_name = "NAME")]
     pub unit_column: Option<String>,
+    /// With a unit column, the slot within which a unit counts once per code and build, in
+    /// seconds [default: --bins]. A slot as long as the longest window counts a client whose
+    /// error lasts for hours at most twice per window.
+    #[arg(long, env = "ERRWATCH_UNIT_SLOT", value_name = "SECONDS")]
+    pub unit_slot: Option<u64>,
 }
 
 /// `--traffic`: a share, or `auto`.
@@ -252,6 +257,10 @@ impl AnalyzeArgs {
     pub fn validate(self) -> Result<AnalyzeConfig> {
         if self.bins == 0 {
             bail!("--bins must be at least 1 second (got 0)");
+        }
+        let unit_slot_seconds = self.unit_slot.unwrap_or(self.bins);
+        if unit_slot_seconds == 0 {
+            bail!("--unit-slot must be at least 1 second (got 0)");
         }
         if !(self.threshold.is_finite() && self.threshold > 0.0) {
             bail!("--threshold must be a positive number (got {})", self.threshold);
@@ -369,7 +378,7 @@ impl AnalyzeArgs {
                 skip_invalid: self.skip_invalid,
                 max_invalid: self.max_invalid,
                 columns,
-                unit_slot_seconds: self.bins,
+                unit_slot_seconds,
             },
             lateness: self.lateness,
         })

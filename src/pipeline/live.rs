@@ -452,7 +452,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     // With a unit column the detector is fed units affected; both counters are kept for the
     // alerts' clients and events (memory grows with the rows, as a file's counters do), and the
     // units seen in slots no row can reach any more are forgotten.
-    let mut units = crate::aggregate::units::Units::new(config.rule.bin_seconds);
+    let mut units = crate::aggregate::units::Units::new(config.read.unit_slot_seconds);
     let (mut clients, mut raw) = (aggregate::Aggregator::new(), aggregate::Aggregator::new());
     let mut latest: Option<i64> = None;
     let mut said_unit = false;
@@ -492,7 +492,7 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
                     said_unit = true;
                     super::batch::say_unit_column(name, column);
                     // The first row: nothing has been fed to the detector yet.
-                    live.detector.counting_clients(config.rule.bin_seconds);
+                    live.detector.counting_clients(config.read.unit_slot_seconds);
                 }
                 let first = units.first(unit, row.build, row.code, row.second);
                 let _ = raw.add(row.second, row.build, row.code, row.count);
