@@ -156,8 +156,8 @@ pub struct AnalyzeArgs {
     #[arg(long, env = "ERRWATCH_COUNT_COLUMN", value_name = "NAME")]
     pub count_column: Option<String>,
     /// The column or key path of the unit an event comes from (a client, user, device or
-    /// session): each unit counts at most once per code, build and --bins slot, and alerts say
-    /// how many were affected. `none` turns units off [default: the column named as the earliest
+    /// session): each unit counts at most once per code, build and slot (--unit-slot), and
+    /// alerts say how many were affected. `none` turns units off [default: the column named as the earliest
     /// of client_id, user_id, device_id, session_id, installation_id, install_id, account_id,
     /// customer_id, visitor_id, anonymous_id, distinct_id, user_pseudo_id, uid, client, user,
     /// device and session, comparing letters and digits only (ClientId and client-id are

@@ -1100,9 +1100,7 @@ fn next_parquet<'a>(
     epoch_unit: Option<EpochUnit>,
 ) -> std::result::Result<Step<'a>, Bad> {
     use parquet::Cell;
-    // The unit column's name, for a message about its cell (taken before the row borrows `rows`).
-    let unit_name = rows.unit_column().map(str::to_string);
-    let (number, [stamp, version, code, count, unit]) = match rows.next_row() {
+    let (number, [stamp, version, code, count, unit], unit_name) = match rows.next_row() {
         Ok(Some(row)) => row,
         Ok(None) => return Ok(Step::End),
         Err(e) => return Err(Bad::Fatal(e)),
@@ -1172,7 +1170,7 @@ fn next_parquet<'a>(
         }
     };
     let unit = match (unit, unit_name) {
-        (Some(cell), Some(column)) => Some(unit_hash(label(Some(cell), &column)?.as_bytes())),
+        (Some(cell), Some(column)) => Some(unit_hash(label(Some(cell), column)?.as_bytes())),
         _ => None,
     };
     Ok(Step::Fields(Fields {

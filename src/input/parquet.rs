@@ -245,10 +245,10 @@ impl ParquetRows {
         &self.chosen
     }
 
-    /// The next row's number (from 1) and its cells (`None` for an absent count or unit column),
-    /// `None` at the end of the file.
+    /// The next row's number (from 1), its cells (`None` for an absent count or unit column) and
+    /// the unit column's name, for messages about its cell; `None` at the end of the file.
     #[allow(clippy::type_complexity)]
-    pub fn next_row(&mut self) -> Result<Option<(u64, [Option<Cell<'_>>; FIELDS])>> {
+    pub fn next_row(&mut self) -> Result<Option<(u64, [Option<Cell<'_>>; FIELDS], Option<&str>)>> {
         while self.at == self.batch_rows {
             if !self.next_batch()? {
                 return Ok(None);
@@ -284,7 +284,7 @@ impl ParquetRows {
                 });
             }
         }
-        Ok(Some((self.row, cells)))
+        Ok(Some((self.row, cells, self.unit_column.as_deref())))
     }
 
     /// Decodes the next batch of rows, opening the next row group when this one is done; `false`
