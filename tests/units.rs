@@ -325,10 +325,10 @@ fn with_slots_of_a_minute_a_clump_of_clients_is_never_weighed_as_one_clients_bur
     assert_eq!(detected("30"), 743);
 }
 
-/// An hour in which one canary client's install is broken: it sends code 2 every 20 s. Code 2
-/// comes otherwise from a new client of each build every 400 s, code 1 (the background) from a
-/// new client of each build every 2 s.
-fn broken_install() -> String {
+/// An hour in which code 2 comes from a new client of each build every 400 s and code 1 (the
+/// background) from a new client of each build every 2 s; on top, the canary sends code 2 every
+/// 20 s, from one broken install (`many` false) or each time from a new client (`many` true).
+fn lasting_error(many: bool) -> String {
     let mut rows: Vec<Event> = Vec::new();
     for s in (0..3600).step_by(2) {
         rows.push((s, "1.0", format!("b{s}"), 1));
@@ -339,32 +339,59 @@ fn broken_install() -> String {
         rows.push((s + 207, "2.0", format!("c2-{s}"), 2));
     }
     for s in (0..3600).step_by(20) {
-        rows.push((s, "2.0", "broken".to_string(), 2));
+        let client = if many { format!("new-{s}") } else { "broken".to_string() };
+        rows.push((s, "2.0", client, 2));
     }
     rows.sort_by_key(|r| r.0);
     csv(&rows, "client_id")
 }
 
 #[test]
-fn one_clients_lasting_error_alerts_per_bin_slot_and_not_with_a_slot_as_long_as_the_windows() {
+fn one_clients_lasting_error_is_recounted_away_and_many_clients_errors_are_not() {
     // Counted once per 100 s slot, the broken install is 36 counts of code 2 on the canary
-    // against 9 on the baseline, and the sequential rule, which gathers evidence over the hour,
-    // takes it for an increase; counted once per 1000 s (the longest window, 10 bins), it is 4,
-    // and it does not. (The rolling rule sees at most 10 of them in a window, with one or two
-    // of the code's other clients: not significant here.)
-    let input = broken_install();
-    let run = |extra: &[&str]| {
-        let out = Errwatch::new(&["analyze", "s.csv", "--rule", "sequential"])
+    // against 9 on the baseline over the hour, and the sequential rule, which gathers evidence
+    // over the hour, alarms on it; recounted over the alarm's run, each client once, it is one
+    // canary client more than the baseline's few, no evidence, and the alarm does not stand (nor
+    // any later one). The same hour with the canary's events from 180 new clients alerts under
+    // both rules, and no alarm is dismissed. A slot as long as the longest window (1000 s) also
+    // keeps the broken install from alerting. Live runs recount as batch runs do.
+    let run = |input: &str, rule: &str, extra: &[&str]| {
+        let out = Errwatch::new(&["analyze", "s.csv", "--rule", rule])
             .args(&FLAGS)
             .args(extra)
-            .file("s.csv", &input)
+            .file("s.csv", input)
             .run();
         let v = json(&out);
         assert_eq!(v["unit_column"], "client_id", "{v}");
-        v["alerts"].as_array().unwrap().iter().map(|a| a["code"].clone()).collect::<Vec<_>>()
+        let live = Errwatch::new(&["analyze", "-", "--follow", "--rule", rule])
+            .args(&FLAGS)
+            .args(extra)
+            .stdin(input.to_string())
+            .run();
+        let live = json(&live);
+        assert_eq!(live["alerts"], v["alerts"], "live and batch: {rule} {extra:?}");
+        let dismissed = &v["summary"]["alarms_dismissed_by_clients"];
+        assert_eq!(&live["summary"]["alarms_dismissed_by_clients"], dismissed);
+        let codes: Vec<_> =
+            v["alerts"].as_array().unwrap().iter().map(|a| a["code"].clone()).collect();
+        (codes, dismissed.as_u64().expect("a count with a unit column"))
     };
-    assert_eq!(run(&[]), vec![serde_json::json!(2)]);
-    assert_eq!(run(&["--unit-slot", "1000"]), Vec::<serde_json::Value>::new());
+    let (broken, many) = (lasting_error(false), lasting_error(true));
+    let (codes, dismissed) = run(&broken, "sequential", &[]);
+    assert_eq!(codes, Vec::<serde_json::Value>::new());
+    assert!(dismissed >= 1, "the sequential alarm on code 2 was raised and recounted away");
+    assert_eq!(run(&broken, "rolling", &[]).0, Vec::<serde_json::Value>::new());
+    assert_eq!(run(&broken, "sequential", &["--unit-slot", "1000"]), (vec![], 0));
+    for rule in ["sequential", "rolling"] {
+        assert_eq!(run(&many, rule, &[]), (vec![serde_json::json!(2)], 0), "{rule}");
+    }
+    // The seed's rule has no test to recount.
+    let mean_diff = Errwatch::new(&["analyze", "s.csv", "--rule", "mean-diff"])
+        .args(&FLAGS)
+        .file("s.csv", &broken)
+        .run();
+    assert!(json(&mean_diff)["summary"]["alarms_dismissed_by_clients"].is_null());
+    let input = broken;
     let refused = Errwatch::new(&["analyze", "s.csv", "--unit-slot", "0"])
         .args(&FLAGS)
         .file("s.csv", &input)

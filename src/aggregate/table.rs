@@ -48,6 +48,8 @@ pub struct Table {
     pub chosen_columns: Vec<(&'static str, String)>,
     /// Per-second events, when `counts` holds units.
     pub raw: Option<Counts>,
+    /// The units seen, when `counts` holds units: what an alarm's clients are recounted from.
+    pub units: Option<super::units::Units>,
 }
 
 impl Table {
@@ -65,6 +67,7 @@ impl Table {
             unit_column: None,
             chosen_columns: inventory.chosen_columns,
             raw: None,
+            units: None,
         }
     }
 
@@ -176,6 +179,7 @@ fn read_rows<R: Read>(rows: Rows<R>, name: &str, options: &ReadOptions) -> Resul
     if unit_column.is_some() {
         table.raw = Some(raw.finish());
         table.unit_column = unit_column;
+        table.units = Some(units);
     }
     Ok(table)
 }
@@ -200,6 +204,7 @@ pub fn merge(shards: impl IntoIterator<Item = Result<Table>>, name: &str) -> Res
         unit_column: None,
         chosen_columns: Vec::new(),
         raw: None,
+        units: None,
     };
     let mut aggregator = Aggregator::new();
     let mut first_with_rows: Option<String> = None;

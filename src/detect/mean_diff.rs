@@ -42,6 +42,7 @@ impl BinRule for MeanDiff {
                     canary_count: c,
                     baseline_count: b,
                     p_value: None,
+                    level: None,
                     dispersion: 1.0,
                 });
             }

@@ -34,6 +34,8 @@ pub mod rolling;
 pub mod sequential;
 pub mod windows;
 
+use std::rc::Rc;
+
 use crate::input::labels::Code;
 
 /// An online alert rule.
@@ -59,6 +61,10 @@ pub trait Detector {
     /// Says, before any second is fed, that the counts are affected clients, each at most once
     /// per code, build and slot of `slot_seconds` ([`dispersion::Dispersion::counting_clients`]).
     fn counting_clients(&mut self, _slot_seconds: u64) {}
+
+    /// Has every alarm recounted by clients before it stands ([`Recount`]): a run with a unit
+    /// column.
+    fn recount_clients(&mut self, recount: Rc<dyn Recount>);
 
     /// Ends the input: closes what is still open and appends the last events.
     fn finish(&mut self, events: &mut Vec<Event>);
@@ -120,6 +126,10 @@ pub struct Episode {
     pub baseline_count: u64,
     /// The smallest p-value, for rules that test window by window.
     pub p_value: Option<f64>,
+    /// The level the test behind the episode's first alarm was held to, for rules that test: the
+    /// rolling rule's level for the windows of the closing bin, the sequential rule's `W / A`
+    /// (its run's likelihood ratio had to reach the bound `A` over the start weight `W`).
+    pub level: Option<f64>,
     /// A confidence interval for the rate ratio, for rules that give one.
     pub ratio_interval: Option<(f64, f64)>,
     /// The largest dispersion of the code's counts the tests used over the episode (1 for
@@ -193,6 +203,19 @@ impl RuleKind {
 }
 
 impl RuleConfig {
+    /// The longest span, in seconds, over which an alarm's clients are recounted ([`Recount`]):
+    /// the longest window, for the window rules; the start weight's horizon, for the sequential
+    /// rule, whose runs can reach further back than the weight they gather.
+    pub fn evidence_s(&self) -> u64 {
+        match self.rule {
+            RuleKind::Rolling | RuleKind::MeanDiff => {
+                let longest = self.window_bins.iter().copied().max().unwrap_or(1) as u64;
+                longest.saturating_mul(self.bin_seconds)
+            }
+            RuleKind::Sequential => sequential::HORIZON_S,
+        }
+    }
+
     /// A fresh detector for this configuration.
     pub fn detector(&self) -> Box<dyn Detector> {
         match self.rule {
@@ -280,6 +303,43 @@ pub fn run_events(
     keep_ended(&mut events);
     episodes.sort_by_key(|e| (e.start_s, e.code));
     episodes
+}
+
+/// The clients behind an alarm, recounted (a run with a unit column, README "Users affected").
+///
+/// The counts a detector is fed hold each client once per code, build and slot, so one client
+/// whose error lasts for hours still counts once a slot, and a handful of such clients can make an
+/// alarm. Before an alarm stands, the detector asks [`Recount::stands`]: over the alarm's evidence
+/// (the first alarm's window, or its run, from [`Episode::windows_start_s`] to
+/// [`Episode::detected_at_s`], clipped to the last [`Recount`]'s horizon) each client counts once,
+/// and the canary's share of those clients must be significant on its own, at the level the alarm
+/// was held to ([`Episode::level`]). If clients take one build or the other independently, at the
+/// traffic odds, that split is an exact binomial whatever each client sends. The check can only
+/// remove alarms, so every rule keeps its guarantee; an alarm that does not stand is as if it had
+/// not been raised, and the code's next one is recounted in turn.
+pub trait Recount {
+    /// Whether the episode's first alarm stands once its clients are recounted. Asked at the
+    /// second of the alarm, with every row up to that second counted: the same answer in a batch
+    /// and a live run.
+    fn stands(&self, episode: &Episode) -> bool;
+}
+
+/// A detector's [`Recount`], if it was given one: shared, as the pipeline keeps counting the
+/// clients it reads from.
+#[derive(Clone, Default)]
+struct Recounter(Option<Rc<dyn Recount>>);
+
+impl Recounter {
+    /// Whether the episode's first alarm stands: always, without a recount.
+    fn stands(&self, episode: &Episode) -> bool {
+        self.0.as_ref().is_none_or(|recount| recount.stands(episode))
+    }
+}
+
+impl std::fmt::Debug for Recounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Recounter(clients)" } else { "Recounter(none)" })
+    }
 }
 
 /// One code's events per second.
@@ -409,6 +469,16 @@ mod tests {
     /// Every event a detector emits, with its account at the end.
     type Run = (Vec<Event>, Option<Gate>, Option<DispersionSummary>);
 
+    /// A run with its episodes' levels to nine significant digits: the sequential rule's level is
+    /// its start weight, which skipping quiet seconds in closed form adds up in another order.
+    fn rounded((mut events, gate, dispersion): Run) -> Run {
+        for event in &mut events {
+            let (Event::Started(episode) | Event::Ended(episode)) = event;
+            episode.level = episode.level.map(|l| format!("{l:.9e}").parse().expect("a number"));
+        }
+        (events, gate, dispersion)
+    }
+
     /// The reference: every second fed, every code in it.
     fn dense(config: &RuleConfig, first: i64, stream: &[Vec<(u64, u64)>]) -> Run {
         let mut detector = config.detector();
@@ -417,7 +487,7 @@ mod tests {
             detector.push_second(first + t as i64, counts, &mut events);
         }
         detector.finish(&mut events);
-        (events, detector.gate(), detector.dispersion())
+        rounded((events, detector.gate(), detector.dispersion()))
     }
 
     /// Only the seconds with events fed, only the codes with events in them.
@@ -442,7 +512,7 @@ mod tests {
         }
         assert!(fed);
         detector.finish(&mut events);
-        (events, detector.gate(), detector.dispersion())
+        rounded((events, detector.gate(), detector.dispersion()))
     }
 
     proptest::proptest! {

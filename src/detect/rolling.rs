@@ -186,6 +186,7 @@ impl BinRule for Rolling {
                     canary_count: c,
                     baseline_count: b,
                     p_value: Some(p),
+                    level: Some(level),
                     dispersion: scaling.largest(),
                 });
             }

@@ -138,6 +138,8 @@ struct Open {
     at_peak: (u64, u64),
     /// The largest dispersion used while the episode was open.
     dispersion: f64,
+    /// The level of its first alarm's test ([`Episode::level`]).
+    level: f64,
 }
 
 /// Where a CUSUM's run began: its first second, the cumulative (canary, baseline) events before
@@ -394,6 +396,8 @@ pub struct SequentialDetector {
     dispersion: Dispersion,
     /// Both builds' recent local dispersion per code.
     local: Local,
+    /// Recounts each new episode's first alarm by clients ([`super::Recount`]).
+    recount: super::Recounter,
     /// Treat events as independent (dispersion 1): for the tests of the recursion itself.
     #[cfg(test)]
     independent: bool,
@@ -427,6 +431,7 @@ impl SequentialDetector {
             finished: false,
             dispersion: Dispersion::new(0),
             local: Local::new(0),
+            recount: super::Recounter::default(),
             #[cfg(test)]
             independent: false,
         }
@@ -467,6 +472,7 @@ impl SequentialDetector {
             canary_count,
             baseline_count,
             p_value: None,
+            level: Some(open.level),
             ratio_interval: Some(ratio_interval(
                 canary_count,
                 baseline_count,
@@ -636,26 +642,33 @@ impl SequentialDetector {
                 return;
             }
         }
+        // The level of the test: the run's likelihood ratio had to reach `A / W`.
+        let level = (state.added / bound).min(1.0);
         state.statistics = Statistics::ZERO;
         state.added = 0.0;
-        match &mut state.open {
-            Some(open) => open.last_alarm_s = second,
-            None => {
-                let open = Open {
-                    alternative,
-                    start_s,
-                    detected_at_s: second,
-                    last_alarm_s: second,
-                    before_start,
-                    peak: state.cusum[alternative],
-                    peak_s: second,
-                    at_peak: state.total,
-                    dispersion,
-                };
-                let total = state.total;
-                state.open = Some(open.clone());
-                events.push(Event::Started(self.episode(code, &open, total, second)));
-            }
+        if let Some(open) = &mut state.open {
+            open.last_alarm_s = second;
+            return;
+        }
+        let open = Open {
+            alternative,
+            start_s,
+            detected_at_s: second,
+            last_alarm_s: second,
+            before_start,
+            peak: state.cusum[alternative],
+            peak_s: second,
+            at_peak: state.total,
+            dispersion,
+            level,
+        };
+        let total = state.total;
+        let episode = self.episode(code, &open, total, second);
+        // An alarm whose clients, recounted, are no evidence is as if it had not been raised;
+        // its statistic starts again from nothing, as after any alarm.
+        if self.recount.stands(&episode) {
+            self.codes[code].open = Some(open);
+            events.push(Event::Started(episode));
         }
     }
 }
@@ -860,6 +873,10 @@ impl Detector for SequentialDetector {
 
     fn counting_clients(&mut self, slot_seconds: u64) {
         self.dispersion.counting_clients(slot_seconds);
+    }
+
+    fn recount_clients(&mut self, recount: std::rc::Rc<dyn super::Recount>) {
+        self.recount = super::Recounter(Some(recount));
     }
 
     fn finish(&mut self, events: &mut Vec<Event>) {

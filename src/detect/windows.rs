@@ -40,6 +40,8 @@ pub struct Fired {
     pub baseline_count: u64,
     /// The one-sided p-value, for rules that test.
     pub p_value: Option<f64>,
+    /// The level the test was held to, for rules that test.
+    pub level: Option<f64>,
     /// The code's dispersion the test used (1 for independent events).
     pub dispersion: f64,
 }
@@ -133,6 +135,8 @@ pub struct Binned<R> {
     scalings: Vec<Scaling>,
     /// The windows of the closing bin that hold events ([`BinRule::plan`]).
     candidates: Vec<Candidate>,
+    /// Recounts each new episode's first alarm by clients ([`super::Recount`]).
+    recount: super::Recounter,
 }
 
 impl<R: BinRule> Binned<R> {
@@ -159,6 +163,7 @@ impl<R: BinRule> Binned<R> {
             snapshots: Vec::new(),
             scalings: Vec::new(),
             candidates: Vec::new(),
+            recount: super::Recounter::default(),
         }
     }
 
@@ -322,9 +327,15 @@ impl<R: BinRule> Binned<R> {
             canary_count: strongest.canary_count,
             baseline_count: strongest.baseline_count,
             p_value: smallest_p,
+            level: fired.iter().filter_map(|f| f.level).max_by(f64::total_cmp),
             ratio_interval: None,
             dispersion: strongest.dispersion,
         };
+        // An alarm whose clients, recounted, are no evidence is as if it had not fired: the
+        // next bin's windows may start the episode.
+        if !self.recount.stands(&episode) {
+            return;
+        }
         events.push(Event::Started(episode.clone()));
         self.open[code] = Some(Box::new(Open { first_bin, last_bin: bin, bins, episode }));
     }
@@ -399,6 +410,10 @@ impl<R: BinRule> Detector for Binned<R> {
 
     fn counting_clients(&mut self, slot_seconds: u64) {
         self.dispersion.counting_clients(slot_seconds);
+    }
+
+    fn recount_clients(&mut self, recount: std::rc::Rc<dyn super::Recount>) {
+        self.recount = super::Recounter(Some(recount));
     }
 
     fn finish(&mut self, events: &mut Vec<Event>) {
@@ -487,6 +502,7 @@ mod tests {
                         canary_count: c,
                         baseline_count: b,
                         p_value: Some(1.0 / c as f64),
+                        level: None,
                         dispersion: 1.0,
                     });
                 }

@@ -9,6 +9,10 @@
 
 use anyhow::{Result, anyhow};
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::recount::{Clients, Series};
 use super::roles::choose_builds;
 use super::traffic;
 use super::{AnalyzeConfig, Detection, RunFacts, alerts, report};
@@ -19,7 +23,7 @@ use crate::report::Report;
 
 /// Runs the pipeline after reading: choose builds, bin, detect. Returns the report and the bins
 /// (for the heatmap).
-pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
+pub fn analyze(config: &AnalyzeConfig, mut table: Table) -> Result<(Report, Bins)> {
     say_chosen_columns(&table.name, &table.chosen_columns);
     if let Some(column) = &table.unit_column {
         say_unit_column(&table.name, column);
@@ -78,6 +82,19 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
     if table.unit_column.is_some() {
         detector.counting_clients(config.read.unit_slot_seconds);
     }
+    // The seed's rule has no test for the clients to pass.
+    let tests = rule.rule != crate::detect::RuleKind::MeanDiff;
+    let recount = table.units.take().filter(|_| tests).map(|units| {
+        let mut rows: Vec<Vec<usize>> = compared.ids.iter().map(|&id| vec![id]).collect();
+        if !compared.folded.is_empty() {
+            rows.push(compared.folded.clone());
+        }
+        let units = Rc::new(RefCell::new(units));
+        Rc::new(Clients::new(units, Series::Rows(rows), roles, rule))
+    });
+    if let Some(recount) = &recount {
+        detector.recount_clients(recount.clone());
+    }
     let mut records = table.counts.by_second();
     let next_second = |counts: &mut Vec<(usize, u64, u64)>| {
         let (second, pairs) = records.next()?;
@@ -121,7 +138,8 @@ pub fn analyze(config: &AnalyzeConfig, table: Table) -> Result<(Report, Bins)> {
         late_rows: 0,
         skipped: &table.skipped,
     };
-    let detection = Detection::of(detector.as_mut(), &bins.codes);
+    let mut detection = Detection::of(detector.as_mut(), &bins.codes);
+    detection.dismissed_by_clients = recount.map(|recount| recount.dismissed());
     Ok((report(config, &facts, Some(&bins), alerts, detection), bins))
 }
 

@@ -28,20 +28,24 @@
 //! (EOF, or SIGINT/SIGTERM) closes the last bins and episodes; the caller then writes the closing
 //! report as for a batch run.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use super::recount::{Clients, Series};
 use super::roles::{Roles, choose_builds, choose_builds_so_far};
 use super::{
     AnalyzeConfig, Detection, OutputFormat, RunFacts, Source, alerts, draw_heatmap, report,
 };
 use crate::aggregate;
+use crate::aggregate::units::Units;
 use crate::bins::{Bins, Grid, MAX_COMPARED_CODES, other_codes};
-use crate::detect::{Alert, Detector, Episode, Event, RuleConfig};
+use crate::detect::{Alert, Detector, Episode, Event, RuleConfig, RuleKind};
 use crate::escape::visible;
 use crate::input::follow::{Follow, stop_on_signals};
 use crate::input::labels::Code;
@@ -106,6 +110,12 @@ pub struct Live {
     ended: Vec<Episode>,
     /// Per code id: (canary, baseline) events fed or late, for "new code" and totals.
     totals: Vec<(u64, u64)>,
+    /// With a unit column: the units seen, shared with the recount of alarms, and the slot
+    /// before which they were last forgotten.
+    units: Option<(Rc<RefCell<Units>>, i64)>,
+    /// The recount of alarms by clients, once feeding has begun (with a unit column and a rule
+    /// that tests).
+    recount: Option<Rc<Clients>>,
 }
 
 impl Live {
@@ -133,7 +143,25 @@ impl Live {
             late_events: 0,
             ended: Vec::new(),
             totals: Vec::new(),
+            units: None,
+            recount: None,
         }
+    }
+
+    /// Says, at the first row with a unit, before anything is fed, that the rows are counted by
+    /// client in slots of `slot_seconds`: the detector is fed clients affected, and its alarms
+    /// are recounted by client ([`super::recount`]).
+    pub fn count_clients(&mut self, slot_seconds: u64) {
+        self.detector.counting_clients(slot_seconds);
+        self.units = Some((Rc::new(RefCell::new(Units::new(slot_seconds))), i64::MIN));
+    }
+
+    /// Whether this is the first row of `unit` for `code` from `build` in the slot of `second`
+    /// ([`Units::first`]); false before [`Live::count_clients`].
+    pub fn first_of_unit(&mut self, unit: u64, build: usize, code: usize, second: i64) -> bool {
+        self.units
+            .as_ref()
+            .is_some_and(|(units, _)| units.borrow_mut().first(unit, build, code, second))
     }
 
     /// Rows that arrived after their second had closed.
@@ -250,7 +278,9 @@ impl Live {
     /// The detector's account so far: its false-alarm accounting and the dispersion it used;
     /// `codes` names the interned code ids.
     pub fn detection(&mut self, codes: &[Code]) -> Detection {
-        Detection::of(self.detector.as_mut(), &labels(codes))
+        let mut detection = Detection::of(self.detector.as_mut(), &labels(codes));
+        detection.dismissed_by_clients = self.recount.as_ref().map(|recount| recount.dismissed());
+        detection
     }
 
     /// The first and last second seen.
@@ -295,6 +325,15 @@ impl Live {
         if next > watermark {
             return Vec::new();
         }
+        if self.recount.is_none()
+            && self.rule.rule != RuleKind::MeanDiff
+            && let Some((units, _)) = &self.units
+        {
+            let series = Series::Codes { folded_from: MAX_COMPARED_CODES - 1 };
+            let recount = Rc::new(Clients::new(units.clone(), series, roles, &self.rule));
+            self.detector.recount_clients(recount.clone());
+            self.recount = Some(recount);
+        }
         // The open seconds up to the watermark close: those with rows are fed with their events,
         // the quiet ones between them only as the gaps between seconds fed; the watermark's own
         // second is fed (quiet, if no row had it) so the bins and statistics up to it close
@@ -323,7 +362,22 @@ impl Live {
         }
         next = watermark + 1;
         self.next_second = Some(next);
+        self.forget_units(next);
         self.dress(events, codes)
+    }
+
+    /// Forgets the units that neither a row still open nor a recount of an alarm at `next` or
+    /// later can reach: the slots before the rule's longest evidence back from `next`.
+    fn forget_units(&mut self, next: i64) {
+        let evidence = i64::try_from(self.rule.evidence_s()).unwrap_or(i64::MAX);
+        if let Some((units, forgotten)) = &mut self.units {
+            let before = next.saturating_sub(evidence);
+            let mut units = units.borrow_mut();
+            if units.slot(before) > *forgotten {
+                *forgotten = units.slot(before);
+                units.forget_before(before);
+            }
+        }
     }
 
     /// Dresses the episodes that started or ended as alerts to print at once; their row is the
@@ -451,10 +505,8 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
     let printer = Printer { config };
     // With a unit column the detector is fed units affected; both counters are kept for the
     // alerts' clients and events (memory grows with the rows, as a file's counters do), and the
-    // units seen in slots no row can reach any more are forgotten.
-    let mut units = crate::aggregate::units::Units::new(config.read.unit_slot_seconds);
+    // units seen in slots no row and no recount can reach any more are forgotten.
     let (mut clients, mut raw) = (aggregate::Aggregator::new(), aggregate::Aggregator::new());
-    let mut latest: Option<i64> = None;
     let mut said_unit = false;
     let mut said_columns = false;
     let mut last_heatmap: Option<Instant> = None;
@@ -492,15 +544,11 @@ fn read_live<R: Read>(config: &AnalyzeConfig, reader: R, name: &str) -> Result<(
                     said_unit = true;
                     super::batch::say_unit_column(name, column);
                     // The first row: nothing has been fed to the detector yet.
-                    live.detector.counting_clients(config.read.unit_slot_seconds);
+                    live.count_clients(config.read.unit_slot_seconds);
                 }
-                let first = units.first(unit, row.build, row.code, row.second);
+                let first = live.first_of_unit(unit, row.build, row.code, row.second);
                 let _ = raw.add(row.second, row.build, row.code, row.count);
                 let _ = clients.add(row.second, row.build, row.code, u64::from(first));
-                if latest.is_none_or(|l| units.slot(row.second) > units.slot(l)) {
-                    latest = Some(row.second);
-                    units.forget_before(row.second - config.lateness as i64);
-                }
                 u64::from(first)
             }
         };

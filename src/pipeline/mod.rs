@@ -21,6 +21,7 @@ pub mod batch;
 pub mod config;
 pub mod counts;
 pub mod live;
+pub mod recount;
 pub mod roles;
 pub mod traffic;
 pub mod verdict;
@@ -275,6 +276,7 @@ pub fn report(
         compared_codes: compared_codes.to_vec(),
         gate: detection.gate,
         dispersion: detection.dispersion,
+        dismissed_by_clients: detection.dismissed_by_clients,
         unfinished_bytes: 0,
         alerts,
         repeated_headers: facts.repeated_headers,
@@ -294,6 +296,9 @@ pub struct Detection {
     pub gate: Option<Gate>,
     /// The counts' dispersion it used.
     pub dispersion: Option<Dispersion>,
+    /// With a unit column, the alarms that did not stand once their clients were recounted
+    /// ([`recount`]).
+    pub dismissed_by_clients: Option<u64>,
 }
 
 impl Detection {
@@ -309,7 +314,7 @@ impl Detection {
             codes.sort_by(|a, b| a.0.cmp(&b.0));
             Dispersion { stream: summary.stream, codes }
         });
-        Detection { gate: detector.gate(), dispersion }
+        Detection { gate: detector.gate(), dispersion, dismissed_by_clients: None }
     }
 }
 

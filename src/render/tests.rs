@@ -61,6 +61,7 @@ fn regression_alert(bins: &Bins) -> Alert {
             canary_count: 36,
             baseline_count: 6,
             p_value: Some(1e-6),
+            level: None,
             ratio_interval: None,
             dispersion: 1.0,
         },

@@ -252,6 +252,7 @@ pub fn document(report: &Report) -> Document<'_> {
                 "baseline_events": d.baseline_events,
                 "min_detectable_ratio": d.min_detectable_ratio,
             })).collect::<Vec<_>>(),
+            "alarms_dismissed_by_clients": report.dismissed_by_clients,
             "dispersion": report.dispersion.as_ref().map(|d| json!({
                 "stream": d.stream,
                 "codes": d.codes.iter().map(|(code, phi)| json!({

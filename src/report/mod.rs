@@ -63,6 +63,9 @@ pub struct Report {
     pub heatmap: Option<String>,
     /// The counts' dispersion the tests used, for rules that use it.
     pub dispersion: Option<Dispersion>,
+    /// With a unit column and a rule that tests, the alarms that did not stand once each client
+    /// counted once over their evidence.
+    pub dismissed_by_clients: Option<u64>,
     /// A live run stopped by a signal: the bytes of its last line, still unfinished then, which
     /// were left unread (not an invalid row: the writer had not finished it).
     pub unfinished_bytes: u64,
