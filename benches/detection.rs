@@ -40,6 +40,10 @@
 //!   client once per code, build and bin ("Users affected" in README.md). The detectable
 //!   regressions are judged as on the streams without clients (by the events' dispersion), and
 //!   the reference row still counts events, as a test that knows nothing of clients would.
+//! - `broken-clients`: independent events with a `client_id` column (`--clients 20000`) and four
+//!   broken installs (`--broken-clients 4:20`): each a client sending one code, drawn uniformly
+//!   among the codes, every 20 s for the whole hour, on the canary at the traffic odds. They are
+//!   no regression, so an alert on their code is a false alarm unless it overlaps an injection.
 //!
 //! On bursty streams a count's variance is `D` times its mean (`D`, the index of dispersion, is in
 //! the truth file: `(1 - f) + f x E[N^2] / E[N]` for a share `f` of events in bursts of size `N`),
@@ -86,7 +90,7 @@ const ALPHA: f64 = 0.05;
 const QUICK_STREAMS: (u64, u64) = (40, 20);
 
 /// The stream families: name and the `errwatch generate` flags that make them.
-const FAMILIES: [(&str, &[&str]); 9] = [
+const FAMILIES: [(&str, &[&str]); 10] = [
     ("poisson", &[]),
     ("heavy", &["--code-exponent", "1.0"]),
     ("bursty-geo", &["--bursts", "0.2:16:30"]),
@@ -99,6 +103,7 @@ const FAMILIES: [(&str, &[&str]); 9] = [
         &["--bursts", "0.2:16:30", "--burst-shape", "pareto", "--clients", "20000"],
     ),
     ("bursty-mixed-clients", &["--clients", "20000"]),
+    ("broken-clients", &["--clients", "20000", "--broken-clients", "4:20"]),
 ];
 
 /// The bands of burst spread (seconds, inclusive) that the `bursty-mixed` rows are also given
@@ -175,7 +180,7 @@ fn options() -> Options {
                         FAMILIES.iter().any(|(name, _)| name == family),
                         "unknown family {family}: expected some of poisson,heavy,bursty-geo,\
                          bursty-pareto,bursty-long,bursty-mixed,bursty-long-clients,\
-                         bursty-pareto-clients,bursty-mixed-clients"
+                         bursty-pareto-clients,bursty-mixed-clients,broken-clients"
                     );
                 }
             }

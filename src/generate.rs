@@ -85,6 +85,16 @@
 //! drawn when its row is written. These draws come from a second ChaCha8 stream of the same seed
 //! (stream 1), so they move none of the draws above: a stream with clients is, byte for byte, the
 //! stream without them with each row's client appended.
+//!
+//! With [`Config::broken`] (`--broken-clients N[:PERIOD]`, with `--clients`) N of the clients
+//! have an error that lasts: each sends one code every PERIOD seconds (default
+//! [`DEFAULT_BROKEN_PERIOD_S`]) over the whole stream, from a random phase. Each one's build is
+//! the canary at the traffic odds (else a baseline build, uniformly), its code is drawn
+//! uniformly among the range's codes (so rare codes get them as often as busy ones), and its
+//! client uniformly among its build's. These draws come from a third ChaCha8 stream of the seed
+//! (stream 2); their events are part of `rows`, which the single events make up. They are no
+//! regression: a broken install is one client however many events it sends, and the truth lists
+//! them ([`BrokenTruth`]).
 
 use std::fmt;
 use std::io::{self, Write};
@@ -190,6 +200,92 @@ impl Clients {
     }
 }
 
+/// The default period of a broken client's events, in seconds.
+pub const DEFAULT_BROKEN_PERIOD_S: u64 = 20;
+
+/// Clients whose error lasts the whole stream ([`Config::broken`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broken {
+    /// How many clients.
+    pub clients: u64,
+    /// The seconds between two events of one of them (at least 1).
+    pub period_s: u64,
+}
+
+impl Broken {
+    /// Parses `N[:PERIOD]` (PERIOD in whole seconds, [`DEFAULT_BROKEN_PERIOD_S`] if absent).
+    pub fn parse(spec: &str) -> Result<Broken, String> {
+        let syntax = "expected N[:PERIOD], e.g. 4:20";
+        let (n, period) = match spec.split_once(':') {
+            Some((n, period)) => (n, Some(period)),
+            None => (spec, None),
+        };
+        let whole = |what: &str, text: &str| {
+            text.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{syntax}; {what} '{text}' is not a whole number"))
+        };
+        let clients = whole("N", n)?;
+        let period_s = period.map_or(Ok(DEFAULT_BROKEN_PERIOD_S), |p| whole("PERIOD", p))?;
+        if clients == 0 {
+            return Err("N 0: at least one broken client".to_string());
+        }
+        if period_s == 0 {
+            return Err(
+                "PERIOD 0: a broken client's events are at least 1 second apart".to_string()
+            );
+        }
+        Ok(Broken { clients, period_s })
+    }
+}
+
+/// One broken client as drawn: its build (index), code (index in the codes), first second and
+/// client number.
+#[derive(Debug, Clone, Copy)]
+struct BrokenClient {
+    build: usize,
+    code: usize,
+    phase: u64,
+    client: u64,
+}
+
+impl BrokenClient {
+    /// The seconds of its events over `0..=duration_s`, `period_s` apart.
+    fn seconds(&self, duration_s: u64, period_s: u64) -> impl Iterator<Item = u64> + use<> {
+        (self.phase..=duration_s).step_by(period_s as usize)
+    }
+}
+
+/// Draws the broken clients ([`Config::broken`]) from the seed's stream 2: per client its build
+/// (the canary at the traffic odds, else a baseline build uniformly), its code (uniformly among
+/// the `codes` of the range), its first second (uniformly within a period) and its client
+/// (uniformly among its build's).
+fn draw_broken(
+    config: &Config,
+    broken: Broken,
+    clients: &Clients,
+    codes: usize,
+) -> Vec<BrokenClient> {
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    rng.set_stream(2);
+    let builds = config.builds.len();
+    // The canary's share as a fraction of 2^32, compared with a 32-bit draw.
+    let canary_odds = (config.traffic * (1u64 << 32) as f64).round() as u64;
+    (0..broken.clients)
+        .map(|_| {
+            let build = match builds {
+                1 => 0,
+                _ if below(&mut rng, 1 << 32) < canary_odds => builds - 1,
+                _ => below(&mut rng, builds as u64 - 1) as usize,
+            };
+            let code = below(&mut rng, codes as u64) as usize;
+            let phase = below(&mut rng, broken.period_s.min(config.duration_s + 1));
+            let client = clients.first[build] + below(&mut rng, clients.per_build[build]);
+            BrokenClient { build, code, phase, client }
+        })
+        .collect()
+}
+
 /// Unix second of `2026-11-22T00:00:00Z`, the default start of RFC 3339 and epoch streams.
 pub const DEFAULT_EPOCH_START: i64 = 1_795_305_600;
 
@@ -229,6 +325,8 @@ pub struct Config {
     /// The number of clients, when each row names its client ([`Clients`]); `None` writes no
     /// client column.
     pub clients: Option<u64>,
+    /// Clients whose error lasts the whole stream (with `clients`).
+    pub broken: Option<Broken>,
 }
 
 impl Default for Config {
@@ -247,6 +345,7 @@ impl Default for Config {
             code_exponent: DEFAULT_CODE_EXPONENT,
             bursts: None,
             clients: None,
+            broken: None,
         }
     }
 }
@@ -670,6 +769,17 @@ impl Config {
                 "{clients} clients is not between 1 and {MAX_CLIENTS}"
             );
         }
+        if let Some(broken) = self.broken {
+            let Some(clients) = self.clients else {
+                bail!("broken clients need clients: name each row's client");
+            };
+            ensure!(
+                broken.clients >= 1 && broken.clients <= clients,
+                "{} broken clients is not between 1 and the {clients} clients",
+                broken.clients
+            );
+            ensure!(broken.period_s >= 1, "a broken client's period is at least 1 second");
+        }
         for injection in &self.injections {
             self.check_injection(injection).map_err(|e| {
                 anyhow::anyhow!("{} {}: {e}", injection.kind.flag(), injection.code)
@@ -716,10 +826,31 @@ pub struct Truth {
     /// absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clients: Option<Vec<u64>>,
+    /// The clients whose error lasts the whole stream; absent without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken_clients: Option<Vec<BrokenTruth>>,
     /// Every code of the range, in code order, with its rank and base rate.
     pub codes: Vec<CodeTruth>,
     /// Every injection, in the order given.
     pub injections: Vec<InjectionTruth>,
+}
+
+/// One client whose error lasts the whole stream, as generated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrokenTruth {
+    /// Its label in the client column.
+    pub client: String,
+    /// Its build.
+    pub build: String,
+    /// The code it sends.
+    #[serde(with = "code_serde")]
+    pub code: Code,
+    /// The seconds between its events.
+    pub period_s: u64,
+    /// Its first event's offset from the start, in seconds.
+    pub first_s: u64,
+    /// Its events in the stream.
+    pub events: u64,
 }
 
 /// The client bursts of a stream, as generated.
@@ -853,6 +984,8 @@ pub struct Generator {
     sizes: Option<SizeTable>,
     /// The clients of each build, with a client column.
     clients: Option<Clients>,
+    /// The broken clients, with [`Config::broken`].
+    broken: Vec<BrokenClient>,
 }
 
 impl fmt::Debug for Generator {
@@ -1041,7 +1174,19 @@ impl Generator {
         }
         let sizes = config.bursts.map(|b| SizeTable::new(b.shape, b.mean));
         let clients = config.clients.map(|n| Clients::new(n, &config));
-        Ok(Generator { config, rng, codes, ranks, segments, plain, total, sizes, clients })
+        let broken = match (config.broken, &clients) {
+            (Some(broken), Some(clients)) => draw_broken(&config, broken, clients, range_len),
+            _ => Vec::new(),
+        };
+        let generator =
+            Generator { config, rng, codes, ranks, segments, plain, total, sizes, clients, broken };
+        let room = generator.config.rows - generator.burst_events();
+        ensure!(
+            generator.broken_events() <= room,
+            "the broken clients send {} events, more than the {room} rows left beside the bursts",
+            generator.broken_events()
+        );
+        Ok(generator)
     }
 
     /// The configuration.
@@ -1107,9 +1252,34 @@ impl Generator {
             },
             bursts: self.burst_truth(),
             clients: self.clients.as_ref().map(|c| c.per_build.clone()),
+            broken_clients: self.broken_truth(),
             codes,
             injections,
         }
+    }
+
+    /// The number of rows the broken clients send.
+    fn broken_events(&self) -> u64 {
+        let (duration, period) = (self.config.duration_s, self.broken_period());
+        self.broken.iter().map(|b| b.seconds(duration, period).count() as u64).sum()
+    }
+
+    fn broken_period(&self) -> u64 {
+        self.config.broken.map_or(DEFAULT_BROKEN_PERIOD_S, |b| b.period_s)
+    }
+
+    fn broken_truth(&self) -> Option<Vec<BrokenTruth>> {
+        self.config.broken?;
+        let (duration, period) = (self.config.duration_s, self.broken_period());
+        let truth = self.broken.iter().map(|b| BrokenTruth {
+            client: format!("c{}", b.client),
+            build: self.config.builds[b.build].clone(),
+            code: self.codes[b.code].clone(),
+            period_s: period,
+            first_s: b.phase,
+            events: b.seconds(duration, period).count() as u64,
+        });
+        Some(truth.collect())
     }
 
     /// The number of rows that arrive in bursts.
@@ -1181,7 +1351,7 @@ impl Generator {
             let w = r % segment.per_second;
             (second, segment.cum.partition_point(|&c| c <= w))
         };
-        for _ in 0..self.config.rows - burst_events {
+        for _ in 0..self.config.rows - burst_events - self.broken_events() {
             let (second, cell) = draw_cell(&mut self.rng);
             counts[second as usize * cells + cell] += 1;
         }
@@ -1203,7 +1373,16 @@ impl Generator {
                 left -= size;
             }
         }
-        // The clients of the bursts' events, by second and cell (in the order drawn within one).
+        let (duration, period) = (self.config.duration_s, self.broken_period());
+        for broken in &self.broken {
+            let cell = broken.code * builds + broken.build;
+            for second in broken.seconds(duration, period) {
+                counts[second as usize * cells + cell] += 1;
+                burst_clients.push((second as u32, cell as u32, broken.client));
+            }
+        }
+        // The clients of the bursts' and the broken clients' events, by second and cell (in the
+        // order drawn within one).
         burst_clients.sort_by_key(|&(second, cell, _)| (second, cell));
         let mut burst_clients = burst_clients.into_iter().peekable();
         let mut in_second: Vec<(u32, u64)> = Vec::new();

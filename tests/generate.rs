@@ -451,6 +451,11 @@ fn bad_flag_values_exit_2_naming_the_flag() {
         (&["--builds", "a,a"], "--builds"),
         (&["--clients", "0"], "--clients 0"),
         (&["--clients=-3"], "--clients"),
+        (&["--broken-clients", "2"], "--broken-clients '2': needs --clients"),
+        (&["--clients", "40", "--broken-clients", "0"], "--broken-clients '0'"),
+        (&["--clients", "40", "--broken-clients", "3:0"], "--broken-clients '3:0'"),
+        (&["--clients", "40", "--broken-clients", "x"], "--broken-clients 'x'"),
+        (&["--clients", "40", "--broken-clients", "41"], "--broken-clients '41'"),
     ] {
         let mut full = vec!["generate"];
         full.extend_from_slice(args);
@@ -772,6 +777,57 @@ fn clients_belong_to_one_build_and_a_burst_to_one_client() {
     let rows = client_rows(&csv);
     let distinct: BTreeSet<&str> = rows.iter().map(|r| r.3.as_str()).collect();
     assert!(distinct.len() > 15_600, "{}", distinct.len());
+}
+
+#[test]
+fn broken_clients_send_one_code_every_period_over_the_whole_stream() {
+    // Six broken clients among 40, every 30 s over a 600 s stream: each sends its one code from
+    // its one build at first_s, first_s + 30, ... up to 600, which is 20 or 21 events (21 when
+    // it starts at 0); the rows stay exact, and the truth lists them.
+    let args = [
+        "--seed",
+        "12",
+        "--rows",
+        "2000",
+        "--duration",
+        "600",
+        "--clients",
+        "40",
+        "--broken-clients",
+        "6:30",
+    ];
+    let (csv, truth) = generate_with_truth(&args);
+    let rows = client_rows(&csv);
+    assert_eq!(rows.len(), 2000);
+    let broken = truth["broken_clients"].as_array().unwrap();
+    assert_eq!(broken.len(), 6);
+    let mut sent = 0;
+    for b in broken {
+        let first = b["first_s"].as_i64().unwrap();
+        assert!((0..30).contains(&first), "{b}");
+        let expected: Vec<i64> = (first..=600).step_by(30).collect();
+        assert_eq!(b["events"].as_u64().unwrap(), expected.len() as u64, "{b}");
+        assert_eq!(b["period_s"], 30);
+        // Its rows of its code and build: at least those seconds (the client may also have
+        // drawn single events, of any code).
+        let code = b["code"].to_string();
+        let (client, build) = (b["client"].as_str().unwrap(), b["build"].as_str().unwrap());
+        let seconds: BTreeSet<i64> = rows
+            .iter()
+            .filter(|r| r.3 == client && r.2 == code && r.1 == build)
+            .map(|r| r.0)
+            .collect();
+        assert!(expected.iter().all(|s| seconds.contains(s)), "{b}: {seconds:?}");
+        // Its build is its client's: the baseline's clients are c0 to c19.
+        let number: u64 = client.strip_prefix('c').unwrap().parse().unwrap();
+        assert_eq!(number < 20, build == truth["baseline"].as_str().unwrap(), "{b}");
+        sent += expected.len();
+    }
+    assert!(sent >= 120, "{sent}");
+    // Without the flag the stream is another draw, but the same shape.
+    let (plain, plain_truth) = generate_with_truth(&args[..8]);
+    assert!(plain_truth.get("broken_clients").is_none());
+    assert_eq!(client_rows(&plain).len(), 2000);
 }
 
 #[test]

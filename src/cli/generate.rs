@@ -157,6 +157,12 @@ pub struct GenerateArgs {
     #[arg(long, env = "ERRWATCH_GENERATE_CLIENTS", value_name = "N")]
     pub clients: Option<u64>,
 
+    /// With --clients: N of the clients have an error that lasts, each sending one code every
+    /// PERIOD seconds (default 20) over the whole stream; each on the canary at the traffic odds,
+    /// its code drawn uniformly among --codes. Their events are part of --rows
+    #[arg(long, env = "ERRWATCH_GENERATE_BROKEN_CLIENTS", value_name = "N[:PERIOD]")]
+    pub broken_clients: Option<String>,
+
     /// Timestamp notation
     #[arg(long, env = "ERRWATCH_GENERATE_TIMESTAMPS", value_enum, default_value_t = TimestampFormat::Hms)]
     pub timestamps: TimestampFormat,
@@ -223,6 +229,21 @@ pub fn validate(args: &GenerateArgs) -> Result<Config> {
             generate::MAX_CLIENTS
         );
     }
+    let broken = match &args.broken_clients {
+        None => None,
+        Some(spec) => {
+            let broken = generate::Broken::parse(spec)
+                .map_err(|e| anyhow!("--broken-clients '{spec}': {e}"))?;
+            match args.clients {
+                None => bail!("--broken-clients '{spec}': needs --clients"),
+                Some(n) if broken.clients > n => bail!(
+                    "--broken-clients '{spec}': {} broken clients, more than the {n} of --clients",
+                    broken.clients
+                ),
+                Some(_) => Some(broken),
+            }
+        }
+    };
     let (notation, start) = parse_start(args.timestamps, args.start.as_deref())?;
     let mut config = Config {
         seed: args.seed,
@@ -237,6 +258,7 @@ pub fn validate(args: &GenerateArgs) -> Result<Config> {
         code_exponent: args.code_exponent,
         bursts,
         clients: args.clients,
+        broken,
     };
     let mut parsed = Vec::new();
     for (kind, specs) in [
