@@ -10,30 +10,31 @@
 //! Units are known by the 64-bit hash of their label ([`crate::input::unit_hash`]); each (hash,
 //! build, code, slot) key seen is kept with the earliest second of its rows, 32 bytes a key plus
 //! the hash table's overhead (about 48 bytes a key in all). [`Units::distinct`] counts the units
-//! of some codes of a build with a row in a stretch, from an index of the keys sorted by code,
-//! build and slot, made when it is first asked for and made again when keys have changed since
-//! (a batch run makes it once, after its last row). A batch run keeps every key; a live run
+//! of some codes of a build with a row in a stretch, from an index of those codes' keys sorted by
+//! build and slot, made the first time a code is asked about (one pass over the keys for all the
+//! codes of one question) and made again when keys have changed since (a batch run makes each
+//! code's once, after its last row, so it holds only the keys of the codes that alarmed). A batch run keeps every key; a live run
 //! forgets the slots that no row and no recount can reach any more ([`Units::forget_before`]).
 
 use std::collections::HashMap;
 
-/// A key's fields in index order: code, build, slot, its earliest second, unit.
-type Indexed = (u32, u32, i64, i64, u64);
+/// A key's fields in a code's index, in order: build, slot, its earliest second, unit.
+type Indexed = (u32, i64, i64, u64);
 
 /// The (unit, build, code, slot) keys seen, with the earliest second of each.
 #[derive(Debug, Clone)]
 pub struct Units {
     slot_seconds: i64,
     seen: HashMap<(u64, u32, u32, i64), i64>,
-    /// The keys sorted, while no key has changed since it was made.
-    index: Option<Vec<Indexed>>,
+    /// The keys of the codes asked about, by code, sorted; cleared when a key changes.
+    index: HashMap<u32, Vec<Indexed>>,
 }
 
 impl Units {
     /// No key seen yet; slots of `slot_seconds` seconds (at least 1).
     pub fn new(slot_seconds: u64) -> Units {
         let slot_seconds = i64::try_from(slot_seconds.max(1)).unwrap_or(i64::MAX);
-        Units { slot_seconds, seen: HashMap::new(), index: None }
+        Units { slot_seconds, seen: HashMap::new(), index: HashMap::new() }
     }
 
     /// The slot of `second`.
@@ -49,13 +50,13 @@ impl Units {
         match self.seen.entry(key) {
             std::collections::hash_map::Entry::Vacant(entry) => {
                 entry.insert(second);
-                self.index = None;
+                self.index.clear();
                 true
             }
             std::collections::hash_map::Entry::Occupied(mut entry) => {
                 if second < *entry.get() {
                     entry.insert(second);
-                    self.index = None;
+                    self.index.clear();
                 }
                 false
             }
@@ -68,22 +69,30 @@ impl Units {
     /// which has every row up to `to` once that second is closed and may have later ones, counts
     /// as a batch run does.
     pub fn distinct(&mut self, codes: &[usize], build: usize, from: i64, to: i64) -> u64 {
-        let index = self.index.get_or_insert_with(|| {
-            let mut keys: Vec<Indexed> = self
-                .seen
-                .iter()
-                .map(|(&(unit, build, code, slot), &second)| (code, build, slot, second, unit))
-                .collect();
-            keys.sort_unstable();
-            keys
-        });
+        // The codes not indexed yet, in one pass over the keys.
+        let missing: Vec<u32> =
+            codes.iter().map(|&c| c as u32).filter(|c| !self.index.contains_key(c)).collect();
+        if !missing.is_empty() {
+            for code in &missing {
+                self.index.insert(*code, Vec::new());
+            }
+            for (&(unit, build, code, slot), &second) in &self.seen {
+                if let Some(keys) = self.index.get_mut(&code).filter(|_| missing.contains(&code)) {
+                    keys.push((build, slot, second, unit));
+                }
+            }
+            for code in &missing {
+                self.index.get_mut(code).expect("inserted above").sort_unstable();
+            }
+        }
         let (first, last) = (from.div_euclid(self.slot_seconds), to.div_euclid(self.slot_seconds));
+        let build = build as u32;
         let mut units: Vec<u64> = Vec::new();
-        for &code in codes {
-            let (code, build) = (code as u32, build as u32);
-            let lo = index.partition_point(|k| (k.0, k.1, k.2) < (code, build, first));
-            let hi = index.partition_point(|k| (k.0, k.1, k.2) <= (code, build, last));
-            units.extend(index[lo..hi].iter().filter(|k| k.3 <= to).map(|k| k.4));
+        for code in codes {
+            let keys = &self.index[&(*code as u32)];
+            let lo = keys.partition_point(|k| (k.0, k.1) < (build, first));
+            let hi = keys.partition_point(|k| (k.0, k.1) <= (build, last));
+            units.extend(keys[lo..hi].iter().filter(|k| k.2 <= to).map(|k| k.3));
         }
         units.sort_unstable();
         units.dedup();
@@ -97,7 +106,7 @@ impl Units {
         let before = self.seen.len();
         self.seen.retain(|&(_, _, _, s), _| s >= slot);
         if self.seen.len() != before {
-            self.index = None;
+            self.index.clear();
         }
     }
 
