@@ -13,8 +13,9 @@
 //! of some codes of a build with a row in a stretch, from an index of those codes' keys sorted by
 //! build and slot, made the first time a code is asked about (one pass over the keys for all the
 //! codes of one question) and made again when keys have changed since (a batch run makes each
-//! code's once, after its last row, so it holds only the keys of the codes that alarmed). A batch run keeps every key; a live run
-//! forgets the slots that no row and no recount can reach any more ([`Units::forget_before`]).
+//! code's once, after its last row, so it holds only the keys of the codes that alarmed). A batch
+//! run keeps every key; a live run forgets the slots that no row and no recount can reach any more
+//! ([`Units::forget_before`]).
 
 use std::collections::HashMap;
 
@@ -77,7 +78,8 @@ impl Units {
                 self.index.insert(*code, Vec::new());
             }
             for (&(unit, build, code, slot), &second) in &self.seen {
-                if let Some(keys) = self.index.get_mut(&code).filter(|_| missing.contains(&code)) {
+                if missing.contains(&code) {
+                    let keys = self.index.get_mut(&code).expect("inserted above");
                     keys.push((build, slot, second, unit));
                 }
             }

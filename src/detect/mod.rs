@@ -311,9 +311,9 @@ pub fn run_events(
 /// whose error lasts for hours still counts once a slot, and a handful of such clients can make an
 /// alarm. Before an alarm stands, the detector asks [`Recount::stands`]: over the alarm's evidence
 /// (the first alarm's window, or its run, from [`Episode::windows_start_s`] to
-/// [`Episode::detected_at_s`], clipped to the last [`Recount`]'s horizon) each client counts once,
-/// and the canary's share of those clients must be significant on its own, at the level the alarm
-/// was held to ([`Episode::level`]). If clients take one build or the other independently, at the
+/// [`Episode::detected_at_s`], at most [`RuleConfig::evidence_s`] long) each client counts once,
+/// and the canary's clients must reach the threshold and be significant on their own, at the level
+/// the alarm was held to ([`Episode::level`]). If clients take one build or the other independently, at the
 /// traffic odds, that split is an exact binomial whatever each client sends. The check can only
 /// remove alarms, so every rule keeps its guarantee; an alarm that does not stand is as if it had
 /// not been raised, and the code's next one is recounted in turn.
