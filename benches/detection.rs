@@ -44,10 +44,15 @@
 //!   broken installs (`--broken-clients 4:20`): each a client sending one code, drawn uniformly
 //!   among the codes, every 20 s for the whole hour, on the canary at the traffic odds. They are
 //!   no regression, so an alert on their code is a false alarm unless it overlaps an injection.
+//! - `bursty-uniform`: bursts that do not follow the code mix (`--bursts 0.2:16:60 --burst-codes
+//!   uniform`): every code gets the same share of the bursts, so rare codes are mostly bursts,
+//!   each spread over up to a minute.
 //!
 //! On bursty streams a count's variance is `D` times its mean (`D`, the index of dispersion, is in
 //! the truth file: `(1 - f) + f x E[N^2] / E[N]` for a share `f` of events in bursts of size `N`),
 //! so *detectable* there means an expected excess of at least 4 x `sqrt(D x expected total)`.
+//! Where the bursts' codes are uniform, each code has its own `D` (the truth's
+//! `dispersion_by_code`), and a regression is judged by its code's.
 //!
 //! Beside the rules, each family gets a *reference* row: the plain exact binomial test with
 //! Bonferroni, computed here from the generated CSV. It cuts the hour into bins of 100 s, slides
@@ -90,7 +95,7 @@ const ALPHA: f64 = 0.05;
 const QUICK_STREAMS: (u64, u64) = (40, 20);
 
 /// The stream families: name and the `errwatch generate` flags that make them.
-const FAMILIES: [(&str, &[&str]); 10] = [
+const FAMILIES: [(&str, &[&str]); 11] = [
     ("poisson", &[]),
     ("heavy", &["--code-exponent", "1.0"]),
     ("bursty-geo", &["--bursts", "0.2:16:30"]),
@@ -104,6 +109,7 @@ const FAMILIES: [(&str, &[&str]); 10] = [
     ),
     ("bursty-mixed-clients", &["--clients", "20000"]),
     ("broken-clients", &["--clients", "20000", "--broken-clients", "4:20"]),
+    ("bursty-uniform", &["--bursts", "0.2:16:60", "--burst-codes", "uniform"]),
 ];
 
 /// The bands of burst spread (seconds, inclusive) that the `bursty-mixed` rows are also given
@@ -180,7 +186,7 @@ fn options() -> Options {
                         FAMILIES.iter().any(|(name, _)| name == family),
                         "unknown family {family}: expected some of poisson,heavy,bursty-geo,\
                          bursty-pareto,bursty-long,bursty-mixed,bursty-long-clients,\
-                         bursty-pareto-clients,bursty-mixed-clients,broken-clients"
+                         bursty-pareto-clients,bursty-mixed-clients,broken-clients,bursty-uniform"
                     );
                 }
             }
@@ -379,14 +385,23 @@ fn score_stream(score: &mut Score, stream: usize, report: &Value, truth: &Value,
     }
 }
 
-/// The index of dispersion of the stream's counts: 1 without bursts.
-fn dispersion(truth: &Value) -> f64 {
-    truth["bursts"]["dispersion"].as_f64().unwrap_or(1.0)
+/// The index of dispersion of the counts of the injection's code: 1 without bursts; the stream's
+/// when the bursts follow the code mix; the code's own when their codes are uniform (1 for a
+/// code the list leaves out, a new code, which gets no bursts).
+fn dispersion(truth: &Value, injection: &Value) -> f64 {
+    let bursts = &truth["bursts"];
+    match bursts["dispersion_by_code"].as_array() {
+        Some(by_code) => by_code
+            .iter()
+            .find(|c| c["code"] == injection["code"])
+            .map_or(1.0, |c| c["dispersion"].as_f64().unwrap()),
+        None => bursts["dispersion"].as_f64().unwrap_or(1.0),
+    }
 }
 
 /// Whether a regression's expected excess over its span reaches [`DETECTABLE_SIGMAS`] standard
 /// deviations of its code's expected events there: `sqrt(D x expected total)`, `D` the index of
-/// dispersion (1 for independent events).
+/// dispersion of its code (1 for independent events).
 fn is_detectable(truth: &Value, injection: &Value) -> bool {
     let hours = (injection["end_s"].as_f64().unwrap() - injection["start_s"].as_f64().unwrap()
         + 1.0)
@@ -396,7 +411,7 @@ fn is_detectable(truth: &Value, injection: &Value) -> bool {
     let baseline = injection["baseline_rate_per_hour"].as_f64().unwrap() * hours;
     // The canary's expected events beyond what its traffic share alone would give.
     let excess = canary - baseline * share / (1.0 - share);
-    excess >= DETECTABLE_SIGMAS * (dispersion(truth) * (canary + baseline)).sqrt()
+    excess >= DETECTABLE_SIGMAS * (dispersion(truth, injection) * (canary + baseline)).sqrt()
 }
 
 /// Per-second (canary, baseline) events of every code of an `H:MM:SS` stream.
@@ -485,7 +500,7 @@ fn report_misses(rule: &str, report: &Value, truth: &Value) {
             injection["start_s"],
             injection["end_s"],
             injection["factor"],
-            (canary - baseline) / (dispersion(truth) * (canary + baseline)).sqrt()
+            (canary - baseline) / (dispersion(truth, injection) * (canary + baseline)).sqrt()
         );
     }
 }

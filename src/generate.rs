@@ -50,6 +50,25 @@
 //! `rate x E[N]`. [`BurstTruth::dispersion`] records it, computed from the size table actually
 //! sampled (a geometric size with mean `m` has `E[N^2] / E[N] = 2m - 1`).
 //!
+//! That is [`BurstCodes::Mix`], the default: the bursts follow the code mix, so every code has
+//! the same `D`. Real crash loops do not follow a code's ordinary rate, and a rare code may be
+//! mostly bursts: with [`BurstCodes::Uniform`] (`--burst-codes uniform`) a burst keeps only the
+//! second of the cell drawn for it, then draws its code uniformly among the `K` codes of the
+//! range, then its build with odds proportional to that code's cells' weights at that second
+//! (traffic share times the code's injection factors there). So without injections a burst lands
+//! on the canary at the traffic odds, and a regression multiplies the canary's odds against the
+//! baseline for its code's bursts by its factor, as for its single events; but every code has
+//! `B / K` burst events whatever its rate and its injections (a regression moves its code's
+//! bursts from the baseline to the canary rather than adding any), and a new code gets none. A
+//! code whose cells all weigh 0 at that second (a weight rounded to nothing, in extreme
+//! configurations) leaves the burst on the cell first drawn. The rates in [`Truth`] are then the
+//! expectations of this draw: a cell's share of the `rows - B` events drawn by weight, plus its
+//! share of its code's `B / K` burst events. Each code has its own index of dispersion,
+//! `D_c = (S_c + U_c x E[N^2] / E[N]) / (S_c + U_c)`, with `S_c` its expected single events and
+//! `U_c = B / K` its burst events: the rarer the code, the larger `D_c`, up to `E[N^2] / E[N]`.
+//! [`BurstTruth::dispersion_by_code`] lists them, and [`BurstTruth::dispersion`] is then their
+//! mean weighted by the codes' expected events.
+//!
 //! # Algorithm
 //!
 //! Time is cut into segments over which the set of active injections is constant. Each segment has
@@ -71,11 +90,13 @@
 //! with IEEE-754 `+ - * / sqrt` and rounding only, which are exact or correctly rounded everywhere
 //! (no `ln`, `exp` or `powf` from a platform libm), and all sampling is integer arithmetic. The same
 //! [`Config`] therefore gives the same bytes on every platform. The PRNG draws, in order: the rank
-//! permutation, one bounded draw per single event, then per burst its anchor, size, sub-span and
-//! one draw per event, then the shuffles of the seconds in time order. Without bursts and with the
-//! default exponent the draws and weights are those of the first version, so the bundled data
-//! sets still regenerate byte for byte. The burst-size tables are built with the same operations
-//! (the Pareto tail index is 3/2 so that its powers are `t x sqrt(t)`).
+//! permutation, one bounded draw per single event, then per burst its anchor (with uniform burst
+//! codes, then its code and, unless that code weighs nothing there, its build), size, sub-span
+//! and one draw per event, then the shuffles of the seconds in time order. Without bursts and
+//! with the default exponent the draws and weights are those of the first version, so the
+//! bundled data sets still regenerate byte for byte; bursts that follow the code mix draw what
+//! they drew before uniform burst codes existed. The burst-size tables are built with the same
+//! operations (the Pareto tail index is 3/2 so that its powers are `t x sqrt(t)`).
 //!
 //! # Clients
 //!
@@ -98,7 +119,7 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::ops::RangeInclusive;
+use std::ops::{Range, RangeInclusive};
 
 use anyhow::{Result, bail, ensure};
 use rand_chacha::ChaCha8Rng;
@@ -374,6 +395,34 @@ impl BurstShape {
     }
 }
 
+/// Which codes the bursts go to ([`Bursts::codes`]; module docs, "Bursts").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BurstCodes {
+    /// A burst's cell is drawn with the same weights as a single event: the bursts follow the
+    /// code mix, and every code has about the same index of dispersion.
+    #[default]
+    Mix,
+    /// A burst's code is drawn uniformly among the range's codes, whatever their rates: a rare
+    /// code gets as many bursts as a busy one, so its events are mostly bursts.
+    Uniform,
+}
+
+impl BurstCodes {
+    /// The name used by `--burst-codes` and the truth file.
+    pub fn name(self) -> &'static str {
+        match self {
+            BurstCodes::Mix => "mix",
+            BurstCodes::Uniform => "uniform",
+        }
+    }
+
+    /// Whether this is the default, [`BurstCodes::Mix`] (which the truth file leaves out).
+    fn is_mix(&self) -> bool {
+        *self == BurstCodes::Mix
+    }
+}
+
 /// Client bursts: a share of the events arrive in bursts of one code on one build.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bursts {
@@ -385,11 +434,13 @@ pub struct Bursts {
     pub spread_s: u64,
     /// The distribution of the sizes.
     pub shape: BurstShape,
+    /// Which codes the bursts go to.
+    pub codes: BurstCodes,
 }
 
 impl Bursts {
     /// Parses `SHARE:MEAN[:SPREAD]` (SPREAD in whole seconds, [`DEFAULT_BURST_SPREAD_S`] if
-    /// absent), with a geometric shape.
+    /// absent), with a geometric shape that follows the code mix.
     pub fn parse(spec: &str) -> Result<Bursts, String> {
         let syntax = "expected SHARE:MEAN[:SPREAD], e.g. 0.2:16:30";
         let parts: Vec<&str> = spec.split(':').collect();
@@ -411,7 +462,8 @@ impl Bursts {
                 format!("{syntax}; SPREAD '{text}' is not a whole number of seconds")
             })?,
         };
-        let bursts = Bursts { share, mean, spread_s, shape: BurstShape::Geometric };
+        let bursts =
+            Bursts { share, mean, spread_s, shape: BurstShape::Geometric, codes: BurstCodes::Mix };
         bursts.check()?;
         Ok(bursts)
     }
@@ -864,6 +916,10 @@ pub struct BurstTruth {
     pub mean_size: f64,
     /// `geometric` or `pareto`.
     pub shape: BurstShape,
+    /// `uniform` when the bursts' codes are drawn uniformly; absent for `mix`, the default, so
+    /// that the truth files of streams whose bursts follow the code mix keep their bytes.
+    #[serde(default, skip_serializing_if = "BurstCodes::is_mix")]
+    pub codes: BurstCodes,
     /// The tail index of a Pareto shape (`P(N >= k)` falls as `k^-tail_index`); absent for a
     /// geometric one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -879,7 +935,28 @@ pub struct BurstTruth {
     /// bursts only, rounded to 0.001.
     pub size_second_moment_ratio: f64,
     /// The index of dispersion of one code's counts in one build over windows longer than
-    /// `spread_s`: `(1 - share) + share x E[N^2] / E[N]`, rounded to 0.001.
+    /// `spread_s`, rounded to 0.001. When the bursts follow the code mix it is every code's:
+    /// `(1 - share) + share x E[N^2] / E[N]`. When their codes are uniform it is the mean of
+    /// the codes' [`CodeDispersion::dispersion`], each weighted by the code's expected events
+    /// (single and burst).
+    pub dispersion: f64,
+    /// With uniform burst codes, each code's index of dispersion, in code order (the range's
+    /// codes; a new code gets no bursts, so its index is 1); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispersion_by_code: Option<Vec<CodeDispersion>>,
+}
+
+/// One code's index of dispersion when the bursts' codes are uniform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeDispersion {
+    /// The code.
+    #[serde(with = "code_serde")]
+    pub code: Code,
+    /// The index of dispersion of its counts in one build over windows longer than the spread,
+    /// `(S + U x E[N^2] / E[N]) / (S + U)`: `S` its expected single events over the stream at its
+    /// base rate (outside any injection span, summed over the builds; the broken clients' events
+    /// are not single events), `U = burst_events / K` its expected burst events among the `K`
+    /// codes of the range; rounded to 0.001 (1 with no events).
     pub dispersion: f64,
 }
 
@@ -892,8 +969,9 @@ pub struct CodeTruth {
     /// Its frequency rank, 1 for the most frequent.
     pub rank: u64,
     /// Expected events per hour of the code summed over all builds, outside any injection span
-    /// (normalised by the total weight of the whole stream, injections included), rounded to
-    /// 0.001.
+    /// (normalised by the total weight of the whole stream, injections included; with uniform
+    /// burst codes, its single events' share of the rows outside the bursts plus its share of the
+    /// bursts), rounded to 0.001.
     pub base_rate_per_hour: f64,
 }
 
@@ -966,6 +1044,44 @@ impl Segment {
     fn weight(&self, cell: usize) -> u64 {
         self.cum[cell] - if cell == 0 { 0 } else { self.cum[cell - 1] }
     }
+
+    /// The weight of each cell in one second of the segment.
+    fn weights(&self) -> Vec<u64> {
+        (0..self.cum.len()).map(|cell| self.weight(cell)).collect()
+    }
+}
+
+/// The cell of a burst whose codes are uniform ([`BurstCodes::Uniform`]), anchored in a second of
+/// `segment`: its code drawn uniformly among the first `codes` (the range's), then its build with
+/// odds proportional to that code's cells' weights in the segment. If that code's cells all weigh
+/// 0 there (a weight rounded to nothing, in extreme configurations), no build can be drawn, and
+/// the burst stays on `anchor`, the cell drawn with the usual weights.
+fn uniform_burst_cell(
+    segment: &Segment,
+    codes: usize,
+    builds: usize,
+    anchor: usize,
+    rng: &mut ChaCha8Rng,
+) -> usize {
+    let first = below(rng, codes as u64) as usize * builds;
+    let before = if first == 0 { 0 } else { segment.cum[first - 1] };
+    let weight = segment.cum[first + builds - 1] - before;
+    if weight == 0 {
+        return anchor;
+    }
+    let u = before + below(rng, weight);
+    segment.cum.partition_point(|&c| c <= u)
+}
+
+/// One second's cell weights, as the truth's expected rates need them.
+struct SecondWeights<'a> {
+    /// The weight of each cell.
+    cells: &'a [u64],
+    /// Their sum.
+    per_second: u64,
+    /// How many of the range's codes weigh nothing in that second: with uniform burst codes,
+    /// their bursts stay on the cells drawn with the usual weights.
+    weightless: u64,
 }
 
 /// A configured generator: the weight tables and the PRNG, ready to write one stream.
@@ -1203,10 +1319,56 @@ impl Generator {
         (rate * 1000.0).round() / 1000.0
     }
 
+    /// Whether the bursts' codes are drawn uniformly ([`BurstCodes::Uniform`]).
+    fn uniform_bursts(&self) -> bool {
+        self.config.bursts.is_some_and(|b| b.codes == BurstCodes::Uniform)
+    }
+
+    /// One second's cell weights with what the expected rates need of them.
+    fn second_weights<'a>(&self, cells: &'a [u64]) -> SecondWeights<'a> {
+        let builds = self.config.builds.len();
+        let weightless = if self.uniform_bursts() {
+            let codes = cells[..self.ranks.len() * builds].chunks_exact(builds);
+            codes.filter(|code| code.iter().all(|&w| w == 0)).count() as u64
+        } else {
+            0
+        };
+        SecondWeights { cells, per_second: cells.iter().sum(), weightless }
+    }
+
+    /// Expected events per hour of `cells` (cells of one code) in a second of weights `second`,
+    /// rounded to 0.001. The events drawn by weight give `rows x weight / total`; with uniform
+    /// burst codes only the rows outside the bursts are drawn so, and each cell adds its share of
+    /// its code's bursts anchored in that second: `B / K` bursts' events per code, in that second
+    /// with chance `per_second / total`, on the cell with the odds of its weight among its
+    /// code's (module docs, "Bursts").
+    fn expected_per_hour(&self, second: &SecondWeights, cells: Range<usize>) -> f64 {
+        let weight: u64 = second.cells[cells.clone()].iter().sum();
+        if !self.uniform_bursts() || self.total == 0 {
+            return self.per_hour(weight);
+        }
+        let builds = self.config.builds.len();
+        let codes = self.ranks.len();
+        let total = self.total as f64;
+        let bursts = self.burst_events() as f64;
+        let per_code = bursts / codes as f64;
+        let code = cells.start / builds;
+        let code_weight: u64 = second.cells[code * builds..(code + 1) * builds].iter().sum();
+        let mut rate = (self.config.rows as f64 - bursts) * weight as f64 / total;
+        if code < codes && code_weight > 0 {
+            let anchored = per_code * second.per_second as f64 / total;
+            rate += anchored * weight as f64 / code_weight as f64;
+        }
+        // The bursts of the codes that weigh nothing here stay where the usual weights put them.
+        rate += per_code * second.weightless as f64 * weight as f64 / total;
+        (rate * 3600.0 * 1000.0).round() / 1000.0
+    }
+
     /// The ground truth of the stream this generator writes.
     pub fn truth(&self) -> Truth {
         let config = &self.config;
         let builds = config.builds.len();
+        let plain = self.second_weights(&self.plain);
         let codes = self
             .ranks
             .iter()
@@ -1214,8 +1376,7 @@ impl Generator {
             .map(|(c, &rank)| CodeTruth {
                 code: self.codes[c].clone(),
                 rank,
-                base_rate_per_hour: self
-                    .per_hour(self.plain[c * builds..(c + 1) * builds].iter().sum()),
+                base_rate_per_hour: self.expected_per_hour(&plain, c * builds..(c + 1) * builds),
             })
             .collect();
         let injections = config
@@ -1223,15 +1384,17 @@ impl Generator {
             .iter()
             .map(|i| {
                 let c = self.codes.iter().position(|code| *code == i.code).unwrap_or(0);
-                let segment = &self.segments[self.segment_of_second(i.start_s)];
+                let weights = self.segments[self.segment_of_second(i.start_s)].weights();
+                let second = self.second_weights(&weights);
+                let (baseline, canary) = (c * builds, c * builds + builds - 1);
                 InjectionTruth {
                     kind: i.kind,
                     code: i.code.clone(),
                     start_s: i.start_s,
                     end_s: i.end_s,
                     factor: i.factor,
-                    baseline_rate_per_hour: self.per_hour(segment.weight(c * builds)),
-                    canary_rate_per_hour: self.per_hour(segment.weight(c * builds + builds - 1)),
+                    baseline_rate_per_hour: self.expected_per_hour(&second, baseline..baseline + 1),
+                    canary_rate_per_hour: self.expected_per_hour(&second, canary..canary + 1),
                 }
             })
             .collect();
@@ -1294,18 +1457,65 @@ impl Generator {
         let (first, second) = sizes.moments();
         let ratio = second / first;
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
+        let mut dispersion = (1.0 - bursts.share) + bursts.share * ratio;
+        let mut dispersion_by_code = None;
+        if bursts.codes == BurstCodes::Uniform {
+            let by_code = self.code_events(ratio);
+            let events: f64 = by_code.iter().map(|&(events, _)| events).sum();
+            dispersion = if events > 0.0 {
+                by_code.iter().map(|&(events, d)| events * d).sum::<f64>() / events
+            } else {
+                1.0
+            };
+            let listed = by_code
+                .iter()
+                .zip(&self.codes)
+                .map(|(&(_, d), code)| CodeDispersion { code: code.clone(), dispersion: round(d) });
+            dispersion_by_code = Some(listed.collect());
+        }
         Some(BurstTruth {
             share: bursts.share,
             burst_events: self.burst_events(),
             mean_size: bursts.mean,
             shape: bursts.shape,
+            codes: bursts.codes,
             tail_index: (bursts.shape == BurstShape::Pareto).then_some(PARETO_TAIL_INDEX),
             max_size: sizes.cum.len() as u64,
             spread_s: bursts.spread_s,
             size_mean: round(first),
             size_second_moment_ratio: round(ratio),
-            dispersion: round((1.0 - bursts.share) + bursts.share * ratio),
+            dispersion: round(dispersion),
+            dispersion_by_code,
         })
+    }
+
+    /// With uniform burst codes, each range code's expected events over the stream (single and
+    /// burst, at its base rate) and index of dispersion ([`CodeDispersion::dispersion`]), given
+    /// the sizes' `E[N^2] / E[N]`.
+    fn code_events(&self, size_ratio: f64) -> Vec<(f64, f64)> {
+        let builds = self.config.builds.len();
+        let codes = self.ranks.len();
+        let bursts = self.burst_events();
+        let singles = (self.config.rows - bursts - self.broken_events()) as f64;
+        let seconds = (self.config.duration_s + 1) as f64;
+        let burst_events = bursts as f64 / codes as f64;
+        self.plain[..codes * builds]
+            .chunks_exact(builds)
+            .map(|code| {
+                let weight: u64 = code.iter().sum();
+                let single_events = match self.total {
+                    0 => 0.0,
+                    total => singles * seconds * weight as f64 / total as f64,
+                };
+                let events = single_events + burst_events;
+                let dispersion = if events > 0.0 {
+                    (single_events + burst_events * size_ratio) / events
+                } else {
+                    1.0
+                };
+                (events, dispersion)
+            })
+            .collect()
     }
 
     fn segment_of_second(&self, second: u64) -> usize {
@@ -1338,7 +1548,8 @@ impl Generator {
         let seconds = self.config.duration_s + 1;
         let mut counts = vec![0u32; (seconds as usize) * cells];
         // First pass: one multinomial draw of the single events over (second, cell), then the
-        // bursts, each anchored on a cell drawn the same way.
+        // bursts, each anchored on a cell drawn the same way (with uniform burst codes, only its
+        // second is kept).
         let burst_events = self.burst_events();
         let mut burst_clients: Vec<(u32, u32, u64)> = Vec::new();
         let segments = &self.segments;
@@ -1356,9 +1567,18 @@ impl Generator {
             counts[second as usize * cells + cell] += 1;
         }
         if let (Some(bursts), Some(sizes)) = (self.config.bursts, &self.sizes) {
+            let range_codes = self.ranks.len();
             let mut left = burst_events;
             while left > 0 {
                 let (anchor, cell) = draw_cell(&mut self.rng);
+                let cell = match bursts.codes {
+                    BurstCodes::Mix => cell,
+                    BurstCodes::Uniform => {
+                        let segment =
+                            &segments[segments.partition_point(|s| s.first + s.seconds <= anchor)];
+                        uniform_burst_cell(segment, range_codes, builds, cell, &mut self.rng)
+                    }
+                };
                 let size = sizes.draw(&mut self.rng).min(left);
                 let span = (1 + below(&mut self.rng, bursts.spread_s)).min(seconds);
                 let first = anchor.min(seconds - span);
@@ -1580,7 +1800,13 @@ mod tests {
 
     #[test]
     fn bursts_keep_the_row_count_and_the_truth_states_them() {
-        let bursts = Bursts { share: 0.3, mean: 8.0, spread_s: 10, shape: BurstShape::Geometric };
+        let bursts = Bursts {
+            share: 0.3,
+            mean: 8.0,
+            spread_s: 10,
+            shape: BurstShape::Geometric,
+            codes: BurstCodes::Mix,
+        };
         let config = Config { rows: 5000, bursts: Some(bursts), ..Config::default() };
         let mut out = Vec::new();
         let truth = generate(config, &mut out).unwrap();
@@ -1591,6 +1817,55 @@ mod tests {
         assert_eq!(bursts.dispersion, 5.2);
         assert_eq!(bursts.max_size, 800);
         assert_eq!(bursts.tail_index, None);
+    }
+
+    #[test]
+    fn a_uniform_burst_takes_its_build_by_its_codes_weights() {
+        // Two codes on two builds: code 0 weighs 1 on the baseline and 3 on the canary, code 1
+        // nothing. Half the bursts draw code 0 and split 1 to 3; the other half draw code 1,
+        // which has no build to give, and stay on the anchor cell (here the canary's of code 0).
+        let segment =
+            Segment { first: 0, seconds: 1, cum: vec![1, 4, 4, 4], per_second: 4, cum_end: 4 };
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut drawn = [0u32; 4];
+        for _ in 0..4000 {
+            drawn[uniform_burst_cell(&segment, 2, 2, 1, &mut rng)] += 1;
+        }
+        // Cell 0 expects 4000 / 8 = 500, sd 21.
+        assert_eq!((drawn[2], drawn[3]), (0, 0));
+        assert!((415..585).contains(&drawn[0]), "{drawn:?}");
+    }
+
+    #[test]
+    fn uniform_burst_codes_keep_the_rates_summed_and_the_mean_dispersion() {
+        let bursts = Bursts {
+            share: 0.3,
+            mean: 8.0,
+            spread_s: 10,
+            shape: BurstShape::Geometric,
+            codes: BurstCodes::Uniform,
+        };
+        let config = Config { rows: 5000, bursts: Some(bursts), ..Config::default() };
+        let mut out = Vec::new();
+        let truth = generate(config, &mut out).unwrap();
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 5001);
+        // The bursts move events between codes, not in or out: the base rates still add up to
+        // the rows, 5000 over 3601 s, per hour (to the rounding of 33 rates).
+        let sum: f64 = truth.codes.iter().map(|c| c.base_rate_per_hour).sum();
+        assert!((sum - 5000.0 * 3600.0 / 3601.0).abs() < 0.02, "{sum}");
+        // Without injections the codes' single events add up to the rows outside the bursts, so
+        // their mean dispersion weighted by events is the mix's: 0.7 + 0.3 x 15 = 5.2.
+        let bursts = truth.bursts.unwrap();
+        assert_eq!(bursts.codes, BurstCodes::Uniform);
+        assert_eq!(bursts.dispersion, 5.2);
+        // Every code has 1500 / 33 burst events; the rarer, the fewer single ones beside them.
+        let by_code = bursts.dispersion_by_code.unwrap();
+        assert_eq!(by_code.len(), 33);
+        let mut by_rank: Vec<(u64, f64)> =
+            truth.codes.iter().zip(&by_code).map(|(c, d)| (c.rank, d.dispersion)).collect();
+        by_rank.sort_by_key(|&(rank, _)| rank);
+        assert!(by_rank.windows(2).all(|w| w[0].1 < w[1].1), "{by_rank:?}");
+        assert!(by_rank[0].1 > 1.0 && by_rank[32].1 < 15.0, "{by_rank:?}");
     }
 
     #[test]
@@ -1704,6 +1979,7 @@ mod tests {
                     mean: 4.0,
                     spread_s: 1,
                     shape: BurstShape::Geometric,
+                    codes: BurstCodes::Uniform,
                 }),
                 ..Config::default()
             },

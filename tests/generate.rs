@@ -456,6 +456,8 @@ fn bad_flag_values_exit_2_naming_the_flag() {
         (&["--clients", "40", "--broken-clients", "3:0"], "--broken-clients '3:0'"),
         (&["--clients", "40", "--broken-clients", "x"], "--broken-clients 'x'"),
         (&["--clients", "40", "--broken-clients", "41"], "--broken-clients '41'"),
+        (&["--burst-codes", "uniform"], "--burst-codes uniform: needs --bursts"),
+        (&["--bursts", "0.2:16", "--burst-codes", "zipf"], "--burst-codes"),
     ] {
         let mut full = vec!["generate"];
         full.extend_from_slice(args);
@@ -628,6 +630,204 @@ fn a_regression_scales_the_canarys_bursts_too() {
     assert!((3.8..6.5).contains(&after), "{after}");
 }
 
+/// Events per code among `rows`, and the canary's among them.
+fn per_code(rows: &[Row]) -> BTreeMap<&str, (u64, u64)> {
+    let mut out: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for row in rows {
+        let entry = out.entry(row.code.as_str()).or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(row.build == CANARY);
+    }
+    out
+}
+
+#[test]
+fn uniform_burst_codes_give_every_code_an_equal_share_of_the_bursts() {
+    // Every row a burst (SHARE 1) of one event (MEAN 1), so each row's code is one burst's: with
+    // uniform codes each of the 33 codes gets Binomial(33000, 1/33) events, 1000 +- 31; within
+    // 4.5 standard deviations (140) on all 33, where a uniform draw strays that far on one of
+    // them with a chance of 2e-4. The canary's share of each code's is the traffic's, 0.2:
+    // Binomial(1000, 0.2), 200 +- 13, within 4.5 of them (57). With the bursts following the
+    // code mix, the code of rank 12 has 12^-1.5 / sum(k^-1.5, k = 1..33) = 1.06% of the rows
+    // (sum 2.27), 350 events, and every rarer code fewer: none reaches 500.
+    let args = ["--seed", "21", "--rows", "33000", "--duration", "36000", "--traffic", "0.2"];
+    let mut uniform = args.to_vec();
+    uniform.extend(["--bursts", "1:1:1", "--burst-codes", "uniform"]);
+    let (csv, truth) = generate_with_truth(&uniform);
+    let uniform_rows = rows(&csv);
+    let counts = per_code(&uniform_rows);
+    assert_eq!(counts.len(), 33);
+    for (code, &(events, canary)) in &counts {
+        assert!((860..=1140).contains(&events), "code {code}: {events}");
+        let expected = 0.2 * events as f64;
+        assert!((canary as f64 - expected).abs() <= 57.0, "code {code}: {canary} of {events}");
+    }
+    assert_eq!(truth["bursts"]["codes"], "uniform");
+    // The truth's rates are those of the draw: 1000 events per code over 36001 s, per hour.
+    for code in truth["codes"].as_array().unwrap() {
+        assert_eq!(code["base_rate_per_hour"], 99.997, "{code}");
+    }
+    let mut mix = args.to_vec();
+    mix.extend(["--bursts", "1:1:1"]);
+    let (csv, truth) = generate_with_truth(&mix);
+    let mix_rows = rows(&csv);
+    let counts = per_code(&mix_rows);
+    for rank in 12..=33 {
+        let code = code_of_rank(&truth, rank).to_string();
+        let events = counts.get(code.as_str()).map_or(0, |&(events, _)| events);
+        assert!(events < 500, "rank {rank}, code {code}: {events}");
+    }
+}
+
+#[test]
+fn uniform_bursts_land_on_the_canary_at_the_traffic_odds() {
+    // As with the code mix (above): 5000 bursts of mean 8 in SPREAD 1, 4400 clustered cells,
+    // each the canary's with chance 0.2; the share's standard deviation is 0.006, the tolerance
+    // 4 of them. Each code has 150 bursts over 36001 s, so bursts rarely meet in one cell.
+    let (csv, truth) = generate_with_truth(&[
+        "--seed",
+        "11",
+        "--rows",
+        "40000",
+        "--duration",
+        "36000",
+        "--traffic",
+        "0.2",
+        "--bursts",
+        "1:8:1",
+        "--burst-codes",
+        "uniform",
+    ]);
+    let rows = rows(&csv);
+    let clusters: Vec<(String, String, i64)> =
+        cells(&rows).into_iter().filter(|(_, n)| *n >= 2).map(|(k, _)| k).collect();
+    assert!(clusters.len() > 4000, "{}", clusters.len());
+    let canary = clusters.iter().filter(|(_, build, _)| build == CANARY).count();
+    let share = canary as f64 / clusters.len() as f64;
+    assert!((share - 0.2).abs() < 0.024, "{share} of {}", clusters.len());
+    // All events in bursts: every code's dispersion is E[N^2] / E[N] = 15, and so is their mean.
+    let by_code = truth["bursts"]["dispersion_by_code"].as_array().unwrap();
+    assert_eq!(by_code.len(), 33);
+    assert!(by_code.iter().all(|c| c["dispersion"] == 15.0), "{by_code:?}");
+    assert_eq!(truth["bursts"]["dispersion"], 15.0);
+}
+
+#[test]
+fn a_regression_tilts_its_codes_uniform_bursts_towards_the_canary() {
+    // Every row a burst of one event, codes uniform: the rarest code gets 200000 / 33 = 6060
+    // events, 3030 a half. Regressed x5 over the second half, its canary's odds against the
+    // baseline go from 1 to 5: 505 baseline and 2525 canary events there, about 1515 each
+    // before. The ratios' logarithms have standard deviations of sqrt(1/505 + 1/2525) = 0.049
+    // and sqrt(2/1515) = 0.036; the tolerances are 4 of them. The code keeps its share of the
+    // bursts: the regression moves them to the canary rather than adding any, so the truth's
+    // canary and baseline rates in the span add up to the code's base rate, but for the 0.5% by
+    // which a second of the span outweighs one outside it (4 x the canary's 0.12% of the weight),
+    // so that a burst is anchored there a little more often.
+    let (_, truth) = generate_with_truth(&["--seed", "8", "--rows", "0"]);
+    let rarest = code_of_rank(&truth, 33);
+    let code = rarest.to_string();
+    let spec = format!("{code}:18000-36000:x5");
+    let (csv, truth) = generate_with_truth(&[
+        "--seed",
+        "8",
+        "--rows",
+        "200000",
+        "--duration",
+        "36000",
+        "--bursts",
+        "1:1:1",
+        "--burst-codes",
+        "uniform",
+        "--inject",
+        &spec,
+    ]);
+    let rows = rows(&csv);
+    let events = |span| {
+        let counts = counts(&rows, &code, span);
+        counts[CANARY] as f64 / counts[BASELINE] as f64
+    };
+    let (before, after) = (events(0..=17999), events(18000..=36000));
+    assert!((0.86..1.16).contains(&before), "{before}");
+    assert!((4.1..6.1).contains(&after), "{after}");
+    let injection = &truth["injections"][0];
+    let (b, c) = (
+        injection["baseline_rate_per_hour"].as_f64().unwrap(),
+        injection["canary_rate_per_hour"].as_f64().unwrap(),
+    );
+    assert!((c / b - 5.0).abs() < 1e-3, "{b} {c}");
+    let base = truth["codes"].as_array().unwrap().iter().find(|c| c["code"] == rarest);
+    let base = base.unwrap()["base_rate_per_hour"].as_f64().unwrap();
+    assert!(((b + c) / base - 1.0).abs() < 0.01, "{b} + {c} against {base}");
+}
+
+#[test]
+fn uniform_burst_codes_truth_states_each_codes_dispersion() {
+    // Three codes, 1000 rows, 300 of them in geometric bursts of mean 4 (E[N^2] / E[N] =
+    // 2 x 4 - 1 = 7). The 700 single events follow the mix k^-1.5: shares 1, 0.35355 and 0.19245
+    // over their sum 1.54600, so S = 452.78, 160.08 and 87.14 events by rank; every code has
+    // U = 300 / 3 = 100 burst events. D = (S + 7 U) / (S + U) = 1152.78 / 552.78 = 2.085,
+    // 860.08 / 260.08 = 3.307 and 787.14 / 187.14 = 4.206. The stream's is their mean weighted
+    // by S + U: (700 + 7 x 300) / 1000 = 2.8, as with the mix. The rates per hour are
+    // (S + U) x 3600 / 3601: 552.627, 260.010 and 187.086 (with the mix, 646.649, 228.625 and
+    // 124.448).
+    let args = ["--seed", "3", "--rows", "1000", "--codes", "1..3", "--bursts", "0.3:4:10"];
+    let mut uniform = args.to_vec();
+    uniform.extend(["--burst-codes", "uniform"]);
+    let (csv, truth) = generate_with_truth(&uniform);
+    assert_eq!(rows(&csv).len(), 1000);
+    let bursts = &truth["bursts"];
+    assert_eq!(bursts["codes"], "uniform");
+    assert_eq!(bursts["size_second_moment_ratio"], 7.0);
+    assert_eq!(bursts["dispersion"], 2.8);
+    let by_code = bursts["dispersion_by_code"].as_array().unwrap();
+    let listed: Vec<&Value> = by_code.iter().map(|c| &c["code"]).collect();
+    assert_eq!(listed, [1, 2, 3]);
+    for (rank, dispersion, rate) in [(1, 2.085, 552.627), (2, 3.307, 260.010), (3, 4.206, 187.086)]
+    {
+        let code = code_of_rank(&truth, rank);
+        let entry = by_code.iter().find(|c| c["code"] == code).unwrap();
+        assert_eq!(entry["dispersion"], dispersion, "rank {rank}");
+        let codes = truth["codes"].as_array().unwrap();
+        let listed = codes.iter().find(|c| c["code"] == code).unwrap();
+        assert_eq!(listed["base_rate_per_hour"], rate, "rank {rank}");
+    }
+    let (_, mix) = generate_with_truth(&args);
+    assert_eq!(mix["bursts"]["dispersion"], 2.8);
+    assert!(mix["bursts"].get("dispersion_by_code").is_none());
+    let mix_rate = |rank| {
+        let code = code_of_rank(&mix, rank);
+        let codes = mix["codes"].as_array().unwrap();
+        codes.iter().find(|c| c["code"] == code).unwrap()["base_rate_per_hour"].clone()
+    };
+    assert_eq!([mix_rate(1), mix_rate(2), mix_rate(3)], [646.649, 228.625, 124.448]);
+}
+
+#[test]
+fn uniform_burst_codes_give_the_same_bytes_for_the_same_seed() {
+    let flags = [
+        "--seed",
+        "42",
+        "--rows",
+        "5000",
+        "--bursts",
+        "0.3:8:60",
+        "--burst-codes",
+        "uniform",
+        "--inject",
+        "-17:0:10:00-0:20:00:x5",
+        "--clients",
+        "200",
+    ];
+    let a = generate(&flags);
+    assert_eq!(a, generate(&flags));
+    let mut mix = flags;
+    mix[7] = "mix";
+    assert_ne!(a, generate(&mix), "the burst codes change the stream");
+    let mut other = flags;
+    other[1] = "43";
+    assert_ne!(a, generate(&other), "another seed gives another stream");
+}
+
 #[test]
 fn the_pareto_shape_has_the_same_mean_and_a_heavier_tail() {
     let (csv, truth) = generate_with_truth(&[
@@ -660,9 +860,21 @@ fn the_pareto_shape_has_the_same_mean_and_a_heavier_tail() {
 fn without_bursts_or_with_share_0_the_stream_is_the_default_one() {
     let default = generate(&["--rows", "3000"]);
     assert_eq!(default, generate(&["--rows", "3000", "--bursts", "0:16"]));
+    assert_eq!(default, generate(&["--rows", "3000", "--bursts", "0:16", "--burst-codes=uniform"]));
     assert_eq!(default, generate(&["--rows", "3000", "--code-exponent", "1.5"]));
     let (_, truth) = generate_with_truth(&["--rows", "30"]);
     assert!(truth.get("bursts").is_none() && truth.get("code_exponent").is_none(), "{truth}");
+    // `--burst-codes mix` is the default: the same stream, and a truth without the new fields.
+    let bursty = ["--rows", "3000", "--bursts", "0.3:6:20"];
+    let (csv, truth) = generate_with_truth(&bursty);
+    let mut mix = bursty.to_vec();
+    mix.extend(["--burst-codes", "mix"]);
+    assert_eq!(csv, generate(&mix));
+    let bursts = &truth["bursts"];
+    assert!(
+        bursts.get("codes").is_none() && bursts.get("dispersion_by_code").is_none(),
+        "{bursts}"
+    );
 }
 
 /// FNV-1a, 64 bits (Fowler, Noll, Vo): a fixed checksum, the same on every platform.
@@ -682,6 +894,7 @@ fn bursty_streams_and_other_exponents_keep_their_bytes() {
         (["--burst-shape", "geometric", "--code-exponent", "0.8"], 0xd6ba_37a9_426a_00f0),
         (["--burst-shape", "pareto", "--code-exponent", "0.8"], 0xa27d_c51c_1f83_3d4a),
         (["--clients", "300", "--code-exponent", "1.5"], 0xe3b3_b0e9_e208_11ea),
+        (["--burst-codes", "uniform", "--clients", "300"], 0x7c7d_eaae_813c_02f8),
     ] {
         let args: Vec<&str> = base.iter().chain(&extra).copied().collect();
         assert_eq!(fnv1a(&generate(&args)), checksum, "{extra:?}");
@@ -905,10 +1118,18 @@ fn bad_burst_values_exit_2_naming_the_flag_and_the_value() {
         .unwrap();
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("--bursts '0.2:x'"));
+    let run = Command::new(env!("CARGO_BIN_EXE_errwatch"))
+        .args(["generate", "--rows", "10"])
+        .env("ERRWATCH_GENERATE_BURST_CODES", "uniform")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("--burst-codes uniform: needs --bursts"), "{stderr}");
 }
 
 mod properties {
-    use errwatch::generate::{BurstShape, Bursts, Config, generate};
+    use errwatch::generate::{BurstCodes, BurstShape, Bursts, Config, generate};
     use proptest::prelude::*;
 
     proptest! {
@@ -924,10 +1145,12 @@ mod properties {
             spread_s in 1u64..120,
             duration_s in 0u64..400,
             pareto in any::<bool>(),
+            uniform in any::<bool>(),
             seed in any::<u64>(),
         ) {
             let shape = if pareto { BurstShape::Pareto } else { BurstShape::Geometric };
-            let bursts = Bursts { share, mean, spread_s, shape };
+            let codes = if uniform { BurstCodes::Uniform } else { BurstCodes::Mix };
+            let bursts = Bursts { share, mean, spread_s, shape, codes };
             let config = Config { seed, rows, duration_s, bursts: Some(bursts), ..Config::default() };
             let mut out = Vec::new();
             let truth = generate(config, &mut out).unwrap();

@@ -10,8 +10,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 
 use crate::generate::{
-    self, BurstShape, Bursts, CODE_EXPONENTS, Config, DEFAULT_CODE_EXPONENT, DEFAULT_EPOCH_START,
-    Generator, Injection, Kind,
+    self, BurstCodes, BurstShape, Bursts, CODE_EXPONENTS, Config, DEFAULT_CODE_EXPONENT,
+    DEFAULT_EPOCH_START, Generator, Injection, Kind,
 };
 use crate::input::timestamp::Notation;
 
@@ -34,6 +34,16 @@ pub enum BurstShapeArg {
     /// Heavy-tailed (Pareto, tail index 1.5) sizes with the same mean: most bursts small, a few
     /// huge (cut at 100 x MEAN)
     Pareto,
+}
+
+/// Which codes `errwatch generate --burst-codes` gives the bursts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BurstCodesArg {
+    /// Bursts follow the code mix: a busy code gets many, a rare one few
+    Mix,
+    /// Each code gets an equal share of the bursts whatever its rate, so rare codes are mostly
+    /// bursts
+    Uniform,
 }
 
 /// Arguments of `errwatch generate`.
@@ -151,6 +161,13 @@ pub struct GenerateArgs {
     #[arg(long, env = "ERRWATCH_GENERATE_BURST_SHAPE", value_enum, value_name = "SHAPE")]
     pub burst_shape: Option<BurstShapeArg>,
 
+    /// Which codes the bursts go to (with --bursts) [default: mix]; with uniform, a burst's code is
+    /// drawn uniformly among --codes and its build at the odds of that code's rate in each build
+    /// at its second, so --inject tilts the code's bursts towards the canary, and the truth lists
+    /// each code's dispersion
+    #[arg(long, env = "ERRWATCH_GENERATE_BURST_CODES", value_enum, value_name = "CODES")]
+    pub burst_codes: Option<BurstCodesArg>,
+
     /// Name each row's client in a fourth column, client_id: N clients split among the builds
     /// by traffic share; a single event comes from a client drawn at random among its build's,
     /// all the events of a burst from one
@@ -210,14 +227,18 @@ pub fn validate(args: &GenerateArgs) -> Result<Config> {
             CODE_EXPONENTS.end()
         );
     }
-    let bursts = match (&args.bursts, args.burst_shape) {
-        (None, None) => None,
-        (None, Some(shape)) => {
+    let bursts = match (&args.bursts, args.burst_shape, args.burst_codes) {
+        (None, None, None) => None,
+        (None, Some(shape), _) => {
             bail!("--burst-shape {}: needs --bursts", shape_of(shape).name());
         }
-        (Some(spec), shape) => {
+        (None, None, Some(codes)) => {
+            bail!("--burst-codes {}: needs --bursts", codes_of(codes).name());
+        }
+        (Some(spec), shape, codes) => {
             let mut bursts = Bursts::parse(spec).map_err(|e| anyhow!("--bursts '{spec}': {e}"))?;
             bursts.shape = shape.map_or(BurstShape::Geometric, shape_of);
+            bursts.codes = codes.map_or(BurstCodes::Mix, codes_of);
             Some(bursts)
         }
     };
@@ -294,6 +315,13 @@ fn shape_of(shape: BurstShapeArg) -> BurstShape {
     match shape {
         BurstShapeArg::Geometric => BurstShape::Geometric,
         BurstShapeArg::Pareto => BurstShape::Pareto,
+    }
+}
+
+fn codes_of(codes: BurstCodesArg) -> BurstCodes {
+    match codes {
+        BurstCodesArg::Mix => BurstCodes::Mix,
+        BurstCodesArg::Uniform => BurstCodes::Uniform,
     }
 }
 
@@ -498,6 +526,9 @@ mod tests {
             (&["--bursts", "0.2:NaN"], "--bursts '0.2:NaN'"),
             (&["--bursts", "0.2:5000"], "--bursts '0.2:5000': MEAN 5000"),
             (&["--burst-shape", "pareto"], "--burst-shape pareto: needs --bursts"),
+            (&["--burst-codes", "uniform"], "--burst-codes uniform: needs --bursts"),
+            (&["--burst-codes", "mix"], "--burst-codes mix: needs --bursts"),
+            (&["--bursts", "0.2:16", "--burst-codes", "zipf"], "--burst-codes"),
             (&["--code-exponent", "0"], "--code-exponent 0"),
             (&["--code-exponent", "9"], "--code-exponent 9"),
             (&["--code-exponent", "NaN"], "--code-exponent NaN"),
@@ -511,13 +542,28 @@ mod tests {
     #[test]
     fn burst_and_exponent_flags_reach_the_config() {
         let config = parse(&["--bursts", "0.2:16", "--code-exponent", "1.0"]).unwrap();
-        let geometric =
-            Bursts { share: 0.2, mean: 16.0, spread_s: 30, shape: BurstShape::Geometric };
+        let geometric = Bursts {
+            share: 0.2,
+            mean: 16.0,
+            spread_s: 30,
+            shape: BurstShape::Geometric,
+            codes: BurstCodes::Mix,
+        };
         assert_eq!(config.bursts, Some(geometric));
         assert_eq!(config.code_exponent, 1.0);
         let config = parse(&["--bursts", "1:2.5:5", "--burst-shape", "pareto"]).unwrap();
-        let pareto = Bursts { share: 1.0, mean: 2.5, spread_s: 5, shape: BurstShape::Pareto };
+        let pareto = Bursts {
+            share: 1.0,
+            mean: 2.5,
+            spread_s: 5,
+            shape: BurstShape::Pareto,
+            codes: BurstCodes::Mix,
+        };
         assert_eq!(config.bursts, Some(pareto));
+        let config = parse(&["--bursts", "0.2:16:60", "--burst-codes", "uniform"]).unwrap();
+        assert_eq!(config.bursts.map(|b| (b.codes, b.spread_s)), Some((BurstCodes::Uniform, 60)));
+        let config = parse(&["--bursts", "0.2:16", "--burst-codes", "mix"]).unwrap();
+        assert_eq!(config.bursts, Some(geometric));
         assert_eq!(parse(&["--bursts", "0:1:1"]).unwrap().bursts.map(|b| b.share), Some(0.0));
     }
 
