@@ -44,9 +44,10 @@
 //!   broken installs (`--broken-clients 4:20`): each a client sending one code, drawn uniformly
 //!   among the codes, every 20 s for the whole hour, on the canary at the traffic odds. They are
 //!   no regression, so an alert on their code is a false alarm unless it overlaps an injection.
-//! - `bursty-uniform`: bursts that do not follow the code mix (`--bursts 0.2:16:60 --burst-codes
-//!   uniform`): every code gets the same share of the bursts, so rare codes are mostly bursts,
-//!   each spread over up to a minute.
+//! - `bursty-uniform`: bursts that do not follow the code mix (`--bursts 0.2:16:30 --burst-codes
+//!   uniform`): `bursty-geo`'s bursts, but every code gets the same share of them whatever its
+//!   rate, so rare codes are mostly bursts (as a crash loop is, which follows no code's ordinary
+//!   rate) and each code has its own dispersion.
 //!
 //! On bursty streams a count's variance is `D` times its mean (`D`, the index of dispersion, is in
 //! the truth file: `(1 - f) + f x E[N^2] / E[N]` for a share `f` of events in bursts of size `N`),
@@ -109,7 +110,7 @@ const FAMILIES: [(&str, &[&str]); 11] = [
     ),
     ("bursty-mixed-clients", &["--clients", "20000"]),
     ("broken-clients", &["--clients", "20000", "--broken-clients", "4:20"]),
-    ("bursty-uniform", &["--bursts", "0.2:16:60", "--burst-codes", "uniform"]),
+    ("bursty-uniform", &["--bursts", "0.2:16:30", "--burst-codes", "uniform"]),
 ];
 
 /// The bands of burst spread (seconds, inclusive) that the `bursty-mixed` rows are also given
