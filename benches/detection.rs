@@ -47,7 +47,8 @@
 //! - `bursty-uniform`: bursts that do not follow the code mix (`--bursts 0.2:16:30 --burst-codes
 //!   uniform`): `bursty-geo`'s bursts, but every code gets the same share of them whatever its
 //!   rate, so rare codes are mostly bursts (as a crash loop is, which follows no code's ordinary
-//!   rate) and each code has its own dispersion.
+//!   rate) and each code has its own dispersion; `bursty-uniform-clients` is the same streams
+//!   with a `client_id` column (`--clients 20000`), as the other `-clients` families.
 //!
 //! On bursty streams a count's variance is `D` times its mean (`D`, the index of dispersion, is in
 //! the truth file: `(1 - f) + f x E[N^2] / E[N]` for a share `f` of events in bursts of size `N`),
@@ -96,7 +97,7 @@ const ALPHA: f64 = 0.05;
 const QUICK_STREAMS: (u64, u64) = (40, 20);
 
 /// The stream families: name and the `errwatch generate` flags that make them.
-const FAMILIES: [(&str, &[&str]); 11] = [
+const FAMILIES: [(&str, &[&str]); 12] = [
     ("poisson", &[]),
     ("heavy", &["--code-exponent", "1.0"]),
     ("bursty-geo", &["--bursts", "0.2:16:30"]),
@@ -111,6 +112,10 @@ const FAMILIES: [(&str, &[&str]); 11] = [
     ("bursty-mixed-clients", &["--clients", "20000"]),
     ("broken-clients", &["--clients", "20000", "--broken-clients", "4:20"]),
     ("bursty-uniform", &["--bursts", "0.2:16:30", "--burst-codes", "uniform"]),
+    (
+        "bursty-uniform-clients",
+        &["--bursts", "0.2:16:30", "--burst-codes", "uniform", "--clients", "20000"],
+    ),
 ];
 
 /// The bands of burst spread (seconds, inclusive) that the `bursty-mixed` rows are also given
@@ -187,7 +192,8 @@ fn options() -> Options {
                         FAMILIES.iter().any(|(name, _)| name == family),
                         "unknown family {family}: expected some of poisson,heavy,bursty-geo,\
                          bursty-pareto,bursty-long,bursty-mixed,bursty-long-clients,\
-                         bursty-pareto-clients,bursty-mixed-clients,broken-clients,bursty-uniform"
+                         bursty-pareto-clients,bursty-mixed-clients,broken-clients,bursty-uniform,\
+                         bursty-uniform-clients"
                     );
                 }
             }

@@ -64,7 +64,7 @@ fn a_bursty_stream_is_said_on_stderr_and_in_each_alert() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("most dispersed: 0 (17.1), -7 (14.3)"), "{}", out.stderr);
+    assert!(out.stderr.contains("most dispersed: 0 (29.5), -7 (23.5)"), "{}", out.stderr);
     assert!(!out.stderr.contains("of the traffic"), "{}", out.stderr);
     assert!(out.stderr.contains("name that column (--unit-column NAME)"), "{}", out.stderr);
     // A small canary: the warning says that bursts weigh more there.

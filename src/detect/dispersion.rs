@@ -38,6 +38,26 @@
 //! canary) gets the stream-wide estimate. `phi` is floored at 1: the tests never become more
 //! lenient than the independent-event test.
 //!
+//! # Codes that differ
+//! Shrinking every code by the same [`PRIOR_SAMPLES`] assumes the codes' dispersions are alike,
+//! which holds when bursts follow the code mix (a busy code gets many, a rare one few). A crash
+//! loop follows no code's ordinary rate: a rare code can be mostly bursts, with a dispersion
+//! several times the stream-wide one, which the stream-wide estimate (weighted by events, so by
+//! the busy codes) then pulls down, and the tests of that code count its bursts as too many
+//! independent events. So the prior's weight is itself estimated, as a random-effects
+//! meta-analysis would (DerSimonian and Laird 1986): once a minute, each scale takes its codes'
+//! own estimates on a log scale, each with the variance `2 / n`, and estimates the variance `T^2`
+//! of the codes' true values about their mean from how far the estimates scatter beyond that
+//! noise ([`Scale::refresh_spread`]). The empirical-Bayes weight of a code's own estimate is
+//! then `n / (n + 2 / T^2)`, and the weight used is the larger of that and `n / (n +
+//! PRIOR_SAMPLES)`: codes that differ are shrunk less, codes that are alike as before. As every
+//! code's `phi` stays at least `phi_pool`, a smaller prior only raises the dispersion of the
+//! codes whose own estimate is above the pool, so it can only make a test more conservative. On
+//! independent events the estimates scatter no more than their noise (`T^2` is 0 on the
+//! benchmark's Poisson streams, whose figures are unchanged); on bursty ones they scatter more
+//! than a chi-square's `2 / n` says even when the codes are alike, so there too a few codes
+//! whose bursts happened to be large are tested more conservatively.
+//!
 //! # The local estimate
 //! The long-run estimate learns a stream's bursts slowly (it is dominated by the few largest
 //! bursts seen so far) and cannot know the burst that is inside the very window being tested.
@@ -338,11 +358,55 @@ struct Scale {
     /// `sum over codes of mass^2`: with `pool_mass` it says over how many codes' worth of
     /// independent counts the stream-wide estimate is spread ([`Scale::samples`]).
     mass_squares: f64,
+    /// How much the codes' dispersions differ beyond the noise of their estimates, as of the last
+    /// refresh ([`Scale::refresh_spread`]): the between-code variance of their logarithms.
+    spread: f64,
 }
 
 impl Scale {
     fn new(origin: i64, tau: i64) -> Scale {
         Scale { tau, from: origin + 3 * tau - 1, ..Scale::default() }
+    }
+
+    /// Works out, as of second `t`, how much the codes' dispersions differ beyond the noise of
+    /// their estimates (module docs, "Codes that differ"): each code's own estimate on a log
+    /// scale, with the variance `2 / samples`, over the `K` codes with at least one sample; the
+    /// between-code variance is DerSimonian and Laird's moment estimate, `(Q - (K - 1)) / (sum
+    /// w - sum w^2 / sum w)` with `w = samples / 2` and `Q` the weighted squares about the
+    /// weighted mean, floored at 0. The codes' sums are as of their last settling.
+    fn refresh_spread(&mut self, t: i64) {
+        let (mut k, mut sw, mut sww, mut swl, mut swll) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for track in &self.tracks {
+            if track.pending.is_none() || track.mass <= 0.0 {
+                continue;
+            }
+            let (own, samples) = self.own(track, t);
+            // An estimate resting on a few large bursts is far noisier than a chi-square's
+            // `2 / samples`: it has about `events / own` independent clumps, and no more samples.
+            let samples = samples.min(track.events as f64 / own.max(1.0));
+            if samples < 1.0 {
+                continue;
+            }
+            // An estimate of 0 (events that all cancel) is taken as 1/100 of independent ones.
+            let (w, l) = (samples / 2.0, own.max(0.01).ln());
+            k += 1.0;
+            sw += w;
+            sww += w * w;
+            swl += w * l;
+            swll += w * l * l;
+        }
+        self.spread = if k < 2.0 {
+            0.0
+        } else {
+            let q = swll - swl * swl / sw;
+            ((q - (k - 1.0)) / (sw - sww / sw)).max(0.0)
+        };
+    }
+
+    /// The weight of the stream-wide estimate in a code's, in samples: [`PRIOR_SAMPLES`], or
+    /// `2 / spread` when that is smaller (the codes differ more than their noise explains).
+    fn prior(&self) -> f64 {
+        if self.spread > 0.0 { PRIOR_SAMPLES.min(2.0 / self.spread) } else { PRIOR_SAMPLES }
     }
 
     /// Books a track's new sums into the stream-wide ones.
@@ -383,7 +447,7 @@ impl Scale {
     /// The code's estimate as of second `t`, once it is settled there ([`Scale::settle`]).
     fn estimate(&self, code: usize, t: i64) -> f64 {
         let (own, samples) = self.own(&self.tracks[code], t);
-        shrunk(own, samples, self.pool())
+        shrunk(own, samples, self.pool(), self.prior())
     }
 
     /// A track's own estimate as of second `t` (once settled there) and the samples it rests on:
@@ -404,7 +468,7 @@ impl Scale {
         if samples <= 0.0 || own <= floor * (1.0 + STANDS_OUT_Z * (2.0 / samples).sqrt()) {
             return floor;
         }
-        shrunk(own, samples, floor)
+        shrunk(own, samples, floor, self.prior())
     }
 
     /// The stream-wide estimate over all codes so far (floored at 1), itself shrunk toward 1 by
@@ -431,10 +495,10 @@ impl Scale {
     }
 }
 
-/// A code's `own` estimate resting on `samples`, shrunk toward `toward` by [`PRIOR_SAMPLES`] and
-/// never below it.
-fn shrunk(own: f64, samples: f64, toward: f64) -> f64 {
-    let weight = samples / (samples + PRIOR_SAMPLES);
+/// A code's `own` estimate resting on `samples`, shrunk toward `toward` by `prior` samples
+/// ([`Scale::prior`]) and never below it.
+fn shrunk(own: f64, samples: f64, toward: f64, prior: f64) -> f64 {
+    let weight = samples / (samples + prior);
     (weight * own + (1.0 - weight) * toward).max(toward)
 }
 
@@ -450,7 +514,7 @@ pub struct Dispersion {
     /// The longer scales, [`WIDER_SCALES_S`]: each counts only where it stands out.
     wider: Vec<Scale>,
     /// The second of the last check of whether the stream is calm by its codes, and its result
-    /// ([`Dispersion::refresh_calm`]).
+    /// ([`Dispersion::refresh`]).
     calm_by_codes: (i64, bool),
     /// Whether the counts are affected clients in slots of at least [`SURGE_S`] seconds, so that
     /// no clump of them can be one client's burst ([`Dispersion::counting_clients`]).
@@ -495,7 +559,7 @@ impl Dispersion {
             return;
         }
         self.seen = self.seen.max(t);
-        self.refresh_calm();
+        self.refresh();
         self.short.add(code, t, events);
         for scale in &mut self.wider {
             scale.add(code, t, events);
@@ -528,17 +592,22 @@ impl Dispersion {
         }
     }
 
-    /// Works out, once per [`SCALE_S`] seconds of stream, whether the stream is calm by its
-    /// codes ([`Dispersion::is_calm`]): each code's own short-scale estimate, weighted by the
+    /// Works out, once per [`SCALE_S`] seconds of stream, how much each scale's codes differ
+    /// ([`Scale::refresh_spread`]) and whether the stream is calm by its codes
+    /// ([`Dispersion::is_calm`]): each code's own short-scale estimate, weighted by the
     /// samples it rests on (its events or its disjoint stretches of `3 tau`, whichever are fewer,
     /// as in [`Scale::estimate`]), and never below the stream-wide estimate; calm when that,
     /// raised by [`STANDS_OUT_Z`] standard errors (`sqrt(2 / samples)` over all codes' samples),
     /// is below [`CALM_BY_CODES_BELOW`]. The codes' own sums are as of their last settling.
-    fn refresh_calm(&mut self) {
+    fn refresh(&mut self) {
         if self.seen < self.calm_by_codes.0 + SCALE_S {
             return;
         }
         let t = self.seen;
+        self.short.refresh_spread(t);
+        for scale in &mut self.wider {
+            scale.refresh_spread(t);
+        }
         let scale = &self.short;
         let (mut k_sum, mut ko_sum) = (0.0, 0.0);
         for track in &scale.tracks {
@@ -560,7 +629,7 @@ impl Dispersion {
     /// ([`Dispersion::counting_clients`]), or the stream-wide estimate, raised by
     /// [`STANDS_OUT_Z`] of its standard errors, is below [`CALM_BELOW`], or, as of the last
     /// minute, the codes' own estimates weighted by their samples, raised the same way, are below
-    /// [`CALM_BY_CODES_BELOW`] ([`Dispersion::refresh_calm`]). Then a window's or a
+    /// [`CALM_BY_CODES_BELOW`] ([`Dispersion::refresh`]). Then a window's or a
     /// run's own local estimate and its surge are not weighed as bursts: on a stream shown to
     /// have none to speak of they are what a regression's onset looks like, and discounting them
     /// only delays its alarm. Until the estimate rests on enough of the stream (at the seed's
@@ -1094,6 +1163,60 @@ mod tests {
         assert!(at_one >= 20, "{at_one} of 21");
         let bursty = d.phi(21, 7200);
         assert!(bursty > 1.4, "{bursty}");
+    }
+
+    #[test]
+    fn codes_much_burstier_than_others_are_shrunk_less() {
+        // Ten codes of independent events at 0.5 a second, and ten whose events are mostly
+        // bursts of 10 at one second (0.005 a second) beside 0.05 independent ones: their phi is
+        // near (100 x 0.005 + 0.05) / (10 x 0.005 + 0.05) = 5.5, the others' 1, and the
+        // stream-wide estimate, weighted by events, near (5 + 5.5) / (5 + 1) = 1.75. After an
+        // hour each code rests on 19 disjoint stretches of 3 minutes (its first 3 tau - 1 seconds
+        // are not counted), so with the fixed prior a bursty code's own estimate weighs 19 / 49
+        // and it is tested near 0.39 x 5.5 + 0.61 x 1.75 = 3.2. The log estimates sit near 0 and
+        // ln 5.5 = 1.7, a variance of 0.72 about their mean where their noise is 2 / 19 = 0.11:
+        // `Q` about 9.5 x 20 x 0.72 = 137 against 19 degrees of freedom, `T^2` about (137 - 19) /
+        // (190 - 9.5) = 0.65, the prior 2 / 0.65 = 3 samples, and its own estimate weighs 19 / 22.
+        // (With these draws the code checked has seen few bursts: its own estimate is 3.4, the
+        // spread 0.62.)
+        let mut draws = Draws(31);
+        let mut d = Dispersion::new(0);
+        for t in 0..3600 {
+            for code in 0..10 {
+                d.add(code, t, draws.poisson(0.5));
+            }
+            for code in 10..20 {
+                let burst = if draws.uniform() < 0.005 { 10 } else { 0 };
+                d.add(code, t, burst + draws.poisson(0.05));
+            }
+        }
+        let t = 3600;
+        d.phi(15, t);
+        let scale = &mut d.short;
+        let (own, samples) = scale.own(&scale.tracks[15], t);
+        assert!(own > 2.5, "{own}");
+        assert!(scale.spread > 0.3, "{}", scale.spread);
+        let prior = scale.prior();
+        assert!(prior < 0.25 * PRIOR_SAMPLES, "{prior}");
+        let pool = scale.pool();
+        let adapted = scale.estimate(15, t);
+        let weight = samples / (samples + prior);
+        assert_eq!(adapted, (weight * own + (1.0 - weight) * pool).max(pool));
+        scale.spread = 0.0;
+        let fixed = scale.estimate(15, t);
+        assert_eq!(scale.prior(), PRIOR_SAMPLES);
+        assert!(adapted > fixed * 1.2, "{adapted} {fixed}");
+        // Without the bursty code the codes are alike: their estimates scatter no more than their
+        // noise, and the prior stays.
+        let mut d = Dispersion::new(0);
+        for t in 0..3600 {
+            for code in 0..20 {
+                d.add(code, t, draws.poisson(0.5));
+            }
+        }
+        d.refresh();
+        assert_eq!(d.short.spread, 0.0);
+        assert_eq!(d.short.prior(), PRIOR_SAMPLES);
     }
 
     #[test]
