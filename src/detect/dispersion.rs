@@ -53,10 +53,11 @@
 //! PRIOR_SAMPLES)`: codes that differ are shrunk less, codes that are alike as before. As every
 //! code's `phi` stays at least `phi_pool`, a smaller prior only raises the dispersion of the
 //! codes whose own estimate is above the pool, so it can only make a test more conservative. On
-//! independent events the estimates scatter no more than their noise (`T^2` is 0 on the
-//! benchmark's Poisson streams, whose figures are unchanged); on bursty ones they scatter more
-//! than a chi-square's `2 / n` says even when the codes are alike, so there too a few codes
-//! whose bursts happened to be large are tested more conservatively.
+//! independent events the estimates scatter no more than their noise (the benchmark's figures
+//! on independent streams are unchanged). An estimate resting on a few large bursts scatters far
+//! more than a chi-square's `2 / n` says, so in `T^2` it counts at most `events / own` samples,
+//! about its number of clumps; even so, where the codes are alike a few whose bursts happened to
+//! be large are tested more conservatively (BENCHMARKS.md, ninth round).
 //!
 //! # The local estimate
 //! The long-run estimate learns a stream's bursts slowly (it is dominated by the few largest
