@@ -1560,22 +1560,20 @@ impl Generator {
             let r = u - (segment.cum_end - segment.per_second * segment.seconds);
             let second = segment.first + r / segment.per_second;
             let w = r % segment.per_second;
-            (second, segment.cum.partition_point(|&c| c <= w))
+            (second, segment.cum.partition_point(|&c| c <= w), segment)
         };
         for _ in 0..self.config.rows - burst_events - self.broken_events() {
-            let (second, cell) = draw_cell(&mut self.rng);
+            let (second, cell, _) = draw_cell(&mut self.rng);
             counts[second as usize * cells + cell] += 1;
         }
         if let (Some(bursts), Some(sizes)) = (self.config.bursts, &self.sizes) {
             let range_codes = self.ranks.len();
             let mut left = burst_events;
             while left > 0 {
-                let (anchor, cell) = draw_cell(&mut self.rng);
+                let (anchor, cell, segment) = draw_cell(&mut self.rng);
                 let cell = match bursts.codes {
                     BurstCodes::Mix => cell,
                     BurstCodes::Uniform => {
-                        let segment =
-                            &segments[segments.partition_point(|s| s.first + s.seconds <= anchor)];
                         uniform_burst_cell(segment, range_codes, builds, cell, &mut self.rng)
                     }
                 };

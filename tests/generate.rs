@@ -1087,22 +1087,20 @@ fn bad_burst_values_exit_2_naming_the_flag_and_the_value() {
         assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty(), "{args:?}");
     }
-    // The environment twin is read and refused the same way.
-    let run = Command::new(env!("CARGO_BIN_EXE_errwatch"))
-        .args(["generate", "--rows", "10"])
-        .env("ERRWATCH_GENERATE_BURSTS", "0.2:x")
-        .output()
-        .unwrap();
-    assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("--bursts '0.2:x'"));
-    let run = Command::new(env!("CARGO_BIN_EXE_errwatch"))
-        .args(["generate", "--rows", "10"])
-        .env("ERRWATCH_GENERATE_BURST_CODES", "uniform")
-        .output()
-        .unwrap();
-    assert_eq!(run.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("--burst-codes uniform: needs --bursts"), "{stderr}");
+    // The environment twins are read and refused the same way.
+    for (variable, value, expected) in [
+        ("ERRWATCH_GENERATE_BURSTS", "0.2:x", "--bursts '0.2:x'"),
+        ("ERRWATCH_GENERATE_BURST_CODES", "uniform", "--burst-codes uniform: needs --bursts"),
+    ] {
+        let run = Command::new(env!("CARGO_BIN_EXE_errwatch"))
+            .args(["generate", "--rows", "10"])
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(2), "{variable}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains(expected), "{variable}: {stderr}");
+    }
 }
 
 mod properties {
